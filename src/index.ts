@@ -1,0 +1,4 @@
+/** Public library API of kafka-dr. Grows as the engine, offsets and failover land. */
+export * from './kafka/index.ts'
+export { KdrError, errorCodes, type ErrorCode, type ErrorLocation } from './errors.ts'
+export { version } from './version.ts'

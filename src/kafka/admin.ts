@@ -1,0 +1,147 @@
+import { Admin, ConfigResourceTypes, ListOffsetTimestamps } from '@platformatic/kafka'
+import { labelled } from './call.ts'
+import { toClientOptions } from './options.ts'
+import { type ClusterConnection } from './types.ts'
+
+export interface ClusterDescription {
+  clusterId: string
+  controllerId: number
+  brokers: { nodeId: number; host: string; port: number; rack: string | null }[]
+}
+
+export interface TopicDescription {
+  name: string
+  topicId: string
+  partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[]
+}
+
+export interface NewTopic {
+  name: string
+  partitions: number
+  replicationFactor?: number
+  configs?: Record<string, string>
+}
+
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: bigint }
+
+/** Admin operations kafka-dr needs, each labelled with operation and cluster on failure. */
+export class KafkaAdmin {
+  readonly cluster: string
+  readonly #admin: Admin
+
+  constructor(connection: ClusterConnection) {
+    this.cluster = connection.alias
+    this.#admin = new Admin(toClientOptions(connection, 'admin'))
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const metadata = await this.#call('describe cluster', () => this.#admin.metadata({ topics: [], forceUpdate: true }))
+    return {
+      clusterId: metadata.id,
+      controllerId: metadata.controllerId,
+      brokers: [...metadata.brokers].map(([nodeId, b]) => ({
+        nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack ?? null
+      }))
+    }
+  }
+
+  async listTopics(includeInternal = false): Promise<string[]> {
+    return this.#call('list topics', () => this.#admin.listTopics({ includeInternals: includeInternal }))
+  }
+
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    const metadata = await this.#call('describe topics', () =>
+      this.#admin.metadata({ topics: names, forceUpdate: true })
+    )
+    const result: TopicDescription[] = []
+    for (const name of names) {
+      const topic = metadata.topics.get(name)
+      if (topic === undefined) continue
+      result.push({
+        name,
+        topicId: topic.id,
+        partitions: topic.partitions.map((p, partition) => ({
+          partition,
+          leader: p.leader,
+          replicas: p.replicas,
+          isr: p.isr
+        }))
+      })
+    }
+    return result
+  }
+
+  async createTopics(topics: NewTopic[]): Promise<void> {
+    for (const topic of topics) {
+      const configs = Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value }))
+      await this.#call(
+        'create topic',
+        () =>
+          this.#admin.createTopics({
+            topics: [topic.name],
+            partitions: topic.partitions,
+            replicas: topic.replicationFactor ?? -1,
+            configs
+          }),
+        topic.name
+      )
+    }
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length === 0) return
+    await this.#call('delete topics', () => this.#admin.deleteTopics({ topics: names }))
+  }
+
+  /** Offsets for every partition of `topic` (by partition index), for the given spec. */
+  async listOffsets(topic: string, partitions: number[], spec: OffsetSpec): Promise<Map<number, bigint>> {
+    const timestamp =
+      spec === 'earliest'
+        ? ListOffsetTimestamps.EARLIEST
+        : spec === 'latest'
+          ? ListOffsetTimestamps.LATEST
+          : spec.timestamp
+    const listed = await this.#call(
+      'list offsets',
+      () =>
+        this.#admin.listOffsets({
+          topics: [{ name: topic, partitions: partitions.map(partitionIndex => ({ partitionIndex, timestamp })) }]
+        }),
+      topic
+    )
+    const result = new Map<number, bigint>()
+    for (const t of listed) for (const p of t.partitions) result.set(p.partitionIndex, p.offset)
+    return result
+  }
+
+  /** The topic's effective configuration (explicit and default values). */
+  async describeTopicConfig(topic: string): Promise<Map<string, { value: string | null; isDefault: boolean }>> {
+    const described = await this.#call(
+      'describe topic configs',
+      () =>
+        this.#admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }] }),
+      topic
+    )
+    const result = new Map<string, { value: string | null; isDefault: boolean }>()
+    for (const resource of described) {
+      for (const c of resource.configs) {
+        // configSource 1 = DYNAMIC_TOPIC_CONFIG: set on the topic itself
+        result.set(c.name, { value: c.value ?? null, isDefault: c.configSource !== 1 })
+      }
+    }
+    return result
+  }
+
+  async close(): Promise<void> {
+    await this.#admin.close()
+  }
+
+  #call<T>(operation: string, fn: () => Promise<T>, topic?: string): Promise<T> {
+    const location =
+      topic === undefined ? { operation, cluster: this.cluster } : { operation, cluster: this.cluster, topic }
+    return labelled('KDR_ERR_KAFKA_ADMIN', location, fn)
+  }
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { promisify } from 'node:util'
+import { bootstrapOf, status } from '../../tools/harness/harness.ts'
+
+const run = promisify(execFile)
+const cli = ['src/cli/main.ts']
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
+test('kafka-dr --version prints the package version', async () => {
+  const { stdout } = await run(process.execPath, [...cli, '--version'])
+  assert.equal(stdout.trim(), pkg.version)
+})
+
+test('kafka-dr --help lists the commands', async () => {
+  const { stdout } = await run(process.execPath, [...cli, '--help'])
+  assert.match(stdout, /^Usage: kafka-dr \[options\] \[command\]/)
+  assert.match(stdout, /cluster-info/)
+})
+
+test('kafka-dr cluster-info reports the id the harness formatted the cluster with', async () => {
+  const { stdout } = await run(process.execPath, [...cli, 'cluster-info', '--bootstrap', bootstrapOf(2), '--json'])
+  const info = JSON.parse(stdout) as { clusterId: string; brokers: { port: number }[] }
+  assert.equal(info.clusterId, status().find(s => s.index === 2)?.clusterId)
+  assert.deepEqual(
+    info.brokers.map(b => b.port),
+    [29092]
+  )
+})
+
+test('an unreachable cluster ends in exit 1 with a labelled error naming the cluster', async () => {
+  await assert.rejects(
+    run(process.execPath, [...cli, 'cluster-info', '--bootstrap', '127.0.0.1:9']),
+    (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1)
+      assert.match(error.stderr, /^kafka-dr: KDR_ERR_KAFKA_ADMIN: describe cluster failed: .*cluster 127\.0\.0\.1:9\)/)
+      return true
+    }
+  )
+})

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { bootstrapOf, brokerPort, newClusterId, serverProperties } from '../../../tools/harness/harness.ts'
+
+test('cluster n listens on n*10000+9092 and its controller one port above', () => {
+  assert.equal(bootstrapOf(1), '127.0.0.1:19092')
+  assert.equal(bootstrapOf(3), '127.0.0.1:39092')
+  const text = serverProperties(
+    {
+      index: 2,
+      clusterId: 'x',
+      kafkaVersion: '4.1.2',
+      brokerPort: brokerPort(2),
+      controllerPort: brokerPort(2) + 1,
+      bootstrap: bootstrapOf(2),
+      overrides: { 'log.message.timestamp.type': 'LogAppendTime', 'num.partitions': '4' },
+      heap: '512m'
+    },
+    '/tmp/data'
+  )
+  assert.match(text, /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:29092,CONTROLLER:\/\/127\.0\.0\.1:29093$/m)
+  assert.match(text, /^controller\.quorum\.voters=1@127\.0\.0\.1:29093$/m)
+  assert.match(text, /^log\.dirs=\/tmp\/data$/m)
+  assert.match(text, /^log\.message\.timestamp\.type=LogAppendTime$/m)
+  assert.match(text, /^num\.partitions=4$/m, 'overrides replace defaults')
+  assert.equal(text.match(/^num\.partitions=/gm)?.length, 1)
+})
+
+test('cluster ids are Kafka Uuids: 22 URL-safe base64 characters, never starting with "-"', () => {
+  for (let i = 0; i < 200; i++) {
+    const id = newClusterId()
+    assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/)
+  }
+})

@@ -1,0 +1,378 @@
+import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { KafkaAdmin } from '../../src/kafka/index.ts'
+import { ensureJars } from './jars.ts'
+import { JVM_PERFORMANCE_OPTS, harnessConfigDir, javaBinary, kafkaVersion, runDir, usesLegacyLogging } from './paths.ts'
+
+/**
+ * Independent single-node KRaft clusters on 127.0.0.1, started from Maven Central jars.
+ * Cluster n listens on n*10000+9092 (broker) and n*10000+9093 (controller): 19092, 29092, 39092...
+ * Each cluster folder under the run dir holds server.properties, data/, logs/, broker.pid and
+ * cluster.json; a stopped cluster keeps its data and starts again from it.
+ */
+
+export const MAX_CLUSTERS = 5
+
+const runFile = promisify(execFile)
+
+export interface ClusterInfo {
+  index: number
+  clusterId: string
+  kafkaVersion: string
+  brokerPort: number
+  controllerPort: number
+  bootstrap: string
+  overrides: Record<string, string>
+  heap: string
+}
+
+export interface UpOptions {
+  clusters: number
+  /** Broker config for every cluster started fresh. */
+  overrides?: Record<string, string>
+  /** Broker config per cluster index, on top of `overrides`. */
+  clusterOverrides?: Record<number, Record<string, string>>
+  heap?: string
+  readyTimeoutMs?: number
+  log?: (line: string) => void
+}
+
+export interface ClusterStatus extends ClusterInfo {
+  pid: number | null
+  running: boolean
+  rssKiB: number | null
+}
+
+export function brokerPort(index: number): number {
+  return index * 10_000 + 9092
+}
+
+export function bootstrapOf(index: number): string {
+  return `127.0.0.1:${brokerPort(index)}`
+}
+
+function clusterDir(index: number): string {
+  return join(runDir(), `cluster-${index}`)
+}
+
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 1 || index > MAX_CLUSTERS) {
+    throw new Error(`cluster index must be 1..${MAX_CLUSTERS}, got ${index}`)
+  }
+}
+
+/** A Kafka Uuid: 16 random bytes, URL-safe base64 without padding; never starting with '-'. */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
+export function serverProperties(info: ClusterInfo, dataDir: string): string {
+  const { index, brokerPort: bp, controllerPort: cp } = info
+  const base: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    // Static voters: the one form that works on both 3.9.x and 4.x.
+    'controller.quorum.voters': `1@127.0.0.1:${cp}`,
+    listeners: `PLAINTEXT://127.0.0.1:${bp},CONTROLLER://127.0.0.1:${cp}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${bp}`,
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': dataDir,
+    'num.partitions': '1',
+    'default.replication.factor': '1',
+    'offsets.topic.replication.factor': '1',
+    // 1 partition: the first consumer group in a test joins fast.
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'false',
+    'num.network.threads': '2',
+    'num.io.threads': '4'
+  }
+  const merged = { ...base, ...info.overrides }
+  const lines = [`# kafka-dr harness, cluster ${index} (generated; edit the overrides, not this file)`]
+  for (const [key, value] of Object.entries(merged)) lines.push(`${key}=${value}`)
+  return `${lines.join('\n')}\n`
+}
+
+function readInfo(index: number): ClusterInfo | null {
+  const file = join(clusterDir(index), 'cluster.json')
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo) : null
+}
+
+/** The pid from the pid file, only if that process is alive AND is the broker of this cluster folder. */
+export function ownedPid(index: number): number | null {
+  const pidFile = join(clusterDir(index), 'broker.pid')
+  if (!existsSync(pidFile)) return null
+  const pid = Number(readFileSync(pidFile, 'utf8').trim())
+  if (!Number.isInteger(pid) || pid <= 0) return null
+  try {
+    // Guards against pid reuse: the command line must name this cluster's own properties file.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    return cmdline.includes(join(clusterDir(index), 'server.properties')) ? pid : null
+  } catch {
+    return null
+  }
+}
+
+function rssKiB(pid: number): number | null {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match?.[1] === undefined ? null : Number(match[1])
+  } catch {
+    return null
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = createConnection({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+function javaArgs(info: ClusterInfo, libs: string, main: string, heap: string, forTool: boolean): string[] {
+  const legacy = usesLegacyLogging(info.kafkaVersion)
+  const logConfig = legacy
+    ? `-Dlog4j.configuration=file:${join(harnessConfigDir, forTool ? 'log4j-tools.properties' : 'log4j-server.properties')}`
+    : `-Dlog4j2.configurationFile=${join(harnessConfigDir, forTool ? 'log4j2-tools.properties' : 'log4j2-server.properties')}`
+  return [
+    `-Xms${forTool ? '64m' : heap}`,
+    `-Xmx${forTool ? '256m' : heap}`,
+    ...JVM_PERFORMANCE_OPTS,
+    `-Dkafka.logs.dir=${join(clusterDir(info.index), 'logs')}`,
+    logConfig,
+    '-cp',
+    `${libs}/*`,
+    main
+  ]
+}
+
+/** Formats the cluster's log dir (a no-op when already formatted); one short-lived JVM. */
+async function format(info: ClusterInfo, libs: string): Promise<void> {
+  const dir = clusterDir(info.index)
+  const args = [
+    ...javaArgs(info, libs, 'kafka.tools.StorageTool', info.heap, true),
+    'format',
+    '-t',
+    info.clusterId,
+    '-c',
+    join(dir, 'server.properties'),
+    '--ignore-formatted'
+  ]
+  try {
+    await runFile(javaBinary(), args, { encoding: 'utf8' })
+  } catch (error) {
+    const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string }
+    throw new Error(`formatting cluster ${info.index} failed: ${stderr}${stdout}`, { cause: error })
+  }
+}
+
+function launch(info: ClusterInfo, libs: string): number {
+  const dir = clusterDir(info.index)
+  mkdirSync(join(dir, 'logs'), { recursive: true })
+  const out = openSync(join(dir, 'logs', 'stdout.log'), 'a')
+  const child = spawn(
+    javaBinary(),
+    [...javaArgs(info, libs, 'kafka.Kafka', info.heap, false), join(dir, 'server.properties')],
+    { detached: true, stdio: ['ignore', out, out] }
+  )
+  closeSync(out)
+  if (child.pid === undefined) throw new Error(`could not start the broker JVM of cluster ${info.index}`)
+  child.unref()
+  writeFileSync(join(dir, 'broker.pid'), `${child.pid}\n`)
+  return child.pid
+}
+
+function tail(file: string, lines: number): string {
+  if (!existsSync(file)) return ''
+  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')
+}
+
+async function waitReady(info: ClusterInfo, pid: number, timeoutMs: number): Promise<string> {
+  const admin = new KafkaAdmin({
+    alias: `harness-${info.index}`,
+    bootstrap: [info.bootstrap],
+    connectTimeoutMs: 1000,
+    requestTimeoutMs: 2000
+  })
+  const deadline = Date.now() + timeoutMs
+  try {
+    for (;;) {
+      try {
+        const description = await admin.describeCluster()
+        if (description.brokers.length > 0) return description.clusterId
+      } catch (error) {
+        if (ownedPid(info.index) !== pid) {
+          const logs = join(clusterDir(info.index), 'logs')
+          throw new Error(
+            `broker of cluster ${info.index} exited during start-up.\n--- stdout.log ---\n${tail(join(logs, 'stdout.log'), 30)}\n--- server.log ---\n${tail(join(logs, 'server.log'), 30)}`,
+            { cause: error }
+          )
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`cluster ${info.index} did not answer an admin call within ${timeoutMs} ms`, { cause: error })
+        }
+      }
+      await sleep(200)
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Starts (or leaves running) clusters 1..n. Idempotent: running clusters are left alone. */
+export async function up(options: UpOptions): Promise<ClusterStatus[]> {
+  const log = options.log ?? console.log
+  if (options.clusters < 1 || options.clusters > MAX_CLUSTERS) {
+    throw new Error(`--clusters must be 1..${MAX_CLUSTERS}, got ${options.clusters}`)
+  }
+  const version = kafkaVersion()
+  const libs = ensureJars(version, log)
+  const starting: ClusterInfo[] = []
+
+  for (let index = 1; index <= options.clusters; index++) {
+    const running = ownedPid(index)
+    if (running !== null) {
+      log(`cluster ${index}: already running (pid ${running}) at ${bootstrapOf(index)}`)
+      continue
+    }
+    let info = readInfo(index)
+    if (info === null) {
+      const overrides = { ...options.overrides, ...options.clusterOverrides?.[index] }
+      info = {
+        index,
+        clusterId: newClusterId(),
+        kafkaVersion: version,
+        brokerPort: brokerPort(index),
+        controllerPort: brokerPort(index) + 1,
+        bootstrap: bootstrapOf(index),
+        overrides,
+        heap: options.heap ?? '512m'
+      }
+    } else if (info.kafkaVersion !== version) {
+      throw new Error(
+        `cluster ${index} was formatted with Kafka ${info.kafkaVersion}, not ${version}: run 'down' first (its data is not portable)`
+      )
+    }
+    for (const port of [info.brokerPort, info.controllerPort]) {
+      if (await portInUse(port)) {
+        throw new Error(`port ${port} for cluster ${index} is in use by a process this harness did not start`)
+      }
+    }
+    const dir = clusterDir(index)
+    mkdirSync(join(dir, 'data'), { recursive: true })
+    writeFileSync(join(dir, 'server.properties'), serverProperties(info, join(dir, 'data')))
+    writeFileSync(join(dir, 'cluster.json'), `${JSON.stringify(info, null, 2)}\n`)
+    starting.push(info)
+  }
+
+  // Clusters are independent: format and start them side by side.
+  await Promise.all(
+    starting.map(async info => {
+      const startedAt = Date.now()
+      await format(info, libs)
+      const pid = launch(info, libs)
+      const clusterId = await waitReady(info, pid, options.readyTimeoutMs ?? 90_000)
+      if (clusterId !== info.clusterId)
+        throw new Error(`cluster ${info.index} answered with id ${clusterId}, expected ${info.clusterId}`)
+      log(
+        `cluster ${info.index}: up at ${info.bootstrap} (id ${clusterId}, pid ${pid}, ready in ${Date.now() - startedAt} ms)`
+      )
+    })
+  )
+  return status().filter(s => s.index <= options.clusters)
+}
+
+/** Signals the broker of one cluster and waits for it to exit; SIGKILL after the grace period. */
+async function terminate(index: number, signal: 'SIGTERM' | 'SIGKILL', graceMs = 30_000): Promise<boolean> {
+  const pid = ownedPid(index)
+  if (pid === null) return false
+  process.kill(pid, signal)
+  const deadline = Date.now() + graceMs
+  while (ownedPid(index) === pid) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL')
+      await sleep(200)
+      break
+    }
+    await sleep(100)
+  }
+  rmSync(join(clusterDir(index), 'broker.pid'), { force: true })
+  return true
+}
+
+/** Controlled shutdown of one cluster; its data stays for `start`. */
+export async function stop(index: number): Promise<boolean> {
+  checkIndex(index)
+  return terminate(index, 'SIGTERM')
+}
+
+/** Crash one cluster (SIGKILL), as a power loss would; its data stays. */
+export async function kill(index: number): Promise<boolean> {
+  checkIndex(index)
+  return terminate(index, 'SIGKILL')
+}
+
+/** Starts a stopped cluster from its existing data and config. */
+export async function start(index: number, readyTimeoutMs = 90_000): Promise<ClusterStatus> {
+  checkIndex(index)
+  const info = readInfo(index)
+  if (info === null) throw new Error(`cluster ${index} was never created: use 'up' first`)
+  const existing = ownedPid(index)
+  if (existing === null) {
+    const libs = ensureJars(info.kafkaVersion)
+    const pid = launch(info, libs)
+    await waitReady(info, pid, readyTimeoutMs)
+  }
+  return status().find(s => s.index === index)!
+}
+
+export async function restart(index: number): Promise<ClusterStatus> {
+  await stop(index)
+  return start(index)
+}
+
+/** Stops every cluster this harness started (by pid file only) and, unless keepData, deletes the run folder. */
+export async function down(options: { keepData?: boolean; log?: (line: string) => void } = {}): Promise<void> {
+  const log = options.log ?? console.log
+  const indexes = existsSync(runDir())
+    ? readdirSync(runDir())
+        .map(name => /^cluster-(\d+)$/.exec(name)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+    : []
+  await Promise.all(
+    indexes.map(async index => {
+      if (await terminate(index, 'SIGTERM')) log(`cluster ${index}: stopped`)
+    })
+  )
+  if (!options.keepData) rmSync(runDir(), { recursive: true, force: true })
+}
+
+export function status(): ClusterStatus[] {
+  const result: ClusterStatus[] = []
+  for (let index = 1; index <= MAX_CLUSTERS; index++) {
+    const info = readInfo(index)
+    if (info === null) continue
+    const pid = ownedPid(index)
+    result.push({ ...info, pid, running: pid !== null, rssKiB: pid === null ? null : rssKiB(pid) })
+  }
+  return result
+}
