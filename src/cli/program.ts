@@ -2,14 +2,38 @@ import { Command, CommanderError } from 'commander'
 import { KdrError, describeCause } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/index.ts'
 import { version } from '../version.ts'
+import { replicate } from './commands/replicate.ts'
+import { validate } from './commands/validate.ts'
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
+export const EXIT_FAILURE = 1
+export const EXIT_CONFIG = 2
 
 /** Builds the command tree. Commands return an exit code; only this layer writes to stdout/stderr. */
-export function buildProgram(): Command {
+export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('kafka-dr')
     .description('Cross-datacenter replication and disaster recovery for Apache Kafka')
     .version(version, '-V, --version', 'print the kafka-dr version')
     .showHelpAfterError()
     .exitOverride()
+
+  program
+    .command('replicate')
+    .description('run every link of the config until SIGINT/SIGTERM (graceful: flush, commit progress, exit 0)')
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .action(async (opts: { config: string; logLevel?: string }) => {
+      setExit(await replicate(opts.logLevel === undefined ? { config: opts.config } : opts))
+    })
+
+  program
+    .command('validate')
+    .description('check a config file without connecting to any cluster')
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .option('--print', 'print the resolved config (secrets redacted)')
+    .action((opts: { config: string; print?: boolean }) => {
+      setExit(validate(opts))
+    })
 
   program
     .command('cluster-info')
@@ -40,14 +64,20 @@ export function buildProgram(): Command {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram()
+  let exitCode = 0
+  const program = buildProgram(code => {
+    exitCode = code
+  })
   try {
     await program.parseAsync(argv)
-    return 0
+    return exitCode
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode
-    const code = KdrError.is(error) ? `${error.code}: ` : ''
-    console.error(`kafka-dr: ${code}${describeCause(error)}`)
-    return 1
+    if (error instanceof CommanderError) return error.exitCode === 1 ? EXIT_CONFIG : error.exitCode
+    if (KdrError.is(error)) {
+      console.error(`kafka-dr: ${error.code}: ${describeCause(error)}`)
+      return error.code === 'KDR_ERR_CONFIG' ? EXIT_CONFIG : EXIT_FAILURE
+    }
+    console.error(`kafka-dr: ${describeCause(error)}`)
+    return EXIT_FAILURE
   }
 }

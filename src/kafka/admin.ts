@@ -52,12 +52,17 @@ export class KafkaAdmin {
     return this.#call('list topics', () => this.#admin.listTopics({ includeInternals: includeInternal }))
   }
 
+  /** Partitions and ids of the named topics; topics that do not exist are left out of the result. */
   async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    // The library fails the whole metadata call on one unknown topic, so ask only for existing ones.
+    const existing = new Set(await this.listTopics(true))
+    const present = names.filter(n => existing.has(n))
+    if (present.length === 0) return []
     const metadata = await this.#call('describe topics', () =>
-      this.#admin.metadata({ topics: names, forceUpdate: true })
+      this.#admin.metadata({ topics: present, forceUpdate: true })
     )
     const result: TopicDescription[] = []
-    for (const name of names) {
+    for (const name of present) {
       const topic = metadata.topics.get(name)
       if (topic === undefined) continue
       result.push({
@@ -117,19 +122,63 @@ export class KafkaAdmin {
     return result
   }
 
-  /** The topic's effective configuration (explicit and default values). */
-  async describeTopicConfig(topic: string): Promise<Map<string, { value: string | null; isDefault: boolean }>> {
+  /** Adds partitions so the topic has `count` in total. */
+  async createPartitions(topic: string, count: number): Promise<void> {
+    await this.#call(
+      'create partitions',
+      () => this.#admin.createPartitions({ topics: [{ name: topic, count }] }),
+      topic
+    )
+  }
+
+  /** Sets topic-level config values (incremental: other keys are left as they are). */
+  async setTopicConfigs(topic: string, configs: Record<string, string>): Promise<void> {
+    const entries = Object.entries(configs)
+    if (entries.length === 0) return
+    await this.#call(
+      'alter topic configs',
+      () =>
+        this.#admin.incrementalAlterConfigs({
+          resources: [
+            {
+              resourceType: ConfigResourceTypes.TOPIC,
+              resourceName: topic,
+              configs: entries.map(([name, value]) => ({ name, value, configOperation: 0 /* SET */ }))
+            }
+          ]
+        }),
+      topic
+    )
+  }
+
+  /** Deletes records below `offset` in each given partition (log start moves up). */
+  async deleteRecords(topic: string, offsets: Map<number, bigint>): Promise<void> {
+    await this.#call(
+      'delete records',
+      () =>
+        this.#admin.deleteRecords({
+          topics: [{ name: topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })) }]
+        }),
+      topic
+    )
+  }
+
+  /**
+   * The topic's effective configuration. `topicLevel` marks values set on the topic itself (as
+   * opposed to broker or built-in defaults): those are what replication copies.
+   */
+  async describeTopicConfig(topic: string): Promise<Map<string, { value: string | null; topicLevel: boolean }>> {
     const described = await this.#call(
       'describe topic configs',
       () =>
         this.#admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }] }),
       topic
     )
-    const result = new Map<string, { value: string | null; isDefault: boolean }>()
+    const result = new Map<string, { value: string | null; topicLevel: boolean }>()
     for (const resource of described) {
       for (const c of resource.configs) {
         // configSource 1 = DYNAMIC_TOPIC_CONFIG: set on the topic itself
-        result.set(c.name, { value: c.value ?? null, isDefault: c.configSource !== 1 })
+        result.set(c.name, { value: c.value ?? null, topicLevel: c.configSource === 1 })
       }
     }
     return result

@@ -7,4 +7,5 @@ export { PartitionFetcher, type PartitionFetch, type PartitionFetcherOptions } f
 export { RecordProducer, type ProducedPartition, type RecordProducerOptions } from './producer.ts'
 export { PartitionDecoder, type AbortedTransaction, type BatchView, type DecodeResult } from './batches.ts'
 export { parseBroker } from './options.ts'
+export { protocolErrorName } from './call.ts'
 export type * from './types.ts'

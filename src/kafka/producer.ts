@@ -1,4 +1,5 @@
 import { type MessageToProduce, Producer, ProduceAcks } from '@platformatic/kafka'
+import { KdrError } from '../errors.ts'
 import { labelled } from './call.ts'
 import { toClientOptions } from './options.ts'
 import { type ClusterConnection, type RecordToProduce } from './types.ts'
@@ -24,6 +25,7 @@ export class RecordProducer {
   readonly cluster: string
   readonly #producer: Producer
   readonly #acks: number
+  readonly #partitionCounts = new Map<string, number>()
 
   constructor(connection: ClusterConnection, options: RecordProducerOptions = {}) {
     this.cluster = connection.alias
@@ -40,6 +42,7 @@ export class RecordProducer {
   /** Sends all records to `topic`; resolves once every record is acknowledged. */
   async send(topic: string, records: readonly RecordToProduce[]): Promise<ProducedPartition[]> {
     if (records.length === 0) return []
+    await this.#checkPartitions(topic, records)
     const messages = new Array<MessageToProduce>(records.length)
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!
@@ -61,6 +64,32 @@ export class RecordProducer {
 
   async close(): Promise<void> {
     await this.#producer.close()
+  }
+
+  /**
+   * The client library maps a partition number beyond the topic's partition count onto
+   * `partition % count` from its cached metadata, which would put records in the wrong partition
+   * right after the target topic grows. So every partition is checked against metadata refreshed
+   * since it was last unknown, and a send to a partition that does not exist fails loudly.
+   */
+  async #checkPartitions(topic: string, records: readonly RecordToProduce[]): Promise<void> {
+    let highest = 0
+    for (const r of records) if (r.partition > highest) highest = r.partition
+    if (highest < (this.#partitionCounts.get(topic) ?? 0)) return
+    const metadata = await labelled(
+      'KDR_ERR_KAFKA_PRODUCE',
+      { operation: 'refresh metadata', cluster: this.cluster, topic },
+      () => this.#producer.metadata({ topics: [topic], forceUpdate: true })
+    )
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    this.#partitionCounts.set(topic, count)
+    if (highest >= count) {
+      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', `partition ${highest} does not exist (the topic has ${count})`, {
+        cluster: this.cluster,
+        topic,
+        partition: highest
+      })
+    }
   }
 }
 

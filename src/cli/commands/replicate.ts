@@ -1,0 +1,69 @@
+import { loadConfig } from '../../config/index.ts'
+import { Replicator } from '../../engine/replicator.ts'
+import { type LinkStatus } from '../../engine/link-replicator.ts'
+import { createLogger } from '../../observability/logger.ts'
+
+/**
+ * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
+ * (in-flight writes finish, progress is committed) and exits 0. A second signal exits at once.
+ */
+export async function replicate(options: {
+  config: string
+  logLevel?: string
+  statusIntervalMs?: number
+}): Promise<number> {
+  const config = loadConfig(options.config)
+  const log = createLogger({
+    secrets: config.secrets,
+    ...(options.logLevel === undefined ? {} : { level: options.logLevel })
+  })
+  for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
+  const replicator = new Replicator(config, log)
+
+  let signalled = 0
+  const stopped = new Promise<string>(resolve => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signalled++
+      if (signalled > 1) {
+        log.error({ signal }, 'second signal: exiting without waiting for in-flight writes')
+        process.exit(1)
+      }
+      log.info({ signal }, 'stopping: finishing in-flight writes and committing progress')
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+
+  log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
+  await replicator.start()
+  const interval = setInterval(() => logSummary(log, replicator.status()), options.statusIntervalMs ?? 30_000)
+  await stopped
+  clearInterval(interval)
+  await replicator.stop()
+  logSummary(log, replicator.status())
+  return 0
+}
+
+function logSummary(log: ReturnType<typeof createLogger>, links: LinkStatus[]): void {
+  for (const link of links) {
+    let records = 0
+    let lag = 0n
+    const stopped = link.partitions.filter(p => p.state !== 'running')
+    for (const p of link.partitions) {
+      records += p.replicatedRecords
+      lag += p.lagRecords
+    }
+    log.info(
+      {
+        link: link.link,
+        state: link.state,
+        partitions: link.partitions.length,
+        replicatedRecords: records,
+        lagRecords: String(lag),
+        stoppedPartitions: stopped.map(p => `${p.topic}/${p.partition}: ${p.reason ?? p.state}`)
+      },
+      'status'
+    )
+  }
+}

@@ -1,0 +1,14 @@
+/** Config loading: YAML -> secret references resolved -> validated -> compiled for the engine. */
+export {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  redactedConfig,
+  type ConfigIssue,
+  type KafkaDrConfig,
+  type LinkConfig,
+  type NamingPolicy,
+  type TopicSelection
+} from './load.ts'
+export { configSchema, isLegalTopicName, isLiteralTopicEntry, topicEntryRegExp } from './schema.ts'
+export { scrubSecrets } from './secrets.ts'

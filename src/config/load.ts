@@ -1,0 +1,482 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { type ConnectionOptions as TlsOptions } from 'node:tls'
+import { LineCounter, parseDocument } from 'yaml'
+import { type z } from 'zod'
+import { KdrError } from '../errors.ts'
+import { parseBroker, type ClusterConnection } from '../kafka/index.ts'
+import {
+  clusterAliasPattern,
+  clusterSchema,
+  configErrorMap,
+  linkSchema,
+  rootSchema,
+  splitBootstrap,
+  type ClusterInput,
+  type LinkInput,
+  type NamingPolicy
+} from './schema.ts'
+import { describeReadError, quoted, redactQuoted, resolveReferences, scrubSecrets, type ValuePath } from './secrets.ts'
+
+export { type NamingPolicy } from './schema.ts'
+
+export interface TopicSelection {
+  include: string[]
+  exclude: string[]
+}
+
+export interface LinkConfig {
+  name: string
+  source: string
+  target: string
+  topics: TopicSelection
+  naming: NamingPolicy
+  replicationFactor: number | null
+  startFrom: 'earliest' | 'latest'
+  onDataLoss: 'stop' | 'skip'
+  onRecordError: 'stop' | 'dead-letter'
+  deadLetterTopic: string
+  commitIntervalMs: number
+  sync: { topicsIntervalMs: number; configsIntervalMs: number }
+  producer: {
+    compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+    maxBatchBytes: number
+    maxBufferedBytesPerPartition: number
+  }
+  fetch: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }
+}
+
+export interface KafkaDrConfig {
+  /** file the config came from, for messages; '<inline>' when parsed from text */
+  origin: string
+  /** alias -> connection; bootstrap is always a list of host:port strings */
+  clusters: Map<string, ClusterConnection>
+  links: LinkConfig[]
+  /** non-fatal findings, e.g. 'clusters.dc1.tls.rejectUnauthorized is false: certificates are not verified' */
+  warnings: string[]
+  /** every resolved secret value, for log scrubbing; never print this */
+  secrets: string[]
+}
+
+export interface ConfigIssue {
+  /** dotted keys with [index] for lists, e.g. links[0].topics.include[1]; '(root)' for the document */
+  path: string
+  message: string
+}
+
+/** Every problem found in one config, reported together. Messages never contain secret values. */
+export class ConfigError extends KdrError {
+  readonly origin: string
+  readonly issues: ConfigIssue[]
+
+  constructor(origin: string, issues: ConfigIssue[]) {
+    super('KDR_ERR_CONFIG', `invalid config ${origin}:\n${issues.map(i => `  ${i.path}: ${i.message}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.origin = origin
+    this.issues = issues
+  }
+}
+
+/** Reads and compiles a config file; relative paths inside it are relative to its directory. */
+export function loadConfig(path: string): KafkaDrConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const message = `cannot read config file "${resolve(path)}" (${describeReadError(error)})`
+    throw new ConfigError(path, [{ path: '(root)', message }])
+  }
+  return parseConfig(text, path, dirname(resolve(path)))
+}
+
+/** Parses YAML text, resolves secret references, validates and compiles; throws ConfigError. */
+export function parseConfig(text: string, origin = '<inline>', baseDir = process.cwd()): KafkaDrConfig {
+  const raw = parseYaml(text, origin)
+  const resolved = resolveReferences(raw, { baseDir })
+  const context = new Compilation(baseDir, resolved.secrets)
+  for (const problem of resolved.problems) context.issue(problem.path, problem.message, true)
+  context.collectLiteralSecrets(resolved.value)
+  const config = context.compile(resolved.value, origin)
+  context.throwIfInvalid(origin)
+  return config
+}
+
+function parseYaml(text: string, origin: string): unknown {
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { lineCounter, prettyErrors: false })
+  if (document.errors.length > 0) {
+    // One slip usually cascades into many errors; the first few locate it.
+    const shown = document.errors.slice(0, maxYamlErrors).map(error => {
+      const { line, col } = lineCounter.linePos(error.pos[0])
+      return { path: '(root)', message: `YAML syntax error at line ${line}:${col}: ${yamlReason(error.message)}` }
+    })
+    const hidden = document.errors.length - shown.length
+    if (hidden > 0) shown.push({ path: '(root)', message: `${hidden} more YAML syntax errors not shown` })
+    throw new ConfigError(origin, shown)
+  }
+  if (document.contents === null) {
+    throw new ConfigError(origin, [
+      { path: '(root)', message: 'the config is empty: expected a mapping with keys clusters, links' }
+    ])
+  }
+  try {
+    return document.toJS()
+  } catch (error) {
+    // toJS fails only on alias abuse (e.g. exponential alias expansion); the message holds no value.
+    throw new ConfigError(origin, [
+      { path: '(root)', message: `YAML error: ${yamlReason(error instanceof Error ? error.message : String(error))}` }
+    ])
+  }
+}
+
+const maxYamlErrors = 5
+
+/** The parser quotes source text after ": " (any token, a password included); keep only the reason. */
+function yamlReason(message: string): string {
+  const line = message.split('\n', 1)[0] ?? ''
+  const colon = line.indexOf(': ')
+  return colon === -1 ? line : line.slice(0, colon)
+}
+
+/** Renders a value path as config keys: clusters.dc1.bootstrap, links[0].topics.include[1]. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else {
+      const key = String(segment)
+      out += /^[A-Za-z0-9_-]+$/.test(key) ? (out === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+    }
+  }
+  return out === '' ? '(root)' : out
+}
+
+/** One config being compiled: accumulates issues, warnings and secrets. */
+class Compilation {
+  private readonly issues: ConfigIssue[] = []
+  private readonly warnings: string[] = []
+  /** Paths whose secret reference failed; their values are placeholders, so later issues there are noise. */
+  private readonly failedPaths: string[] = []
+  private readonly baseDir: string
+  readonly secrets: string[]
+
+  constructor(baseDir: string, secrets: string[]) {
+    this.baseDir = baseDir
+    this.secrets = [...secrets]
+  }
+
+  issue(path: readonly PropertyKey[], message: string, referenceFailed = false): void {
+    const formatted = formatPath(path)
+    if (referenceFailed) this.failedPaths.push(formatted)
+    else if (this.failedPaths.some(failed => isWithin(formatted, failed))) return
+    this.issues.push({ path: formatted, message })
+  }
+
+  warn(path: readonly PropertyKey[], message: string): void {
+    this.warnings.push(`${formatPath(path)} ${message}`)
+  }
+
+  /** Passwords and passphrases are secrets even when written literally in the file. */
+  collectLiteralSecrets(root: unknown): void {
+    const clusters = isRecord(root) ? root.clusters : undefined
+    if (!isRecord(clusters)) return
+    for (const cluster of Object.values(clusters)) {
+      if (!isRecord(cluster)) continue
+      const sasl = cluster.sasl
+      const tls = cluster.tls
+      if (isRecord(sasl) && typeof sasl.password === 'string') this.addSecret(sasl.password)
+      if (isRecord(tls) && typeof tls.passphrase === 'string') this.addSecret(tls.passphrase)
+    }
+  }
+
+  private addSecret(secret: string): void {
+    if (secret !== '' && !this.secrets.includes(secret)) this.secrets.push(secret)
+  }
+
+  throwIfInvalid(origin: string): void {
+    if (this.issues.length === 0) return
+    const issues = this.issues.map(issue => ({ path: issue.path, message: redactQuoted(issue.message, this.secrets) }))
+    throw new ConfigError(origin, issues)
+  }
+
+  private parse<T extends z.ZodType>(schema: T, value: unknown, path: ValuePath): z.output<T> | undefined {
+    const result = schema.safeParse(value, { error: configErrorMap })
+    if (result.success) return result.data
+    for (const issue of result.error.issues) {
+      const at = [...path, ...issue.path]
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) this.issue([...at, key], issue.message)
+      } else {
+        this.issue(at, issue.message)
+      }
+    }
+    return undefined
+  }
+
+  compile(value: unknown, origin: string): KafkaDrConfig {
+    this.parse(rootSchema, value, [])
+    // Whatever parts are readable are still checked, so one run reports as much as possible.
+    const rawClusters = isRecord(value) && isRecord(value.clusters) ? value.clusters : undefined
+    const rawLinks = isRecord(value) && Array.isArray(value.links) ? (value.links as unknown[]) : []
+    if (rawClusters !== undefined && Object.keys(rawClusters).length === 0) {
+      this.issue(['clusters'], 'expected at least one cluster')
+    }
+
+    const clusters = new Map<string, ClusterConnection>()
+    const owners = new Map<string, string>()
+    for (const [alias, rawCluster] of Object.entries(rawClusters ?? {})) {
+      const path = ['clusters', alias]
+      if (!clusterAliasPattern.test(alias)) {
+        this.issue(path, 'invalid cluster alias: expected 1 to 64 characters from A-Z a-z 0-9 _ -')
+      }
+      const input = this.parse(clusterSchema, rawCluster, path)
+      if (!isRecord(rawCluster)) continue
+      const connection = this.compileCluster(alias, input, rawCluster, path)
+      if (connection !== undefined) clusters.set(alias, connection)
+      for (const { address, at } of readableAddresses(rawCluster.bootstrap, [...path, 'bootstrap'])) {
+        const { host, port } = parseBroker(address)
+        const key = `${host.toLowerCase()}:${port}`
+        const owner = owners.get(key)
+        if (owner === undefined) owners.set(key, alias)
+        else if (owner !== alias) {
+          this.issue(
+            at,
+            `${quoted(address)} is also a bootstrap address of cluster ${owner}: a link between them would copy a cluster onto itself`
+          )
+        }
+      }
+    }
+
+    const aliases = Object.keys(rawClusters ?? {})
+    const links: LinkConfig[] = []
+    const names = new Map<string, number>()
+    for (const [index, rawLink] of rawLinks.entries()) {
+      const path = ['links', index]
+      const input = this.parse(linkSchema, rawLink, path)
+      if (!isRecord(rawLink)) continue
+      const name = this.checkLinkReferences(rawLink, path, aliases)
+      if (name !== undefined) {
+        const first = names.get(name)
+        if (first === undefined) names.set(name, index)
+        else {
+          this.issue(
+            rawLink.name === undefined ? path : [...path, 'name'],
+            `duplicate link name ${quoted(name)} (also links[${first}]): give each link a distinct name`
+          )
+        }
+      }
+      if (input !== undefined) links.push(this.compileLink(input))
+    }
+
+    return { origin, clusters, links, warnings: this.warnings, secrets: this.secrets }
+  }
+
+  /**
+   * Checks that need only some of the cluster's keys; runs even when other keys are invalid. Returns
+   * the connection only when the whole cluster is valid.
+   */
+  private compileCluster(
+    alias: string,
+    input: ClusterInput | undefined,
+    raw: Record<string, unknown>,
+    path: ValuePath
+  ): ClusterConnection | undefined {
+    const { shape } = clusterSchema
+    const tlsResult = shape.tls.safeParse(raw.tls)
+    const tlsInput = tlsResult.success && tlsResult.data !== false ? tlsResult.data : undefined
+    const tls = tlsInput === undefined ? undefined : this.compileTls(tlsInput, [...path, 'tls'])
+    if (isRecord(raw.sasl) && tlsResult.success && tlsInput === undefined) {
+      const allowInsecureSasl = quietParse(shape.allowInsecureSasl, raw.allowInsecureSasl)
+      if (allowInsecureSasl === true) {
+        this.warn([...path, 'allowInsecureSasl'], 'is true: SASL credentials and data travel without TLS')
+      } else if (allowInsecureSasl === false) {
+        this.issue(
+          [...path, 'sasl'],
+          'SASL over a connection without TLS exposes credentials and data: configure tls (e.g. tls: true) or set allowInsecureSasl: true'
+        )
+      }
+    }
+    if (input === undefined || (tlsInput !== undefined && tls === undefined)) return undefined
+    const connection: ClusterConnection = { alias, bootstrap: input.bootstrap }
+    if (input.clientId !== undefined) connection.clientId = input.clientId
+    if (tls !== undefined) connection.tls = tls
+    if (input.sasl !== undefined) connection.sasl = { ...input.sasl }
+    return connection
+  }
+
+  private compileTls(input: true | Exclude<ClusterInput['tls'], boolean | undefined>, path: ValuePath) {
+    if (input === true) return { rejectUnauthorized: true } satisfies TlsOptions
+    const options: TlsOptions = { rejectUnauthorized: input.rejectUnauthorized }
+    let valid = true
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      const file = input[key]
+      if (file === undefined) continue
+      const absolute = resolve(this.baseDir, file)
+      try {
+        options[key] = readFileSync(absolute)
+      } catch (error) {
+        this.issue([...path, key], `cannot read file ${quoted(absolute)} (${describeReadError(error)})`)
+        valid = false
+      }
+    }
+    if ((input.cert === undefined) !== (input.key === undefined)) {
+      const [missing, given] = input.cert === undefined ? ['cert', 'key'] : ['key', 'cert']
+      this.issue([...path, missing], `required when ${given} is given: a client certificate needs its key`)
+      valid = false
+    }
+    if (input.passphrase !== undefined) {
+      if (input.key === undefined) {
+        this.issue([...path, 'passphrase'], 'a passphrase needs a key')
+        valid = false
+      }
+      options.passphrase = input.passphrase
+    }
+    if (input.serverName !== undefined) options.servername = input.serverName
+    if (!input.rejectUnauthorized) {
+      this.warn([...path, 'rejectUnauthorized'], 'is false: certificates are not verified')
+    }
+    return valid ? options : undefined
+  }
+
+  /** Cross-references of one link, checked from its raw keys; returns the link's name if known. */
+  private checkLinkReferences(raw: Record<string, unknown>, path: ValuePath, aliases: string[]): string | undefined {
+    const { shape } = linkSchema
+    const source = quietParse(shape.source, raw.source)
+    const target = quietParse(shape.target, raw.target)
+    const known = aliases.length === 0 ? 'no clusters are defined' : `expected one of ${aliases.join(', ')}`
+    for (const [role, alias] of [['source', source] as const, ['target', target] as const]) {
+      if (alias !== undefined && !aliases.includes(alias)) {
+        this.issue([...path, role], `unknown cluster ${quoted(alias)}: ${known}`)
+      }
+    }
+    if (source !== undefined && source === target) {
+      this.issue([...path, 'target'], 'same cluster as source: a link must connect two different clusters')
+    }
+    const producer = quietParse(shape.producer, raw.producer)
+    if (producer !== undefined && producer.maxBufferedBytesPerPartition < producer.maxBatchBytes) {
+      // Legal, but fetching pauses before a full batch can queue up, so batches stay smaller.
+      this.warn(
+        [...path, 'producer', 'maxBufferedBytesPerPartition'],
+        `(${producer.maxBufferedBytesPerPartition}) is below producer.maxBatchBytes (${producer.maxBatchBytes}): batches stay smaller than maxBatchBytes`
+      )
+    }
+    if (raw.name !== undefined) return quietParse(shape.name, raw.name)
+    return source === undefined || target === undefined ? undefined : defaultLinkName(source, target)
+  }
+
+  private compileLink(input: LinkInput): LinkConfig {
+    return {
+      name: input.name ?? defaultLinkName(input.source, input.target),
+      source: input.source,
+      target: input.target,
+      topics: { include: input.topics.include, exclude: input.topics.exclude },
+      naming: input.naming,
+      replicationFactor: input.replicationFactor,
+      startFrom: input.startFrom,
+      onDataLoss: input.onDataLoss,
+      onRecordError: input.onRecordError,
+      deadLetterTopic: input.deadLetterTopic ?? `kafka-dr.dead-letter.${input.source}`,
+      commitIntervalMs: input.commitIntervalMs,
+      sync: { ...input.sync },
+      producer: { ...input.producer },
+      fetch: { ...input.fetch }
+    }
+  }
+}
+
+/** The well-formed addresses of a raw bootstrap value, each with the path to report it at. */
+function readableAddresses(bootstrap: unknown, path: ValuePath): { address: string; at: ValuePath }[] {
+  const entries =
+    typeof bootstrap === 'string'
+      ? splitBootstrap(bootstrap).map(address => ({ address, at: path }))
+      : Array.isArray(bootstrap)
+        ? bootstrap.map((address: unknown, index) => ({ address, at: [...path, index] }))
+        : []
+  return entries.filter((entry): entry is { address: string; at: ValuePath } => {
+    if (typeof entry.address !== 'string') return false
+    try {
+      parseBroker(entry.address)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+function defaultLinkName(source: string, target: string): string {
+  return `${source}->${target}`
+}
+
+/** Parses one part again without reporting: its problems were already reported with the whole. */
+function quietParse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | undefined {
+  const result = schema.safeParse(value)
+  return result.success ? result.data : undefined
+}
+
+function isWithin(path: string, ancestor: string): boolean {
+  if (ancestor === '(root)') return true
+  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`)
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * A JSON-safe view for printing: passwords and passphrases as "***", TLS material as its size, and
+ * any string holding a resolved secret scrubbed, wherever it appears.
+ */
+export function redactedConfig(config: KafkaDrConfig): unknown {
+  const view = {
+    origin: config.origin,
+    clusters: Object.fromEntries([...config.clusters].map(([alias, cluster]) => [alias, redactCluster(cluster)])),
+    links: config.links,
+    warnings: config.warnings
+  }
+  return scrubDeep(view, config.secrets)
+}
+
+function redactCluster(cluster: ClusterConnection): Record<string, unknown> {
+  const view: Record<string, unknown> = { bootstrap: cluster.bootstrap }
+  if (cluster.clientId !== undefined) view.clientId = cluster.clientId
+  if (cluster.connectTimeoutMs !== undefined) view.connectTimeoutMs = cluster.connectTimeoutMs
+  if (cluster.requestTimeoutMs !== undefined) view.requestTimeoutMs = cluster.requestTimeoutMs
+  if (cluster.tls !== undefined) view.tls = redactTls(cluster.tls)
+  if (cluster.sasl !== undefined) {
+    view.sasl = { mechanism: cluster.sasl.mechanism, username: cluster.sasl.username, password: '***' }
+  }
+  return view
+}
+
+const tlsMaterial = new Set(['ca', 'cert', 'key', 'pfx', 'crl'])
+const tlsSecrets = new Set(['passphrase'])
+
+function redactTls(tls: TlsOptions): Record<string, unknown> {
+  const view: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(tls)) {
+    if (value === undefined) continue
+    if (tlsSecrets.has(key)) view[key] = '***'
+    else if (tlsMaterial.has(key)) view[key] = describeMaterial(value)
+    // Only plain settings are shown; callbacks and key objects have no printable form.
+    else if (['string', 'number', 'boolean'].includes(typeof value)) view[key] = value
+  }
+  return view
+}
+
+function describeMaterial(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(describeMaterial)
+  if (typeof value === 'string') return `<${Buffer.byteLength(value)} bytes>`
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
+  return '<omitted>'
+}
+
+function scrubDeep(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') return scrubSecrets(value, secrets)
+  if (Array.isArray(value)) return value.map(item => scrubDeep(item, secrets))
+  if (isRecord(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [scrubSecrets(key, secrets), scrubDeep(item, secrets)])
+    )
+  }
+  return value
+}

@@ -1,0 +1,305 @@
+import { z } from 'zod'
+import { parseBroker } from '../kafka/index.ts'
+import { quoted } from './secrets.ts'
+
+/**
+ * The shape of the user's YAML, after secret references are resolved. Everything that can be judged
+ * from one value alone lives here (types, ranges, enums, regular expressions, bootstrap syntax,
+ * naming templates); rules that span several places (cluster references, unique names, shared
+ * bootstrap addresses, TLS files, SASL without TLS) live in load.ts.
+ *
+ * Messages say what is wrong and what is allowed. They quote a value only through quoted(), which
+ * lets load.ts hide it if it holds a secret.
+ */
+
+/** Aliases end up in topic names, metric labels and URLs, so they stay within a safe alphabet. */
+export const clusterAliasPattern = /^[A-Za-z0-9_-]{1,64}$/
+
+const topicCharacters = /^[A-Za-z0-9._-]+$/
+const topicCharactersText = 'A-Z a-z 0-9 . _ -'
+
+/** Kafka's own rule for topic names. */
+export function isLegalTopicName(name: string): boolean {
+  return name.length <= 249 && topicCharacters.test(name) && name !== '.' && name !== '..'
+}
+
+/**
+ * A topic selection entry made only of legal topic-name characters names one topic literally (so a
+ * dot in "orders.v1" is a dot, not a wildcard); any other entry is a regular expression.
+ */
+export function isLiteralTopicEntry(entry: string): boolean {
+  return topicCharacters.test(entry)
+}
+
+/** Regular-expression entries match the whole topic name, never a substring. */
+export function topicEntryRegExp(entry: string): RegExp {
+  return new RegExp(`^(?:${entry})$`)
+}
+
+type Shape = Record<string, z.ZodType>
+
+/** Unknown keys are errors everywhere: a misspelt key must never silently fall back to a default. */
+function strict<S extends Shape>(shape: S) {
+  const keys = Object.keys(shape).join(', ')
+  return z.strictObject(shape, {
+    error: issue => {
+      if (issue.code === 'unrecognized_keys') return `unknown key (allowed: ${keys})`
+      if (issue.code === 'invalid_type') {
+        return issue.input === undefined
+          ? `required: expected a mapping with keys ${keys}`
+          : `expected a mapping with keys ${keys}, got ${describeInput(issue.input)}`
+      }
+      return undefined
+    }
+  })
+}
+
+function int(min: number, max?: number) {
+  const error = expected(max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`)
+  const schema = z.number({ error }).int({ error }).min(min, { error })
+  return max === undefined ? schema : schema.max(max, { error })
+}
+
+/** An error function for a schema whose every failure is best explained by one sentence. */
+function expected(what: string) {
+  return (issue: z.core.$ZodRawIssue): string =>
+    issue.input === undefined ? `required: expected ${what}` : `expected ${what}`
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: expected(`one of ${values.join(', ')}`) })
+}
+
+const nonEmptyString = z.string({ error: expected('a non-empty string') }).min(1)
+
+const bootstrapText = '"host:port", "host:port,host:port" or a list of "host:port"'
+
+function checkBroker(address: string, ctx: z.RefinementCtx<string>): void {
+  try {
+    parseBroker(address)
+  } catch {
+    // parseBroker's own message embeds the raw address; the same sentence, with the value marked.
+    ctx.addIssue({ code: 'custom', message: `bootstrap address ${quoted(address)} is not host:port`, input: address })
+  }
+}
+
+/** Splits the comma form; whitespace around commas is tolerated, empty entries are not. */
+export function splitBootstrap(text: string): string[] {
+  return text.split(',').map(part => part.trim())
+}
+
+const bootstrapSchema = z
+  .union(
+    [
+      z.string().superRefine((text, ctx) => {
+        for (const address of splitBootstrap(text)) checkBroker(address, ctx)
+      }),
+      z.array(z.string().superRefine(checkBroker)).min(1, { error: 'expected at least one "host:port"' })
+    ],
+    { error: expected(bootstrapText) }
+  )
+  .transform(value => (typeof value === 'string' ? splitBootstrap(value) : value))
+
+const tlsObjectSchema = strict({
+  ca: nonEmptyString.optional(),
+  cert: nonEmptyString.optional(),
+  key: nonEmptyString.optional(),
+  passphrase: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+  serverName: nonEmptyString.optional()
+})
+
+const tlsSchema = z.union([z.boolean(), tlsObjectSchema], {
+  error: expected('true, false or a mapping with keys ca, cert, key, passphrase, rejectUnauthorized, serverName')
+})
+
+export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
+
+const saslSchema = strict({
+  mechanism: z
+    .string({ error: expected(`one of ${saslMechanisms.join(', ')} (any case)`) })
+    .transform(value => value.toUpperCase())
+    .pipe(z.enum(saslMechanisms, { error: expected(`one of ${saslMechanisms.join(', ')} (any case)`) })),
+  username: nonEmptyString,
+  password: nonEmptyString
+})
+
+export const clusterSchema = strict({
+  bootstrap: bootstrapSchema,
+  clientId: nonEmptyString.optional(),
+  tls: tlsSchema.optional(),
+  sasl: saslSchema.optional(),
+  allowInsecureSasl: z.boolean().default(false)
+})
+
+const topicEntrySchema = nonEmptyString.superRefine((entry, ctx) => {
+  if (isLiteralTopicEntry(entry)) return
+  try {
+    topicEntryRegExp(entry)
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${regExpReason(error)}`, input: entry })
+  }
+})
+
+/** V8 quotes the whole pattern in its message; keep only the reason, the pattern may be a secret. */
+function regExpReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const colon = message.lastIndexOf(': ')
+  return colon === -1 ? message : message.slice(colon + 2)
+}
+
+const placeholders = ['topic', 'source']
+
+const templateSchema = z.string({ error: expected('a string containing {topic}') }).superRefine((template, ctx) => {
+  const found = [...template.matchAll(/\{([^{}]*)\}/g)].map(match => match[1] ?? '')
+  for (const name of new Set(found.filter(name => !placeholders.includes(name)))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown placeholder ${quoted(`{${name}}`)}: allowed are {topic} and {source}`,
+      input: template
+    })
+  }
+  if (!found.includes('topic')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain the placeholder {topic}', input: template })
+  }
+  // Placeholders expand to legal names, so the literal rest decides whether every result is legal.
+  const rest = template.replaceAll(/\{[^{}]*\}/g, '')
+  if (rest !== '' && !topicCharacters.test(rest)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `outside placeholders only topic-name characters are allowed (${topicCharactersText})`,
+      input: template
+    })
+  }
+})
+
+const separatorSchema = z
+  .string({ error: expected(`a string of topic-name characters (${topicCharactersText})`) })
+  .regex(/^[A-Za-z0-9._-]*$/, { error: `expected topic-name characters only (${topicCharactersText})` })
+
+export type NamingPolicy =
+  { kind: 'identity' } | { kind: 'prefix'; separator: string } | { kind: 'template'; template: string }
+
+const namingSchema = z
+  .union(
+    [
+      z.enum(['identity', 'prefix']),
+      strict({ prefix: strict({ separator: separatorSchema.default('.') }) }),
+      strict({ template: templateSchema })
+    ],
+    { error: expected('identity, prefix, { prefix: { separator } } or { template: "...{topic}..." }') }
+  )
+  .default('identity')
+  .transform((naming): NamingPolicy => {
+    if (naming === 'identity') return { kind: 'identity' }
+    if (naming === 'prefix') return { kind: 'prefix', separator: '.' }
+    if ('prefix' in naming) return { kind: 'prefix', separator: naming.prefix.separator }
+    return { kind: 'template', template: naming.template }
+  })
+
+const topicNameSchema = z
+  .string({ error: expected(`a topic name (1 to 249 characters from ${topicCharactersText})`) })
+  .refine(isLegalTopicName, { error: `expected a topic name (1 to 249 characters from ${topicCharactersText})` })
+
+export const linkSchema = strict({
+  name: nonEmptyString.optional(),
+  source: nonEmptyString,
+  target: nonEmptyString,
+  topics: strict({
+    include: z.array(topicEntrySchema, { error: expected('a list of topic names or regular expressions') }).min(1, {
+      error: 'expected at least one topic name or regular expression'
+    }),
+    exclude: z.array(topicEntrySchema, { error: expected('a list of topic names or regular expressions') }).default([])
+  }),
+  naming: namingSchema,
+  replicationFactor: int(1, 32767).nullable().default(null),
+  startFrom: oneOf(['earliest', 'latest']).default('earliest'),
+  onDataLoss: oneOf(['stop', 'skip']).default('stop'),
+  onRecordError: oneOf(['stop', 'dead-letter']).default('stop'),
+  deadLetterTopic: topicNameSchema.optional(),
+  commitIntervalMs: int(100).default(1000),
+  sync: strict({
+    topicsIntervalMs: int(1000).default(5000),
+    configsIntervalMs: int(1000).default(15000)
+  }).prefault({}),
+  producer: strict({
+    compression: oneOf(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
+    maxBatchBytes: int(1024, 16777216).default(1000000),
+    maxBufferedBytesPerPartition: int(65536).default(8388608)
+  }).prefault({}),
+  fetch: strict({
+    maxWaitMs: int(0, 30000).default(200),
+    maxBytes: int(1024).default(52428800),
+    partitionMaxBytes: int(1024).default(4194304)
+  }).prefault({})
+})
+
+/** The top level only; clusters and links are validated one by one so every problem is reported. */
+export const rootSchema = strict({
+  clusters: z.record(z.string(), z.unknown(), { error: expected('a mapping from cluster alias to cluster') }),
+  links: z.array(z.unknown(), { error: expected('a list of links') }).min(1, { error: 'expected at least one link' })
+})
+
+/** The whole file in one schema, for tooling (e.g. z.toJSONSchema); load.ts uses the parts above. */
+export const configSchema = strict({
+  clusters: z.record(
+    z
+      .string()
+      .regex(clusterAliasPattern, { error: 'expected a cluster alias of 1 to 64 characters from A-Z a-z 0-9 _ -' }),
+    clusterSchema
+  ),
+  links: z.array(linkSchema).min(1)
+})
+
+export type ClusterInput = z.output<typeof clusterSchema>
+export type LinkInput = z.output<typeof linkSchema>
+
+/** Words for the parse-wide error map: what kind of value was expected and what was found. */
+const kinds: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+  null: 'null'
+}
+
+/** Names the kind of a value, never the value itself: it may be a secret. */
+export function describeInput(input: unknown): string {
+  if (input === null) return 'null'
+  if (Array.isArray(input)) return 'a list'
+  if (typeof input === 'object') return 'a mapping'
+  if (typeof input === 'number' && !Number.isInteger(input)) return 'a fractional number'
+  return kinds[typeof input] ?? typeof input
+}
+
+/** Fallback messages for issues no schema above explained itself. */
+export const configErrorMap: z.core.$ZodErrorMap = issue => {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const want = kinds[issue.expected] ?? issue.expected
+      return issue.input === undefined
+        ? `required: expected ${want}`
+        : `expected ${want}, got ${describeInput(issue.input)}`
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`
+    case 'too_small':
+      if (issue.origin === 'array')
+        return issue.minimum === 1 ? 'expected at least one entry' : `expected at least ${issue.minimum} entries`
+      if (issue.origin === 'string') return 'must not be empty'
+      return `expected a number ${issue.inclusive === false ? '>' : '>='} ${issue.minimum}`
+    case 'too_big':
+      if (issue.origin === 'array') return `expected at most ${issue.maximum} entries`
+      if (issue.origin === 'string') return `expected at most ${issue.maximum} characters`
+      return `expected a number ${issue.inclusive === false ? '<' : '<='} ${issue.maximum}`
+    case 'unrecognized_keys':
+      return 'unknown key'
+    case 'invalid_union':
+      return 'does not match any allowed form'
+    default:
+      return undefined
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Source -> target offset mapping of one partition as runs: a run says source offsets
+ * [sourceStart, sourceStart + length) were written to target offsets [targetStart, targetStart + length).
+ * Consecutive copies extend the last run, so an uninterrupted stream is a single entry; a new run
+ * starts where either side jumps (source gaps from compaction, transaction markers or loop-filtered
+ * records; target gaps from other writers or a replay after a crash).
+ *
+ * Invariants: runs are sorted by sourceStart and do not overlap on the source side. When a replay
+ * after a crash copies source offsets again, the newer target location replaces the older one:
+ * translation then points at the latest copy, which every later record follows.
+ */
+
+export interface OffsetRun {
+  sourceStart: bigint
+  targetStart: bigint
+  length: bigint
+}
+
+export interface Translation {
+  /** Target offset a consumer should resume from. */
+  targetOffset: bigint
+  /**
+   * True when the source offset itself was copied; false when it fell into a gap and the result is
+   * the next copied record (still exact in the sense that nothing is skipped or re-read).
+   */
+  copied: boolean
+}
+
+/** What changed since the last `takeChanges()`: runs to (re)write and run keys to delete. */
+export interface RunChanges {
+  upserts: OffsetRun[]
+  deletes: bigint[]
+}
+
+export class OffsetRuns {
+  #runs: OffsetRun[] = []
+  readonly #dirty = new Set<OffsetRun>()
+  readonly #deleted = new Set<bigint>()
+
+  static from(runs: readonly OffsetRun[]): OffsetRuns {
+    const result = new OffsetRuns()
+    for (const run of [...runs].sort((a, b) => compare(a.sourceStart, b.sourceStart))) result.#insert({ ...run })
+    result.markClean()
+    return result
+  }
+
+  get runs(): readonly OffsetRun[] {
+    return this.#runs
+  }
+
+  /** The run that the last append went to (for persisting just what changed). */
+  get last(): OffsetRun | undefined {
+    return this.#runs.at(-1)
+  }
+
+  /** One past the last mapped source offset, or null when empty. */
+  get sourceEnd(): bigint | null {
+    const last = this.last
+    return last === undefined ? null : last.sourceStart + last.length
+  }
+
+  /**
+   * Records that source [sourceOffset, +count) went to target [targetOffset, +count). Returns the run
+   * it extended or created.
+   */
+  append(sourceOffset: bigint, targetOffset: bigint, count = 1n): OffsetRun {
+    const last = this.last
+    if (
+      last !== undefined &&
+      last.sourceStart + last.length === sourceOffset &&
+      last.targetStart + last.length === targetOffset
+    ) {
+      last.length += count
+      this.#dirty.add(last)
+      return last
+    }
+    const run = { sourceStart: sourceOffset, targetStart: targetOffset, length: count }
+    this.#insert(run)
+    return run
+  }
+
+  /**
+   * Target position for a consumer whose committed source offset is `sourceOffset` (the next record
+   * it would read). Null when nothing at or after that offset has been copied yet.
+   */
+  translate(sourceOffset: bigint): Translation | null {
+    const runs = this.#runs
+    let lo = 0
+    let hi = runs.length
+    // first run whose end is beyond sourceOffset
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const r = runs[mid]!
+      if (r.sourceStart + r.length <= sourceOffset) lo = mid + 1
+      else hi = mid
+    }
+    const run = runs[lo]
+    if (run === undefined) return null
+    if (sourceOffset >= run.sourceStart) {
+      return { targetOffset: run.targetStart + (sourceOffset - run.sourceStart), copied: true }
+    }
+    return { targetOffset: run.targetStart, copied: false }
+  }
+
+  /** Drops runs entirely below `sourceOffset` (data gone from the source); returns the dropped ones. */
+  truncateBefore(sourceOffset: bigint): OffsetRun[] {
+    const keepFrom = this.#runs.findIndex(r => r.sourceStart + r.length > sourceOffset)
+    const cut = keepFrom === -1 ? this.#runs.length : keepFrom
+    const dropped = this.#runs.splice(0, cut)
+    for (const r of dropped) this.#forget(r)
+    return dropped
+  }
+
+  /** Changes since the previous call, keyed by sourceStart, for persisting incrementally. */
+  takeChanges(): RunChanges {
+    const upserts = [...this.#dirty].map(r => ({ ...r }))
+    const upserted = new Set(upserts.map(r => r.sourceStart))
+    const deletes = [...this.#deleted].filter(k => !upserted.has(k))
+    this.#dirty.clear()
+    this.#deleted.clear()
+    return { upserts, deletes }
+  }
+
+  /** Marks everything clean (after loading from storage). */
+  markClean(): void {
+    this.#dirty.clear()
+    this.#deleted.clear()
+  }
+
+  #forget(run: OffsetRun): void {
+    this.#dirty.delete(run)
+    this.#deleted.add(run.sourceStart)
+  }
+
+  /** Inserts keeping order; a run overlapping earlier runs on the source side supersedes them there. */
+  #insert(run: OffsetRun): void {
+    const runs = this.#runs
+    const end = run.sourceStart + run.length
+    let i = runs.length
+    while (i > 0 && runs[i - 1]!.sourceStart + runs[i - 1]!.length > run.sourceStart) i--
+    // runs[i..] overlap or follow `run` on the source side
+    const kept: OffsetRun[] = []
+    for (let j = i; j < runs.length; j++) {
+      const r = runs[j]!
+      const rEnd = r.sourceStart + r.length
+      if (rEnd <= run.sourceStart || r.sourceStart >= end) {
+        kept.push(r)
+        continue
+      }
+      this.#forget(r)
+      if (r.sourceStart < run.sourceStart) this.#keep(kept, { ...r, length: run.sourceStart - r.sourceStart })
+      if (rEnd > end) {
+        this.#keep(kept, { sourceStart: end, targetStart: r.targetStart + (end - r.sourceStart), length: rEnd - end })
+      }
+    }
+    this.#keep(kept, run)
+    kept.sort((a, b) => compare(a.sourceStart, b.sourceStart))
+    runs.splice(i, runs.length - i, ...kept)
+  }
+
+  #keep(list: OffsetRun[], run: OffsetRun): void {
+    list.push(run)
+    this.#dirty.add(run)
+  }
+}
+
+function compare(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -1,0 +1,43 @@
+import { protocolErrorName } from '../kafka/index.ts'
+
+/**
+ * Produce errors the target will repeat forever for the same record: retrying cannot help, so the
+ * record goes to the link's `onRecordError` policy.
+ */
+const PERMANENT_RECORD_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_TIMESTAMP',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE'
+])
+
+/** Errors that stop the partition whatever the policy: the operator must change something. */
+const PERMANENT_PARTITION_ERRORS = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+  'INVALID_REQUIRED_ACKS',
+  'POLICY_VIOLATION'
+])
+
+export type ProduceErrorKind = 'record' | 'partition' | 'retriable'
+
+export function classifyProduceError(error: unknown): { kind: ProduceErrorKind; name: string | undefined } {
+  const name = findName(error)
+  if (name !== undefined && PERMANENT_RECORD_ERRORS.has(name)) return { kind: 'record', name }
+  if (name !== undefined && PERMANENT_PARTITION_ERRORS.has(name)) return { kind: 'partition', name }
+  return { kind: 'retriable', name }
+}
+
+/** The broker error name anywhere in the cause chain. */
+function findName(error: unknown): string | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const name = protocolErrorName(current)
+    if (name !== undefined) return name
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}

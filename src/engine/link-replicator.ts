@@ -1,0 +1,348 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type LinkConfig } from '../config/index.ts'
+import { TopicNaming } from '../core/naming.ts'
+import { OffsetRuns } from '../core/offset-runs.ts'
+import { TopicFilter } from '../core/topic-filter.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import { type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import { type Logger } from '../observability/logger.ts'
+import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
+import { type CommitPart, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
+import { type LinkState, commitLinkState, ensureStateTopic, loadLinkState, partitionKey } from './state-store.ts'
+
+/**
+ * Runs one link (source -> target): a fetch loop that reads every running partition from the
+ * source in shared fetch requests, one PartitionCopier per partition writing to the target, a
+ * commit loop that stores progress and offset runs on the target, and the topic sync loops.
+ */
+
+export type LinkState_ = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface LinkStatus {
+  link: string
+  source: string
+  target: string
+  state: LinkState_
+  error: string | null
+  sourceClusterId: string | null
+  targetClusterId: string | null
+  lastCommitAt: number | null
+  partitions: PartitionStatus[]
+}
+
+const SHUTDOWN_DRAIN_MS = 30_000
+
+export class LinkReplicator {
+  readonly config: LinkConfig
+  readonly #sourceConnection: ClusterConnection
+  readonly #targetConnection: ClusterConnection
+  readonly #log: Logger
+  readonly #copiers = new Map<string, PartitionCopier>()
+  #state: LinkState_ = 'starting'
+  #error: string | null = null
+  #sourceClusterId: string | null = null
+  #targetClusterId: string | null = null
+  #lastCommitAt: number | null = null
+  #sourceAdmin: KafkaAdmin | null = null
+  #targetAdmin: KafkaAdmin | null = null
+  #fetcher: PartitionFetcher | null = null
+  #producer: RecordProducer | null = null
+  #topicSync: TopicSync | null = null
+  #stored: LinkState = new Map()
+  /** Commit parts that failed to commit; merged into the next attempt so nothing is forgotten. */
+  #uncommitted = new Map<string, CommitPart>()
+  #loops: Promise<void>[] = []
+  #stopping = false
+  #wake: (() => void) | null = null
+  #timers: AbortController = new AbortController()
+
+  constructor(config: LinkConfig, clusters: ReadonlyMap<string, ClusterConnection>, log: Logger) {
+    this.config = config
+    const source = clusters.get(config.source)
+    const target = clusters.get(config.target)
+    if (source === undefined || target === undefined) {
+      throw new KdrError('KDR_ERR_CONFIG', `link ${config.name} names an unknown cluster`)
+    }
+    this.#sourceConnection = { ...source, clientId: source.clientId ?? `kafka-dr-${config.name}-source` }
+    this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
+    this.#log = log.child({ link: config.name })
+  }
+
+  /** Connects, loads stored progress, creates target topics and starts the loops. */
+  async start(): Promise<void> {
+    const config = this.config
+    this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
+    this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
+    const [source, target] = await Promise.all([
+      this.#sourceAdmin.describeCluster(),
+      this.#targetAdmin.describeCluster()
+    ])
+    this.#sourceClusterId = source.clusterId
+    this.#targetClusterId = target.clusterId
+    if (source.clusterId === target.clusterId) {
+      throw new KdrError(
+        'KDR_ERR_CONFIG',
+        `link ${config.name}: source and target are the same cluster (id ${source.clusterId})`
+      )
+    }
+    this.#log.info({ sourceClusterId: source.clusterId, targetClusterId: target.clusterId }, 'connected')
+
+    await ensureStateTopic(this.#targetAdmin, config.replicationFactor)
+    if (config.onRecordError === 'dead-letter') {
+      const [dlq] = await this.#targetAdmin.describeTopics([config.deadLetterTopic])
+      if (dlq === undefined) {
+        await this.#targetAdmin.createTopics([
+          {
+            name: config.deadLetterTopic,
+            partitions: 1,
+            ...(config.replicationFactor === null ? {} : { replicationFactor: config.replicationFactor })
+          }
+        ])
+        this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
+      }
+    }
+    this.#stored = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
+    this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
+
+    this.#producer = new RecordProducer(this.#targetConnection, {
+      idempotent: true,
+      compression: config.producer.compression
+    })
+    this.#fetcher = new PartitionFetcher(this.#sourceConnection, {
+      isolation: 'read_committed',
+      maxWaitMs: config.fetch.maxWaitMs,
+      maxBytes: config.fetch.maxBytes,
+      partitionMaxBytes: config.fetch.partitionMaxBytes
+    })
+    this.#topicSync = new TopicSync(
+      {
+        link: config.name,
+        sourceAlias: config.source,
+        targetAlias: config.target,
+        replicationFactor: config.replicationFactor,
+        filter: new TopicFilter(config.topics.include, config.topics.exclude),
+        naming: new TopicNaming(config.naming, config.source)
+      },
+      this.#sourceAdmin,
+      this.#targetAdmin,
+      this.#log
+    )
+    await this.#syncTopics(true)
+    await this.#topicSync.syncConfigs()
+    this.#state = 'running'
+    this.#loops = [
+      this.#fetchLoop(),
+      this.#every(config.commitIntervalMs, () => this.commit()),
+      this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
+      this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs())
+    ]
+  }
+
+  /** Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    this.#state = 'stopping'
+    this.#timers.abort()
+    this.#wake?.()
+    await Promise.all(this.#loops)
+    const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
+    const timedOut = await Promise.race([drained.then(() => false), sleep(SHUTDOWN_DRAIN_MS).then(() => true)])
+    if (timedOut)
+      this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
+    try {
+      await this.commit()
+    } catch (error) {
+      this.#log.error(
+        { err: describeCause(error) },
+        'final commit failed; records since the last commit will be copied again on restart'
+      )
+    }
+    await Promise.allSettled([
+      this.#fetcher?.close(),
+      this.#producer?.close(),
+      this.#sourceAdmin?.close(),
+      this.#targetAdmin?.close()
+    ])
+    this.#state = 'stopped'
+    this.#log.info('stopped')
+  }
+
+  /** Commits progress and offset runs of every partition that moved (one atomic batch). */
+  async commit(): Promise<void> {
+    if (this.#producer === null || this.#sourceClusterId === null) return
+    for (const copier of this.#copiers.values()) {
+      const part = copier.pendingCommit()
+      if (part !== null) this.#merge(part)
+    }
+    if (this.#uncommitted.size === 0) return
+    const parts = [...this.#uncommitted.values()]
+    await commitLinkState(this.#producer, this.config.name, this.#sourceClusterId, parts)
+    for (const part of parts) {
+      const key = partitionKey(part.topic, part.partition)
+      this.#copiers.get(key)?.markCommitted(part.next)
+      if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
+    }
+    this.#lastCommitAt = Date.now()
+  }
+
+  status(): LinkStatus {
+    return {
+      link: this.config.name,
+      source: this.config.source,
+      target: this.config.target,
+      state: this.#state,
+      error: this.#error,
+      sourceClusterId: this.#sourceClusterId,
+      targetClusterId: this.#targetClusterId,
+      lastCommitAt: this.#lastCommitAt,
+      partitions: [...this.#copiers.values()]
+        .map(c => c.status())
+        .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    }
+  }
+
+  #merge(part: CommitPart): void {
+    const key = partitionKey(part.topic, part.partition)
+    const earlier = this.#uncommitted.get(key)
+    if (earlier === undefined) {
+      this.#uncommitted.set(key, part)
+      return
+    }
+    const upserts = new Map(earlier.runs.upserts.map(r => [r.sourceStart, r]))
+    for (const r of part.runs.upserts) upserts.set(r.sourceStart, r)
+    const deletes = new Set([...earlier.runs.deletes, ...part.runs.deletes])
+    for (const k of part.runs.upserts.map(r => r.sourceStart)) deletes.delete(k)
+    for (const k of deletes) upserts.delete(k)
+    this.#uncommitted.set(key, {
+      ...part,
+      runs: { upserts: [...upserts.values()], deletes: [...deletes] },
+      gaps: [...earlier.gaps, ...part.gaps]
+    })
+  }
+
+  async #syncTopics(initial: boolean): Promise<void> {
+    const sync = this.#topicSync!
+    const result = await sync.syncTopics()
+    for (const topic of result.topics) await this.#ensureCopiers(topic, initial)
+    for (const { topic, oldId, newId } of result.recreated) {
+      for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceRecreated(oldId, newId)
+    }
+    for (const topic of result.deleted) {
+      for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceDeleted()
+    }
+  }
+
+  /** Starts a copier for each partition of `topic` that has none yet. */
+  async #ensureCopiers(topic: ReplicatedTopic, initial: boolean): Promise<void> {
+    const missing: number[] = []
+    for (let p = 0; p < topic.partitions; p++) if (!this.#copiers.has(partitionKey(topic.source, p))) missing.push(p)
+    if (missing.length === 0) return
+    const known = this.#copiers.size > 0 && [...this.#copiers.values()].some(c => c.topic === topic.source)
+    // Partitions without stored progress: startFrom applies to topics seen at start-up; a topic or
+    // partition that appears later is copied from its beginning, so nothing written to it is missed.
+    const spec = initial && !known && this.config.startFrom === 'latest' ? 'latest' : 'earliest'
+    const startOffsets = await this.#sourceAdmin!.listOffsets(topic.source, missing, spec)
+    for (const partition of missing) {
+      const stored = this.#stored.get(partitionKey(topic.source, partition))
+      const progress = stored?.progress ?? null
+      let offset = startOffsets.get(partition) ?? 0n
+      let recreatedFrom: string | null = null
+      if (progress !== null) {
+        if (progress.topicId === topic.topicId && progress.sourceClusterId === this.#sourceClusterId) {
+          offset = progress.next
+        } else if (progress.topicId !== topic.topicId) {
+          recreatedFrom = progress.topicId
+        } else {
+          recreatedFrom = `cluster ${progress.sourceClusterId}`
+        }
+      }
+      const copier = new PartitionCopier(
+        {
+          link: this.config.name,
+          sourceCluster: this.config.source,
+          targetCluster: this.config.target,
+          sourceClusterId: this.#sourceClusterId!,
+          targetClusterId: this.#targetClusterId!,
+          maxBatchBytes: this.config.producer.maxBatchBytes,
+          maxBufferedBytes: this.config.producer.maxBufferedBytesPerPartition,
+          onRecordError: this.config.onRecordError,
+          onDataLoss: this.config.onDataLoss,
+          deadLetterTopic: this.config.deadLetterTopic
+        },
+        this.#producer!,
+        this.#log,
+        topic.source,
+        partition,
+        topic.target,
+        { offset, runs: OffsetRuns.from(stored?.runs ?? []), topicId: topic.topicId }
+      )
+      copier.onSpace = () => this.#wake?.()
+      this.#copiers.set(partitionKey(topic.source, partition), copier)
+      if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
+      this.#log.info(
+        {
+          topic: topic.source,
+          partition,
+          target: topic.target,
+          from: String(offset),
+          resumed: progress !== null && recreatedFrom === null
+        },
+        'partition replication started'
+      )
+    }
+  }
+
+  async #fetchLoop(): Promise<void> {
+    let backoff = 0
+    while (!this.#stopping) {
+      const active = [...this.#copiers.values()].filter(c => c.wantsFetch)
+      if (active.length === 0) {
+        await new Promise<void>(resolve => {
+          this.#wake = resolve
+          setTimeout(resolve, 500).unref()
+        })
+        this.#wake = null
+        continue
+      }
+      try {
+        const results = await this.#fetcher!.fetch(
+          active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset }))
+        )
+        let retriable: string | null = null
+        for (const result of results) {
+          this.#copiers.get(partitionKey(result.topic, result.partition))?.onFetch(result)
+          if (result.error?.retriable === true) retriable = result.error.error.message
+        }
+        if (retriable !== null) {
+          backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
+          this.#log.warn({ err: retriable, retryInMs: backoff }, 'source fetch failed for some partitions; retrying')
+          await sleep(backoff)
+        } else {
+          backoff = 0
+        }
+      } catch (error) {
+        backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
+        this.#log.warn({ err: describeCause(error), retryInMs: backoff }, 'source fetch failed; retrying')
+        await sleep(backoff)
+      }
+    }
+  }
+
+  /** Runs `task` every `ms` until stop; a failing pass is logged and retried at the next interval. */
+  async #every(ms: number, task: () => Promise<void>): Promise<void> {
+    const signal = this.#timers.signal
+    while (!signal.aborted) {
+      try {
+        await sleep(ms, undefined, { signal })
+      } catch {
+        return
+      }
+      try {
+        await task()
+      } catch (error) {
+        this.#log.error({ err: describeCause(error) }, 'background task failed; retrying next interval')
+      }
+    }
+  }
+}

@@ -1,0 +1,598 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
+import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance, findProvenance } from '../core/provenance.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import {
+  type FetchedRecord,
+  type PartitionFetch,
+  type RecordHeader,
+  type RecordProducer,
+  type RecordToProduce
+} from '../kafka/index.ts'
+import { type Logger } from '../observability/logger.ts'
+import { classifyProduceError } from './errors.ts'
+
+/**
+ * The unit of replication: one source partition copied into the same partition number of the
+ * target topic. It owns its queue, its in-flight produce and its offset mapping, and exposes what
+ * must be committed; it knows nothing of other partitions, of how fetches are scheduled or of where
+ * state is stored. That keeps it movable: a transactional (exactly-once) writer or a partition owned
+ * through a group protocol wraps this same unit.
+ *
+ * Ordering invariant: at most one produce per partition is in flight, and `ackedNext` only moves
+ * after the records below it are acknowledged by the target, so committed progress never runs ahead
+ * of the data (at-least-once, never a gap).
+ */
+
+export type CopierState = 'running' | 'errored' | 'source-deleted'
+
+export interface CopierSettings {
+  link: string
+  sourceCluster: string
+  targetCluster: string
+  sourceClusterId: string
+  targetClusterId: string
+  maxBatchBytes: number
+  maxBufferedBytes: number
+  onRecordError: 'stop' | 'dead-letter'
+  onDataLoss: 'stop' | 'skip'
+  deadLetterTopic: string
+}
+
+export interface CopierStart {
+  /** Next source offset to copy. */
+  offset: bigint
+  runs: OffsetRuns
+  topicId: string
+}
+
+export interface PartitionStatus {
+  link: string
+  topic: string
+  partition: number
+  targetTopic: string
+  state: CopierState
+  reason: string | null
+  /** Next source offset whose predecessors are all on the target. */
+  replicatedNext: bigint
+  committedNext: bigint
+  sourceLogStart: bigint
+  sourceHighWatermark: bigint
+  /** Records on the source not yet on the target (the RPO in records if you failed over now). */
+  lagRecords: bigint
+  /** Timestamp of the newest record acknowledged by the target, -1 before the first. */
+  lastReplicatedTimestamp: number
+  replicatedRecords: number
+  replicatedBytes: number
+  loopSkippedRecords: number
+  deadLetteredRecords: number
+  lostRecords: bigint
+}
+
+export interface CommitPart {
+  topic: string
+  partition: number
+  topicId: string
+  next: bigint
+  runs: RunChanges
+  gaps: { from: bigint; to: bigint; reason: string }[]
+}
+
+interface Chunk {
+  records: FetchedRecord[]
+  index: number
+  /** Source offset after this chunk (covers trailing control records and compaction gaps). */
+  end: bigint
+  bytes: number
+  gap?: { from: bigint; to: bigint; reason: string }
+}
+
+interface Batch {
+  records: RecordToProduce[]
+  sourceOffsets: bigint[]
+  bytes: number
+  /** ackedNext once this batch is acknowledged. */
+  coveredEnd: bigint
+  loopSkipped: number
+  lastTimestamp: number
+  gaps: { from: bigint; to: bigint; reason: string }[]
+}
+
+/** Per-record overhead beyond key, value and headers in a v2 batch (varints, attributes, deltas). */
+const RECORD_OVERHEAD = 24
+/** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
+const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
+const MIN_BATCH_BYTES = 16 * 1024
+const MAX_BACKOFF_MS = 10_000
+
+export class PartitionCopier {
+  readonly topic: string
+  readonly partition: number
+  readonly targetTopic: string
+  readonly #settings: CopierSettings
+  readonly #producer: RecordProducer
+  readonly #log: Logger
+  readonly #encoder: ProvenanceEncoder
+  readonly #runs: OffsetRuns
+  #topicId: string
+
+  #state: CopierState = 'running'
+  #reason: KdrError | null = null
+  #queue: Chunk[] = []
+  #queuedBytes = 0
+  #fetchOffset: bigint
+  #ackedNext: bigint
+  #committedNext: bigint
+  #pendingGaps: { from: bigint; to: bigint; reason: string }[] = []
+  #producing: Promise<void> | null = null
+  #draining = false
+  #backoffMs = 0
+  #batchLimit: number
+  /** Bytes the provenance header adds to each record (counted toward the batch size). */
+  readonly #provenanceBytes: number
+  #logStart = -1n
+  #highWatermark = -1n
+  #lastTimestamp = -1
+  #replicatedRecords = 0
+  #replicatedBytes = 0
+  #loopSkipped = 0
+  #deadLettered = 0
+  #lost = 0n
+  /** Wakes the fetch loop when buffer space frees up. */
+  onSpace: () => void = () => {}
+
+  constructor(
+    settings: CopierSettings,
+    producer: RecordProducer,
+    log: Logger,
+    topic: string,
+    partition: number,
+    targetTopic: string,
+    start: CopierStart
+  ) {
+    this.#settings = settings
+    this.#producer = producer
+    this.topic = topic
+    this.partition = partition
+    this.targetTopic = targetTopic
+    this.#log = log.child({ topic, partition })
+    this.#encoder = new ProvenanceEncoder(topic, partition)
+    this.#runs = start.runs
+    this.#topicId = start.topicId
+    this.#fetchOffset = start.offset
+    this.#ackedNext = start.offset
+    this.#committedNext = start.offset
+    this.#batchLimit = settings.maxBatchBytes
+    this.#provenanceBytes = PROVENANCE_OVERHEAD + Buffer.byteLength(topic)
+  }
+
+  get state(): CopierState {
+    return this.#state
+  }
+
+  get wantsFetch(): boolean {
+    return this.#state === 'running' && !this.#draining && this.#queuedBytes < this.#settings.maxBufferedBytes
+  }
+
+  get fetchOffset(): bigint {
+    return this.#fetchOffset
+  }
+
+  get runs(): OffsetRuns {
+    return this.#runs
+  }
+
+  /** Takes one fetch result for this partition. */
+  onFetch(result: PartitionFetch): void {
+    if (this.#state !== 'running' || result.fetchOffset !== this.#fetchOffset) return // stale or stopped
+    if (result.highWatermark >= 0n) this.#highWatermark = result.highWatermark
+    if (result.logStartOffset >= 0n) this.#logStart = result.logStartOffset
+    if (result.error !== undefined) {
+      if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE') this.#onOutOfRange(result)
+      return // retriable errors: the link loop backs off and fetches again
+    }
+    if (result.nextOffset === result.fetchOffset && result.records.length === 0) return
+    let bytes = 0
+    for (const r of result.records) bytes += recordBytes(r)
+    this.#queue.push({ records: result.records, index: 0, end: result.nextOffset, bytes })
+    this.#queuedBytes += bytes
+    this.#fetchOffset = result.nextOffset
+    this.#pump()
+  }
+
+  /** Stops the partition with an error that names where and why; nothing after it is copied. */
+  fail(error: KdrError): void {
+    if (this.#state === 'errored') return
+    this.#state = 'errored'
+    this.#reason = error
+    this.#clearQueue()
+    this.#log.error({ code: error.code, err: error.message }, 'partition stopped')
+  }
+
+  /** The source topic disappeared: keep what was copied, copy nothing more, report it. */
+  sourceDeleted(): void {
+    if (this.#state !== 'running') return
+    this.#state = 'source-deleted'
+    this.#reason = new KdrError('KDR_ERR_UNKNOWN_TOPIC', 'source topic was deleted; the target topic is kept', {
+      cluster: this.#settings.sourceCluster,
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.#ackedNext
+    })
+    this.#clearQueue()
+    this.#log.warn('source topic deleted: replication of this partition stopped, target data kept')
+  }
+
+  /**
+   * The source topic was deleted and re-created under the same name (new topic id). Offsets of the
+   * new topic have nothing to do with the old ones; by default the partition stops.
+   */
+  sourceRecreated(oldId: string, newId: string): void {
+    const location = {
+      cluster: this.#settings.sourceCluster,
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.#ackedNext
+    }
+    if (this.#settings.onDataLoss === 'stop') {
+      this.fail(
+        new KdrError(
+          'KDR_ERR_SOURCE_TOPIC_RECREATED',
+          `source topic was re-created (topic id ${oldId} -> ${newId}); its new records would mix with the old copy on the target. Policy onDataLoss=stop: partition stopped`,
+          location
+        )
+      )
+      return
+    }
+    this.#log.error(
+      { oldTopicId: oldId, newTopicId: newId },
+      'source topic re-created: policy onDataLoss=skip, copying the new topic from offset 0'
+    )
+    this.#clearQueue()
+    this.#topicId = newId
+    this.#fetchOffset = 0n
+    this.#queue.push({
+      records: [],
+      index: 0,
+      end: 0n,
+      bytes: 0,
+      gap: { from: this.#ackedNext, to: 0n, reason: `topic re-created ${oldId} -> ${newId}` }
+    })
+  }
+
+  /** Finishes the in-flight produce and stops producing; queued records are dropped (re-fetched on restart). */
+  async drain(): Promise<void> {
+    this.#draining = true
+    while (this.#producing !== null) await this.#producing
+  }
+
+  /** What must be committed since the last commit, or null when nothing changed. */
+  pendingCommit(): CommitPart | null {
+    const runs = this.#runs
+    if (this.#ackedNext === this.#committedNext && this.#pendingGaps.length === 0) return null
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      topicId: this.#topicId,
+      next: this.#ackedNext,
+      runs: runs.takeChanges(),
+      gaps: this.#pendingGaps.splice(0)
+    }
+  }
+
+  markCommitted(next: bigint): void {
+    this.#committedNext = next
+  }
+
+  status(): PartitionStatus {
+    const hw = this.#highWatermark
+    return {
+      link: this.#settings.link,
+      topic: this.topic,
+      partition: this.partition,
+      targetTopic: this.targetTopic,
+      state: this.#state,
+      reason: this.#reason?.message ?? null,
+      replicatedNext: this.#ackedNext,
+      committedNext: this.#committedNext,
+      sourceLogStart: this.#logStart,
+      sourceHighWatermark: hw,
+      lagRecords: hw > this.#ackedNext ? hw - this.#ackedNext : 0n,
+      lastReplicatedTimestamp: this.#lastTimestamp,
+      replicatedRecords: this.#replicatedRecords,
+      replicatedBytes: this.#replicatedBytes,
+      loopSkippedRecords: this.#loopSkipped,
+      deadLetteredRecords: this.#deadLettered,
+      lostRecords: this.#lost
+    }
+  }
+
+  #onOutOfRange(result: PartitionFetch): void {
+    const location = {
+      cluster: this.#settings.sourceCluster,
+      topic: this.topic,
+      partition: this.partition,
+      offset: result.fetchOffset
+    }
+    const logStart = result.logStartOffset
+    if (logStart < 0n || result.fetchOffset >= logStart) {
+      // Ahead of the log end: the source log was truncated or replaced. Never guess a new position.
+      this.fail(
+        new KdrError(
+          'KDR_ERR_OFFSET_OUT_OF_RANGE',
+          `next offset ${result.fetchOffset} is beyond the source partition's end ${result.highWatermark} (source truncated or re-created); partition stopped`,
+          location
+        )
+      )
+      return
+    }
+    const lost = logStart - result.fetchOffset
+    const what = `source data lost: offsets ${result.fetchOffset}..${logStart - 1n} (${lost} records) were deleted on the source before they were replicated`
+    if (this.#settings.onDataLoss === 'stop') {
+      this.fail(
+        new KdrError('KDR_ERR_SOURCE_DATA_LOST', `${what}. Policy onDataLoss=stop: partition stopped`, location)
+      )
+      return
+    }
+    this.#lost += lost
+    this.#log.error(
+      { code: 'KDR_ERR_SOURCE_DATA_LOST', from: String(result.fetchOffset), to: String(logStart), lost: String(lost) },
+      `${what}. Policy onDataLoss=skip: continuing at ${logStart}; the gap is recorded in the state topic`
+    )
+    this.#queue.push({
+      records: [],
+      index: 0,
+      end: logStart,
+      bytes: 0,
+      gap: { from: result.fetchOffset, to: logStart, reason: 'deleted on the source before replication' }
+    })
+    this.#fetchOffset = logStart
+    this.#pump()
+  }
+
+  #clearQueue(): void {
+    this.#queue = []
+    this.#queuedBytes = 0
+    this.onSpace()
+  }
+
+  #pump(): void {
+    if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.length === 0) return
+    this.#producing = this.#produceLoop().finally(() => {
+      this.#producing = null
+    })
+  }
+
+  async #produceLoop(): Promise<void> {
+    while (this.#state === 'running' && !this.#draining && this.#queue.length > 0) {
+      const batch = this.#takeBatch()
+      await this.#deliver(batch)
+      this.onSpace()
+    }
+  }
+
+  /** Takes records from the queue up to maxBatchBytes, dropping loop records (origin = target). */
+  #takeBatch(): Batch {
+    const batch: Batch = {
+      records: [],
+      sourceOffsets: [],
+      bytes: 0,
+      coveredEnd: this.#ackedNext,
+      loopSkipped: 0,
+      lastTimestamp: -1,
+      gaps: []
+    }
+    const { sourceClusterId, targetClusterId } = this.#settings
+    const maxBatchBytes = this.#batchLimit
+    while (this.#queue.length > 0) {
+      const chunk = this.#queue[0]!
+      if (chunk.gap !== undefined) {
+        if (batch.records.length > 0) break // a gap is committed on its own, after what precedes it
+        batch.gaps.push(chunk.gap)
+      }
+      while (chunk.index < chunk.records.length) {
+        const record = chunk.records[chunk.index]!
+        const size = recordBytes(record) + this.#provenanceBytes
+        if (batch.records.length > 0 && batch.bytes + size > maxBatchBytes) return batch
+        chunk.index++
+        batch.coveredEnd = record.offset + 1n
+        const at = findProvenance(record.headers)
+        let origin = sourceClusterId
+        let hops = 1
+        let headers: RecordHeader[]
+        if (at >= 0) {
+          const provenance = decodeProvenance(record.headers[at]![1])
+          if (provenance !== null) {
+            if (provenance.originClusterId === targetClusterId) {
+              batch.loopSkipped++
+              continue
+            }
+            origin = provenance.originClusterId
+            hops = Math.min(provenance.hops + 1, 255)
+          }
+          headers = record.headers.filter((_, i) => i !== at)
+        } else {
+          headers = record.headers.slice()
+        }
+        headers.push([PROVENANCE_HEADER_KEY, this.#encoder.encode(origin, hops, record.offset)])
+        batch.records.push({
+          partition: this.partition,
+          timestamp: record.timestamp,
+          key: record.key,
+          value: record.value,
+          headers
+        })
+        batch.sourceOffsets.push(record.offset)
+        batch.bytes += size
+        batch.lastTimestamp = Number(record.timestamp)
+      }
+      this.#queue.shift()
+      this.#queuedBytes -= chunk.bytes
+      batch.coveredEnd = chunk.end
+      if (chunk.gap !== undefined) break
+    }
+    return batch
+  }
+
+  /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
+  async #deliver(batch: Batch): Promise<void> {
+    const delivered =
+      batch.records.length === 0 ? 0 : await this.#sendAll(batch.records, batch.sourceOffsets, batch.bytes)
+    if (delivered === null) return
+    this.#complete(batch, delivered)
+  }
+
+  /**
+   * Sends records (one partition, in order) until acknowledged. Retriable failures are retried with
+   * backoff for as long as it takes. When the target refuses the batch for good, it is split in
+   * halves, which isolates the refused record while everything before it still lands in order; the
+   * refused record then goes to the onRecordError policy. Returns how many records were written
+   * (dead letters included), or null when the partition stopped.
+   */
+  async #sendAll(records: RecordToProduce[], offsets: bigint[], bytes: number): Promise<number | null> {
+    for (;;) {
+      try {
+        const acks = await this.#producer.send(this.targetTopic, records)
+        const ack = acks.find(a => a.partition === this.partition)
+        if (ack === undefined) throw new Error(`no acknowledgement for partition ${this.partition}`)
+        this.#recordMapping(offsets, ack.baseOffset)
+        this.#backoffMs = 0
+        return records.length
+      } catch (error) {
+        const { kind, name } = classifyProduceError(error)
+        if (kind === 'record' && records.length > 1) {
+          if (name === 'MESSAGE_TOO_LARGE' || name === 'RECORD_LIST_TOO_LARGE') this.#shrinkBatches(bytes, name)
+          const half = records.length >>> 1
+          const first = await this.#sendAll(records.slice(0, half), offsets.slice(0, half), bytes / 2)
+          if (first === null) return null
+          const second = await this.#sendAll(records.slice(half), offsets.slice(half), bytes / 2)
+          return second === null ? null : first + second
+        }
+        if (kind === 'record') {
+          const record = records[0]!
+          const offset = offsets[0]!
+          const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+          const failure = this.#produceError(
+            `target refused the record (${name}, ${size} bytes of key and value)`,
+            offset,
+            error
+          )
+          if (this.#settings.onRecordError === 'dead-letter' && (await this.#deadLetter(record, offset, failure)))
+            return 1
+          // Progress stays just before the refused record: a restart tries it again.
+          this.fail(failure)
+          return null
+        }
+        if (kind === 'partition') {
+          this.fail(this.#produceError(`target refused writes (${name})`, offsets[0]!, error))
+          return null
+        }
+        if (this.#state !== 'running') return null
+        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 250 : this.#backoffMs * 2)
+        this.#log.warn(
+          { err: describeCause(error), retryInMs: this.#backoffMs, offset: String(offsets[0]) },
+          'produce to target failed; retrying'
+        )
+        await sleep(this.#backoffMs)
+      }
+    }
+  }
+
+  /** The target refused a batch as too large: later batches stay under half that size. */
+  #shrinkBatches(refusedBytes: number, name: string | undefined): void {
+    const limit = Math.max(MIN_BATCH_BYTES, Math.floor(refusedBytes / 2))
+    if (limit >= this.#batchLimit) return
+    this.#batchLimit = limit
+    this.#log.warn(
+      { refusedBytes: Math.round(refusedBytes), batchLimitBytes: limit, error: name },
+      'target refused a batch as too large; batches for this partition are now smaller (check the target topic max.message.bytes)'
+    )
+  }
+
+  async #deadLetter(record: RecordToProduce, offset: bigint, failure: KdrError): Promise<boolean> {
+    const errorHeaders: RecordHeader[] = [
+      [Buffer.from('kdr-dlq-error'), Buffer.from(failure.message)],
+      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${offset}`)]
+    ]
+    const full: RecordToProduce = { ...record, partition: 0, headers: [...record.headers, ...errorHeaders] }
+    // A record too large for the target is usually too large for the dead-letter topic too: then
+    // the dead letter keeps key, headers and the reason, without the value.
+    const withoutValue: RecordToProduce = {
+      ...full,
+      value: null,
+      headers: [...full.headers, [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(record.value?.length ?? 0))]]
+    }
+    for (const candidate of [full, withoutValue]) {
+      try {
+        await this.#producer.send(this.#settings.deadLetterTopic, [candidate])
+        this.#deadLettered++
+        this.#log.error(
+          {
+            code: failure.code,
+            deadLetterTopic: this.#settings.deadLetterTopic,
+            offset: String(offset),
+            valueKept: candidate === full
+          },
+          `record sent to the dead-letter topic: ${failure.message}`
+        )
+        return true
+      } catch (error) {
+        if (classifyProduceError(error).kind !== 'record') {
+          this.#log.error({ err: describeCause(error) }, 'dead-letter topic write failed')
+          return false
+        }
+      }
+    }
+    return false
+  }
+
+  #produceError(what: string, offset: bigint, cause: unknown): KdrError {
+    // Everything before `offset` in this partition is on the target (batches go in order).
+    this.#ackedNext = offset
+    return new KdrError(
+      'KDR_ERR_KAFKA_PRODUCE',
+      `${what}: ${describeCause(cause)}. Policy onRecordError=${this.#settings.onRecordError}`,
+      {
+        cluster: this.#settings.targetCluster,
+        topic: `${this.topic} -> ${this.targetTopic}`,
+        partition: this.partition,
+        offset
+      },
+      { cause }
+    )
+  }
+
+  /** Maps source offsets to consecutive target offsets from baseOffset, as maximal runs. */
+  #recordMapping(sourceOffsets: readonly bigint[], baseOffset: bigint): void {
+    let runSource = sourceOffsets[0]!
+    let runTarget = baseOffset
+    let count = 1n
+    for (let i = 1; i < sourceOffsets.length; i++) {
+      const s = sourceOffsets[i]!
+      if (s === runSource + count) {
+        count++
+        continue
+      }
+      this.#runs.append(runSource, runTarget, count)
+      runTarget += count
+      runSource = s
+      count = 1n
+    }
+    this.#runs.append(runSource, runTarget, count)
+  }
+
+  #complete(batch: Batch, delivered: number): void {
+    this.#ackedNext = batch.coveredEnd
+    this.#replicatedRecords += delivered
+    this.#replicatedBytes += batch.bytes
+    this.#loopSkipped += batch.loopSkipped
+    if (batch.lastTimestamp >= 0) this.#lastTimestamp = batch.lastTimestamp
+    this.#pendingGaps.push(...batch.gaps)
+  }
+}
+
+function recordBytes(record: FetchedRecord): number {
+  let bytes = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+  for (const [k, v] of record.headers) bytes += k.length + (v?.length ?? 0) + 4
+  return bytes
+}

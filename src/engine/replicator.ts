@@ -1,0 +1,67 @@
+import { type KafkaDrConfig } from '../config/index.ts'
+import { describeCause } from '../errors.ts'
+import { type Logger } from '../observability/logger.ts'
+import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
+
+/**
+ * Runs every link of a config. Links are independent: one that fails to start is reported and
+ * retried with backoff (as a fresh LinkReplicator) without holding up the others.
+ */
+export class Replicator {
+  readonly #config: KafkaDrConfig
+  readonly #links: LinkReplicator[]
+  readonly #log: Logger
+  readonly #startErrors = new Map<string, string>()
+  readonly #retries = new Set<NodeJS.Timeout>()
+  #stopped = false
+
+  constructor(config: KafkaDrConfig, log: Logger) {
+    this.#config = config
+    this.#log = log
+    this.#links = config.links.map(link => new LinkReplicator(link, config.clusters, log))
+  }
+
+  get links(): readonly LinkReplicator[] {
+    return this.#links
+  }
+
+  /** Starts every link; resolves when each has started or failed its first attempt. */
+  async start(): Promise<void> {
+    await Promise.all(this.#links.map((_, index) => this.#startLink(index, 1)))
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const timer of this.#retries) clearTimeout(timer)
+    await Promise.all(this.#links.map(link => link.stop()))
+  }
+
+  status(): LinkStatus[] {
+    return this.#links.map(link => {
+      const status = link.status()
+      const startError = this.#startErrors.get(link.config.name)
+      return startError === undefined ? status : { ...status, state: 'failed', error: startError }
+    })
+  }
+
+  async #startLink(index: number, attempt: number): Promise<void> {
+    const link = this.#links[index]!
+    try {
+      await link.start()
+      this.#startErrors.delete(link.config.name)
+    } catch (error) {
+      const message = describeCause(error)
+      this.#startErrors.set(link.config.name, message)
+      const delay = Math.min(60_000, 2000 * 2 ** Math.min(attempt - 1, 5))
+      this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
+      await link.stop().catch(() => {})
+      if (this.#stopped) return
+      this.#links[index] = new LinkReplicator(link.config, this.#config.clusters, this.#log)
+      const timer = setTimeout(() => {
+        this.#retries.delete(timer)
+        if (!this.#stopped) void this.#startLink(index, attempt + 1)
+      }, delay)
+      this.#retries.add(timer)
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { type OffsetRun } from '../core/offset-runs.ts'
+import {
+  STATE_TOPIC,
+  type ProgressValue,
+  type StateEntry,
+  decodeStateEntry,
+  encodeStateEntry
+} from '../core/state-records.ts'
+import { KdrError } from '../errors.ts'
+import {
+  type ClusterConnection,
+  type KafkaAdmin,
+  PartitionFetcher,
+  type RecordProducer,
+  type RecordToProduce
+} from '../kafka/index.ts'
+import { type CommitPart } from './partition-copier.ts'
+
+/**
+ * kafka-dr's replication state for one link, kept on the TARGET cluster so the source can stay
+ * read-only: per partition the next source offset to copy and the source->target offset runs.
+ * Readable without the engine (offset translation and failover read it while replication is down).
+ */
+
+export interface PartitionState {
+  progress: ProgressValue | null
+  runs: OffsetRun[]
+}
+
+export type LinkState = Map<string, PartitionState>
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+const STATE_TOPIC_CONFIGS = {
+  'cleanup.policy': 'compact',
+  // Commits are small and frequent; allow a large one (many partitions) to fit a single atomic batch.
+  'max.message.bytes': String(16 * 1024 * 1024),
+  'segment.ms': String(60 * 60 * 1000),
+  'message.timestamp.type': 'CreateTime'
+}
+
+export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: number | null): Promise<void> {
+  const [existing] = await admin.describeTopics([STATE_TOPIC])
+  if (existing !== undefined) return
+  try {
+    await admin.createTopics([
+      {
+        name: STATE_TOPIC,
+        partitions: 1,
+        ...(replicationFactor === null ? {} : { replicationFactor }),
+        configs: STATE_TOPIC_CONFIGS
+      }
+    ])
+  } catch (error) {
+    // Another kafka-dr process may have created it in the meantime.
+    const [now] = await admin.describeTopics([STATE_TOPIC])
+    if (now === undefined) throw error
+  }
+}
+
+/** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
+export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LinkState> {
+  const state: LinkState = new Map()
+  const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
+  const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
+  if (end === undefined || start === undefined || end <= start) return state
+  const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
+  const runs = new Map<string, Map<bigint, OffsetRun>>()
+  try {
+    let offset = start
+    while (offset < end) {
+      const [result] = await fetcher.fetch([{ topic: STATE_TOPIC, partition: 0, offset }])
+      if (result === undefined) break
+      if (result.error !== undefined) {
+        if (result.error.retriable) continue
+        throw new KdrError('KDR_ERR_STATE', `cannot read the state topic: ${result.error.error.message}`, {
+          cluster: target.alias,
+          topic: STATE_TOPIC,
+          partition: 0,
+          offset
+        })
+      }
+      for (const record of result.records) {
+        const entry = decodeStateEntry(record.key, record.value)
+        if (entry === null || entry.link !== link) continue
+        apply(state, runs, entry)
+      }
+      offset = result.nextOffset
+    }
+  } finally {
+    await fetcher.close()
+  }
+  for (const [key, byStart] of runs) {
+    const partition = state.get(key) ?? { progress: null, runs: [] }
+    partition.runs = [...byStart.values()]
+    state.set(key, partition)
+  }
+  return state
+}
+
+function apply(state: LinkState, runs: Map<string, Map<bigint, OffsetRun>>, entry: StateEntry): void {
+  const key = partitionKey(entry.topic, entry.partition)
+  switch (entry.kind) {
+    case 'progress': {
+      const partition = state.get(key) ?? { progress: null, runs: [] }
+      partition.progress = entry.value
+      state.set(key, partition)
+      return
+    }
+    case 'run': {
+      let byStart = runs.get(key)
+      if (byStart === undefined) runs.set(key, (byStart = new Map()))
+      if (entry.value === null) byStart.delete(entry.sourceStart)
+      else byStart.set(entry.sourceStart, { sourceStart: entry.sourceStart, ...entry.value })
+      return
+    }
+    case 'gap':
+      return
+  }
+}
+
+/**
+ * Writes the commit parts of one link as ONE produce call to the single-partition state topic, so
+ * the progress and the offset runs of a commit land atomically in one batch.
+ */
+export async function commitLinkState(
+  producer: RecordProducer,
+  link: string,
+  sourceClusterId: string,
+  parts: readonly CommitPart[]
+): Promise<void> {
+  const now = Date.now()
+  const records: RecordToProduce[] = []
+  const add = (entry: StateEntry): void => {
+    const { key, value } = encodeStateEntry(entry)
+    records.push({ partition: 0, timestamp: BigInt(now), key, value, headers: [] })
+  }
+  for (const part of parts) {
+    const base = { link, topic: part.topic, partition: part.partition }
+    for (const run of part.runs.upserts) {
+      add({
+        kind: 'run',
+        ...base,
+        sourceStart: run.sourceStart,
+        value: { targetStart: run.targetStart, length: run.length }
+      })
+    }
+    for (const sourceStart of part.runs.deletes) add({ kind: 'run', ...base, sourceStart, value: null })
+    for (const gap of part.gaps)
+      add({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
+    add({
+      kind: 'progress',
+      ...base,
+      value: { next: part.next, topicId: part.topicId, sourceClusterId, updatedAt: now }
+    })
+  }
+  if (records.length > 0) await producer.send(STATE_TOPIC, records)
+}
