@@ -175,7 +175,7 @@ const templateSchema = z.string({ error: expected('a string containing {topic}')
 
 const separatorSchema = z
   .string({ error: expected(`a string of topic-name characters (${topicCharactersText})`) })
-  .regex(/^[A-Za-z0-9._-]*$/, { error: `expected topic-name characters only (${topicCharactersText})` })
+  .regex(/^[A-Za-z0-9._-]+$/, { error: `expected one or more topic-name characters (${topicCharactersText})` })
 
 export type NamingPolicy =
   { kind: 'identity' } | { kind: 'prefix'; separator: string } | { kind: 'template'; template: string }

@@ -36,6 +36,8 @@ export class OffsetRuns {
   #runs: OffsetRun[] = []
   readonly #dirty = new Set<OffsetRun>()
   readonly #deleted = new Set<bigint>()
+  /** The run the latest append created or extended; not always the last by source order. */
+  #current: OffsetRun | undefined
 
   static from(runs: readonly OffsetRun[]): OffsetRuns {
     const result = new OffsetRuns()
@@ -48,14 +50,14 @@ export class OffsetRuns {
     return this.#runs
   }
 
-  /** The run that the last append went to (for persisting just what changed). */
+  /** The run that the last append went to. */
   get last(): OffsetRun | undefined {
-    return this.#runs.at(-1)
+    return this.#current ?? this.#runs.at(-1)
   }
 
   /** One past the last mapped source offset, or null when empty. */
   get sourceEnd(): bigint | null {
-    const last = this.last
+    const last = this.#runs.at(-1)
     return last === undefined ? null : last.sourceStart + last.length
   }
 
@@ -70,12 +72,24 @@ export class OffsetRuns {
       last.sourceStart + last.length === sourceOffset &&
       last.targetStart + last.length === targetOffset
     ) {
-      last.length += count
-      this.#dirty.add(last)
-      return last
+      if (last === this.#runs.at(-1)) {
+        last.length += count
+        this.#dirty.add(last)
+        return last
+      }
+      // Extending a run in the middle (a replay over older runs): the longer run may now overlap
+      // the next ones, so it goes through the superseding insert.
+      this.#runs.splice(this.#runs.indexOf(last), 1)
+      const extended = { ...last, length: last.length + count }
+      this.#deleted.add(last.sourceStart)
+      this.#dirty.delete(last)
+      this.#insert(extended)
+      this.#current = extended
+      return extended
     }
     const run = { sourceStart: sourceOffset, targetStart: targetOffset, length: count }
     this.#insert(run)
+    this.#current = run
     return run
   }
 
@@ -108,6 +122,7 @@ export class OffsetRuns {
     const cut = keepFrom === -1 ? this.#runs.length : keepFrom
     const dropped = this.#runs.splice(0, cut)
     for (const r of dropped) this.#forget(r)
+    if (this.#current !== undefined && dropped.includes(this.#current)) this.#current = undefined
     return dropped
   }
 

@@ -24,6 +24,7 @@ export const PROVENANCE_HEADER = 'kdr-prov'
 export const PROVENANCE_HEADER_KEY: Buffer = Buffer.from(PROVENANCE_HEADER)
 export const PROVENANCE_VERSION = 1
 const MAX_HOPS = 255
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 export interface Provenance {
   version: number
@@ -64,7 +65,8 @@ export class ProvenanceEncoder {
   #buildPrefix(origin: string, hops: number): void {
     const originBytes = Buffer.from(origin)
     if (originBytes.length > 255) throw new RangeError('origin cluster id longer than 255 bytes')
-    if (hops < 1 || hops > MAX_HOPS) throw new RangeError(`hop count ${hops} outside 1..${MAX_HOPS}`)
+    if (!Number.isInteger(hops) || hops < 1 || hops > MAX_HOPS)
+      throw new RangeError(`hop count ${hops} outside 1..${MAX_HOPS}`)
     const prefix = Buffer.alloc(3 + originBytes.length + 2 + this.#topic.length + 4)
     let at = prefix.writeUInt8(PROVENANCE_VERSION, 0)
     at = prefix.writeUInt8(hops, at)
@@ -88,11 +90,22 @@ export function decodeProvenance(value: Buffer | null): Provenance | null {
   const originLength = value.readUInt8(2)
   let at = 3 + originLength
   if (value.length < at + 2) return null
-  const originClusterId = value.toString('utf8', 3, at)
+  let originClusterId: string
+  let topic: string
+  try {
+    // Invalid UTF-8 means a foreign or corrupt header: not ours to trust (and not re-encodable as is).
+    originClusterId = STRICT_UTF8.decode(value.subarray(3, at))
+  } catch {
+    return null
+  }
   const topicLength = value.readUInt16BE(at)
   at += 2
   if (value.length < at + topicLength + 12) return null
-  const topic = value.toString('utf8', at, at + topicLength)
+  try {
+    topic = STRICT_UTF8.decode(value.subarray(at, at + topicLength))
+  } catch {
+    return null
+  }
   at += topicLength
   const partition = value.readInt32BE(at)
   const offset = value.readBigInt64BE(at + 4)

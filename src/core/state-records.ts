@@ -64,15 +64,21 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
   }
 }
 
-/** Decodes one state record; null for keys of unknown kinds or versions (written by a newer kafka-dr). */
+/**
+ * Decodes one state record; null for keys of unknown kinds or versions (written by a newer
+ * kafka-dr) and for malformed records, which the caller counts and reports.
+ */
 export function decodeStateEntry(rawKey: Buffer | null, rawValue: Buffer | null): StateEntry | null {
-  if (rawKey === null) return null
-  let k: unknown
   try {
-    k = JSON.parse(rawKey.toString())
+    return decodeOrThrow(rawKey, rawValue)
   } catch {
     return null
   }
+}
+
+function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEntry | null {
+  if (rawKey === null) return null
+  const k: unknown = JSON.parse(rawKey.toString())
   if (!Array.isArray(k) || typeof k[1] !== 'string' || typeof k[2] !== 'string' || typeof k[3] !== 'number') return null
   const [kind, link, topic, partition] = k as [unknown, string, string, number]
   const v = rawValue === null ? null : (JSON.parse(rawValue.toString()) as Record<string, unknown>)
@@ -94,8 +100,8 @@ export function decodeStateEntry(rawKey: Buffer | null, rawValue: Buffer | null)
                 updatedAt: Number(v.updatedAt)
               }
       }
-    case 'run':
-      return {
+    case 'run': {
+      const entry: StateEntry & { kind: 'run' } = {
         kind,
         link,
         topic,
@@ -103,6 +109,9 @@ export function decodeStateEntry(rawKey: Buffer | null, rawValue: Buffer | null)
         sourceStart: BigInt(k[4] as string),
         value: v === null ? null : { targetStart: BigInt(v.targetStart as string), length: BigInt(v.length as string) }
       }
+      if (entry.value !== null && (entry.value.length <= 0n || entry.sourceStart < 0n)) return null
+      return entry
+    }
     case 'gap':
       return {
         kind,

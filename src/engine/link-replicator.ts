@@ -101,7 +101,14 @@ export class LinkReplicator {
         this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
       }
     }
-    this.#stored = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
+    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
+    this.#stored = loaded.partitions
+    if (loaded.unreadable > 0) {
+      this.#log.warn(
+        { unreadable: loaded.unreadable },
+        'state records that could not be read were ignored; affected partitions resume from older progress'
+      )
+    }
     this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
 
     this.#producer = new RecordProducer(this.#targetConnection, {
@@ -147,7 +154,11 @@ export class LinkReplicator {
     this.#wake?.()
     await Promise.all(this.#loops)
     const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
-    const timedOut = await Promise.race([drained.then(() => false), sleep(SHUTDOWN_DRAIN_MS).then(() => true)])
+    // ref: false so an unused timer cannot hold the process open after a clean stop.
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      sleep(SHUTDOWN_DRAIN_MS, undefined, { ref: false }).then(() => true)
+    ])
     if (timedOut)
       this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
     try {

@@ -358,9 +358,26 @@ export class PartitionCopier {
 
   #pump(): void {
     if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.length === 0) return
-    this.#producing = this.#produceLoop().finally(() => {
-      this.#producing = null
-    })
+    this.#producing = this.#produceLoop()
+      .catch((error: unknown) => {
+        // A bug or an unexpected library error: stop this partition loudly rather than crash the process.
+        this.fail(
+          new KdrError(
+            'KDR_ERR_RUNTIME',
+            `unexpected error while copying: ${describeCause(error)}`,
+            {
+              cluster: this.#settings.targetCluster,
+              topic: this.topic,
+              partition: this.partition,
+              offset: this.#ackedNext
+            },
+            { cause: error }
+          )
+        )
+      })
+      .finally(() => {
+        this.#producing = null
+      })
   }
 
   async #produceLoop(): Promise<void> {

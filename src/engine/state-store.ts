@@ -29,6 +29,12 @@ export interface PartitionState {
 
 export type LinkState = Map<string, PartitionState>
 
+/** Stored state of a link, plus how many state records could not be read (reported, then ignored). */
+export interface LoadedState {
+  partitions: LinkState
+  unreadable: number
+}
+
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`
 }
@@ -61,11 +67,12 @@ export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: num
 }
 
 /** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
-export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LinkState> {
+export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LoadedState> {
   const state: LinkState = new Map()
+  let unreadable = 0
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
-  if (end === undefined || start === undefined || end <= start) return state
+  if (end === undefined || start === undefined || end <= start) return { partitions: state, unreadable }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
   try {
@@ -84,7 +91,13 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
       }
       for (const record of result.records) {
         const entry = decodeStateEntry(record.key, record.value)
-        if (entry === null || entry.link !== link) continue
+        if (entry === null) {
+          // Unreadable: corrupt, or written by a newer kafka-dr. Ignoring it can only make progress
+          // older (records copied again), never newer (records skipped).
+          if (record.key?.includes(JSON.stringify(link)) ?? false) unreadable++
+          continue
+        }
+        if (entry.link !== link) continue
         apply(state, runs, entry)
       }
       offset = result.nextOffset
@@ -97,7 +110,7 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     partition.runs = [...byStart.values()]
     state.set(key, partition)
   }
-  return state
+  return { partitions: state, unreadable }
 }
 
 function apply(state: LinkState, runs: Map<string, Map<bigint, OffsetRun>>, entry: StateEntry): void {

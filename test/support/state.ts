@@ -12,7 +12,7 @@ export async function progressOf(
   const connection = clusterConnection(targetIndex)
   const admin = new KafkaAdmin(connection)
   try {
-    const state = await loadLinkState(connection, admin, link)
+    const { partitions: state } = await loadLinkState(connection, admin, link)
     return [...Array(partitions).keys()].map(p => state.get(partitionKey(topic, p))?.progress?.next ?? null)
   } finally {
     await admin.close()

@@ -42,6 +42,7 @@ export async function replicate(options: {
   clearInterval(interval)
   await replicator.stop()
   logSummary(log, replicator.status())
+  log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
   return 0
 }
 

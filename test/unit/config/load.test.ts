@@ -164,7 +164,6 @@ test('naming: identity, prefix, prefix with separator and template', () => {
     ['prefix', { kind: 'prefix', separator: '.' }],
     [{ prefix: {} }, { kind: 'prefix', separator: '.' }],
     [{ prefix: { separator: '_' } }, { kind: 'prefix', separator: '_' }],
-    [{ prefix: { separator: '' } }, { kind: 'prefix', separator: '' }],
     [{ template: '{topic}.replica' }, { kind: 'template', template: '{topic}.replica' }],
     [{ template: '{source}-{topic}' }, { kind: 'template', template: '{source}-{topic}' }]
   ]
@@ -184,7 +183,9 @@ test('naming: bad templates, separators and forms are errors', () => {
     { prefix: { separator: '/' } },
     'mirror',
     { prefix: {}, template: '{topic}' },
-    { prefix: { separator: '.', extra: 1 } }
+    { prefix: { separator: '.', extra: 1 } },
+    // An empty separator would make "dc21orders" look like a replica of dc2's "1orders".
+    { prefix: { separator: '' } }
   ]
   input.links = namings.map((naming, index) => ({
     name: `l${index}`,
@@ -204,6 +205,7 @@ test('naming: bad templates, separators and forms are errors', () => {
   assert.match(issueAt(issues, 'links[4].naming').message, /^expected identity, prefix, /)
   assert.match(issueAt(issues, 'links[5].naming').message, /^expected identity, prefix, /)
   assert.match(issueAt(issues, 'links[6].naming.prefix.extra').message, /^unknown key \(allowed: separator\)/)
+  assert.match(issueAt(issues, 'links[7].naming.prefix.separator').message, /one or more topic-name characters/)
 })
 
 test('topic selection: include is required and non-empty, bad regular expressions are reported with path', () => {

@@ -1,0 +1,44 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { once } from 'node:events'
+
+/** A `kafka-dr replicate` child process, as an operator runs it. */
+export interface ReplicatorProcess {
+  child: ChildProcess
+  output: () => string
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>
+}
+
+export function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-dr-test-'))
+  const file = join(dir, 'kafka-dr.yaml')
+  writeFileSync(file, yaml)
+  return file
+}
+
+export function spawnReplicator(configFile: string, extraEnv: Record<string, string> = {}): ReplicatorProcess {
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'replicate', '--config', configFile], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
+  return { child, output: () => out, exited }
+}
+
+/** Waits until the process logged `text` (e.g. that replication started). */
+export async function waitForOutput(p: ReplicatorProcess, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!p.output().includes(text)) {
+    if (Date.now() > deadline)
+      throw new Error(`process did not log "${text}" within ${timeoutMs} ms:\n${p.output().slice(-3000)}`)
+    if (p.child.exitCode !== null)
+      throw new Error(`process exited (${p.child.exitCode}) before logging "${text}":\n${p.output().slice(-3000)}`)
+    await new Promise(r => setTimeout(r, 100))
+  }
+}
