@@ -1,30 +1,90 @@
-import { KafkaAdmin } from '../src/kafka/index.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { loadConfig } from '../src/config/index.ts'
+import { Replicator } from '../src/engine/replicator.ts'
+import { KafkaAdmin, RecordProducer, type RecordToProduce } from '../src/kafka/index.ts'
+import { createLogger } from '../src/observability/logger.ts'
 import { up } from '../tools/harness/harness.ts'
 
 /**
- * `npm run demo`: starts two local KRaft clusters (dc1, dc2) and shows them answering.
- * The replication engine (next milestone) will make this demo replicate dc1 -> dc2.
+ * `npm run demo`: two local clusters, sample traffic in dc1, replicated to dc2 by kafka-dr with
+ * examples/kafka-dr.yaml, then a summary read back from both clusters. The clusters stay up.
  */
-const started = Date.now()
-const clusters = await up({ clusters: 2 })
-console.log(`\ntwo clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+const CONFIG = 'examples/kafka-dr.yaml'
+const TOPICS = [
+  { name: 'orders', partitions: 8, records: 40_000 },
+  { name: 'payments.eu', partitions: 4, records: 10_000 },
+  { name: 'payments.internal.audit', partitions: 1, records: 1_000 } // excluded by the config
+]
 
-for (const c of clusters) {
-  const alias = `dc${c.index}`
-  const admin = new KafkaAdmin({ alias, bootstrap: [c.bootstrap] })
-  try {
-    const info = await admin.describeCluster()
-    const topics = await admin.listTopics()
-    const rss = c.rssKiB === null ? '?' : `${Math.round(c.rssKiB / 1024)} MiB`
-    console.log(
-      `${alias}: ${c.bootstrap}  cluster id ${info.clusterId}  brokers ${info.brokers.length}  topics ${topics.length}  Kafka ${c.kafkaVersion}  RSS ${rss}`
-    )
-  } finally {
-    await admin.close()
+const clusters = await up({ clusters: 2 })
+const [dc1, dc2] = clusters.map(c => new KafkaAdmin({ alias: `dc${c.index}`, bootstrap: [c.bootstrap] })) as [
+  KafkaAdmin,
+  KafkaAdmin
+]
+const producer = new RecordProducer({ alias: 'dc1', bootstrap: [clusters[0]!.bootstrap] })
+
+console.log('\nproducing sample traffic in dc1 ...')
+const existing = new Set(await dc1.listTopics())
+for (const topic of TOPICS) {
+  if (!existing.has(topic.name)) await dc1.createTopics([{ name: topic.name, partitions: topic.partitions }])
+  const batch: RecordToProduce[] = []
+  for (let i = 0; i < topic.records; i++) {
+    const customer = `customer-${i % 997}`
+    batch.push({
+      partition: i % topic.partitions,
+      timestamp: BigInt(Date.now()),
+      key: Buffer.from(customer),
+      value:
+        i % 50 === 49
+          ? null
+          : Buffer.from(JSON.stringify({ id: i, customer, amount: (i % 1000) / 10, note: 'x'.repeat(i % 200) })),
+      headers: [
+        [Buffer.from('source'), Buffer.from('demo')],
+        [Buffer.from('trace-id'), Buffer.from(`t-${i}`)]
+      ]
+    })
+    if (batch.length === 5000) await producer.send(topic.name, batch.splice(0))
   }
+  await producer.send(topic.name, batch.splice(0))
 }
+await producer.close()
+
+console.log(`replicating dc1 -> dc2 with kafka-dr (${CONFIG}) ...`)
+const config = loadConfig(CONFIG)
+const replicator = new Replicator(config, createLogger({ level: 'warn', secrets: config.secrets }))
+const started = Date.now()
+await replicator.start()
+for (;;) {
+  await sleep(250)
+  const partitions = replicator.status().flatMap(l => l.partitions)
+  const caughtUp = partitions.length > 0 && partitions.every(p => p.sourceHighWatermark >= 0n && p.lagRecords === 0n)
+  if (caughtUp || Date.now() - started > 120_000) break
+}
+const seconds = (Date.now() - started) / 1000
+const status = replicator.status()
+await replicator.stop()
+
+console.log(
+  `\n${'topic'.padEnd(26)}${'partitions'.padStart(11)}${'dc1 records'.padStart(13)}${'dc2 records'.padStart(13)}${'copied now'.padStart(12)}${'lag'.padStart(6)}`
+)
+for (const topic of TOPICS) {
+  const parts = [...Array(topic.partitions).keys()]
+  const sum = (m: Map<number, bigint>): bigint => [...m.values()].reduce((a, b) => a + b, 0n)
+  const source = sum(await dc1.listOffsets(topic.name, parts, 'latest'))
+  const onTarget =
+    (await dc2.describeTopics([topic.name])).length > 0 ? sum(await dc2.listOffsets(topic.name, parts, 'latest')) : null
+  const mine = status.flatMap(l => l.partitions).filter(p => p.topic === topic.name)
+  const copied = mine.reduce((n, p) => n + p.replicatedRecords, 0)
+  const lag = mine.reduce((n, p) => n + p.lagRecords, 0n)
+  console.log(
+    `${topic.name.padEnd(26)}${String(topic.partitions).padStart(11)}${String(source).padStart(13)}${(onTarget === null ? 'not copied' : String(onTarget)).padStart(13)}${String(copied).padStart(12)}${String(mine.length === 0 ? '-' : lag).padStart(6)}`
+  )
+}
+const total = status.flatMap(l => l.partitions).reduce((n, p) => n + p.replicatedRecords, 0)
+console.log(`\n${total} records copied in ${seconds.toFixed(1)} s; payments.internal.* is excluded by the config.`)
+await Promise.all([dc1.close(), dc2.close()])
 
 console.log(`
-try:   kcat -b 127.0.0.1:19092 -L
-       npm run kafka-dr -- cluster-info --bootstrap 127.0.0.1:29092
+try:   kcat -b 127.0.0.1:29092 -C -t orders -c 3 -J        # a replicated record, with its kdr-prov header
+       npm run kafka-dr -- replicate --config ${CONFIG}     # keep replicating (Ctrl-C stops gracefully)
 stop:  npm run kafka -- down`)

@@ -83,11 +83,16 @@ describe('replicator process: restarts', () => {
     })()
 
     for (let cycle = 0; cycle < cycles; cycle++) {
+      const t0 = Date.now()
       const p = spawnReplicator(config)
       await waitForOutput(p, 'partition replication started', 30_000)
+      const t1 = Date.now()
       await sleep(1500 + cycle * 300)
       p.child.kill(kind)
       const code = await p.exited
+      console.error(
+        `[restart] ${kind} cycle ${cycle}: started in ${t1 - t0} ms, exited ${Date.now() - t1 - 1500 - cycle * 300} ms after the signal`
+      )
       if (kind === 'SIGTERM') assert.equal(code, 0, `graceful stop exits 0:\n${p.output().slice(-2000)}`)
       else assert.equal(code, 'SIGKILL')
     }
@@ -95,6 +100,7 @@ describe('replicator process: restarts', () => {
     await load
     const final = spawnReplicator(config)
     try {
+      await waitForOutput(final, 'partition replication started', 30_000)
       // Stored progress at the source end offsets: everything copied and committed. (Target end
       // offsets alone would not do: duplicates can push them past the source's while records are missing.)
       const sourceEnd = await endOffsets(dc1, topic, PARTITIONS)
@@ -121,6 +127,7 @@ describe('replicator process: restarts', () => {
     assert.equal(a.missing, 0)
     assert.equal(a.forwardJumps, 0)
     // Each kill can replay at most what was copied since the last commit (500 ms here) per partition.
-    assert.ok(a.duplicates <= perPartition * PARTITIONS, `duplicates ${a.duplicates}`)
+    // Load is ~4,000 records/s and commits every 500 ms: a kill replays well under one second of traffic.
+    assert.ok(a.duplicates <= 3 * 4000, `duplicates ${a.duplicates}`)
   })
 })

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/index.ts'
 import { Replicator } from '../../engine/replicator.ts'
 import { type LinkStatus } from '../../engine/link-replicator.ts'
-import { createLogger } from '../../observability/logger.ts'
+import { type Logger, createLogger } from '../../observability/logger.ts'
 
 /**
  * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
@@ -12,28 +12,30 @@ export async function replicate(options: {
   logLevel?: string
   statusIntervalMs?: number
 }): Promise<number> {
-  const config = loadConfig(options.config)
-  const log = createLogger({
-    secrets: config.secrets,
-    ...(options.logLevel === undefined ? {} : { level: options.logLevel })
-  })
-  for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
-  const replicator = new Replicator(config, log)
-
+  // Signals are handled from the first moment: a SIGTERM during start-up still ends in a clean stop.
+  let log: Logger | null = null
   let signalled = 0
   const stopped = new Promise<string>(resolve => {
     const onSignal = (signal: NodeJS.Signals): void => {
       signalled++
       if (signalled > 1) {
-        log.error({ signal }, 'second signal: exiting without waiting for in-flight writes')
+        log?.error({ signal }, 'second signal: exiting without waiting for in-flight writes')
         process.exit(1)
       }
-      log.info({ signal }, 'stopping: finishing in-flight writes and committing progress')
+      log?.info({ signal }, 'stopping: finishing in-flight writes and committing progress')
       resolve(signal)
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
   })
+
+  const config = loadConfig(options.config)
+  log = createLogger({
+    secrets: config.secrets,
+    ...(options.logLevel === undefined ? {} : { level: options.logLevel })
+  })
+  for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
+  const replicator = new Replicator(config, log)
 
   log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
   await replicator.start()
@@ -46,7 +48,7 @@ export async function replicate(options: {
   return 0
 }
 
-function logSummary(log: ReturnType<typeof createLogger>, links: LinkStatus[]): void {
+function logSummary(log: Logger, links: LinkStatus[]): void {
   for (const link of links) {
     let records = 0
     let lag = 0n
