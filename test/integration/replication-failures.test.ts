@@ -7,10 +7,27 @@ import { bootstrapOf } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { headerPairs, kcatReadAll } from '../support/kcat.ts'
 import { writeConfig } from '../support/process.ts'
-import { admins, configYaml, endOffsets, produceSequence, startReplicator, waitFor } from '../support/replication.ts'
+import { type PartitionStatus } from '../../src/engine/partition-copier.ts'
+import {
+  type RunningReplicator,
+  admins,
+  configYaml,
+  endOffsets,
+  produceSequence,
+  startReplicator,
+  waitFor
+} from '../support/replication.ts'
 import { progressOf } from '../support/state.ts'
 
 /** Nothing silent: data lost on the source, records the target refuses, and bad config. */
+
+/** Waits until the link's first partition has stopped with an error, and returns its status. */
+function erroredPartition(running: RunningReplicator): Promise<PartitionStatus> {
+  return waitFor('partition stopped', 20_000, async () => {
+    const p = running.replicator.status()[0]?.partitions[0]
+    return p?.state === 'errored' ? p : undefined
+  })
+}
 
 const link = (topic: string, extra = ''): string => `  - source: dc1
     target: dc2
@@ -43,10 +60,7 @@ describe('source data deleted before it was replicated', () => {
     const topic = await prepare()
     const running = await startReplicator(configYaml(link(topic)))
     try {
-      const status = await waitFor('partition stopped', 20_000, async () => {
-        const p = running.replicator.status()[0]?.partitions[0]
-        return p?.state === 'errored' ? p : undefined
-      })
+      const status = await erroredPartition(running)
       assert.match(
         status.reason!,
         /source data lost: offsets 100\.\.149 \(50 records\) were deleted on the source before they were replicated\. Policy onDataLoss=stop.*cluster dc1, topic loss\.[^,]+, partition 0, offset 100/
@@ -106,10 +120,7 @@ describe('a record the target refuses (too large)', () => {
     const topic = await prepare()
     const running = await startReplicator(configYaml(link(topic)))
     try {
-      const status = await waitFor('partition stopped', 20_000, async () => {
-        const p = running.replicator.status()[0]?.partitions[0]
-        return p?.state === 'errored' ? p : undefined
-      })
+      const status = await erroredPartition(running)
       assert.match(
         status.reason!,
         /target refused the record \((MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE), 500003 bytes/

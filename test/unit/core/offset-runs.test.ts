@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { type OffsetRun, OffsetRuns, type RunChanges, type Translation } from '../../../src/core/offset-runs.ts'
+import { prng } from '../../support/prng.ts'
 
 const run = (sourceStart: bigint, targetStart: bigint, length: bigint): OffsetRun => ({
   sourceStart,
@@ -16,18 +17,6 @@ const sortedChanges = (changes: RunChanges): RunChanges => ({
   upserts: [...changes.upserts].sort(bySource),
   deletes: [...changes.deletes].sort((a, b) => (a < b ? -1 : 1))
 })
-
-/** mulberry32: small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function assertInvariants(runs: OffsetRuns, context: string): void {
   const list = runs.runs

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { prng } from '../../support/prng.ts'
 import {
   PROVENANCE_HEADER,
   PROVENANCE_HEADER_KEY,
@@ -26,18 +27,6 @@ function referenceEncode(p: Omit<Provenance, 'version'>, version = 1): Buffer {
 
 function roundTrip(p: Omit<Provenance, 'version'>): Provenance | null {
   return decodeProvenance(new ProvenanceEncoder(p.topic, p.partition).encode(p.originClusterId, p.hops, p.offset))
-}
-
-/** mulberry32: small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('provenance header constants', () => {
