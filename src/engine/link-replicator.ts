@@ -235,9 +235,14 @@ export class LinkReplicator {
   async #syncTopics(initial: boolean): Promise<void> {
     const sync = this.#topicSync!
     const result = await sync.syncTopics()
-    for (const topic of result.topics) await this.#ensureCopiers(topic, initial)
-    for (const { topic, oldId, newId } of result.recreated) {
-      for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceRecreated(oldId, newId)
+    for (const topic of result.topics) {
+      // A topic id that differs from what a copier reads means the topic was deleted and re-created,
+      // whether or not a sync pass saw it missing in between.
+      for (const copier of this.#copiers.values()) {
+        if (copier.topic === topic.source && copier.topicId !== topic.topicId)
+          copier.sourceRecreated(copier.topicId, topic.topicId)
+      }
+      await this.#ensureCopiers(topic, initial)
     }
     for (const topic of result.deleted) {
       for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceDeleted()
@@ -286,7 +291,8 @@ export class LinkReplicator {
         topic.source,
         partition,
         topic.target,
-        { offset, runs: OffsetRuns.from(stored?.runs ?? []), topicId: topic.topicId }
+        // A copier of a re-created topic starts with the old id, so sourceRecreated() below applies the policy.
+        { offset, runs: OffsetRuns.from(stored?.runs ?? []), topicId: recreatedFrom ?? topic.topicId }
       )
       copier.onSpace = () => this.#wake?.()
       this.#copiers.set(partitionKey(topic.source, partition), copier)

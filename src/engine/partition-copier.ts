@@ -115,6 +115,7 @@ export class PartitionCopier {
   readonly #encoder: ProvenanceEncoder
   readonly #runs: OffsetRuns
   #topicId: string
+  readonly #retiredTopicIds = new Set<string>()
 
   #state: CopierState = 'running'
   #reason: KdrError | null = null
@@ -182,9 +183,22 @@ export class PartitionCopier {
     return this.#runs
   }
 
+  /** Id of the source topic this copier reads (changes only when a re-created topic is followed). */
+  get topicId(): string {
+    return this.#topicId
+  }
+
   /** Takes one fetch result for this partition. */
   onFetch(result: PartitionFetch): void {
     if (this.#state !== 'running' || result.fetchOffset !== this.#fetchOffset) return // stale or stopped
+    if (result.topicId !== '' && result.topicId !== this.#topicId && result.error?.retriable !== true) {
+      // A response built from metadata older than this copier's (an id it already left) is stale.
+      if (this.#retiredTopicIds.has(result.topicId)) return
+      // Same name, another topic: its offsets mean nothing for this copy. Checked before anything
+      // from the response is used, so records of a re-created topic never mix with the old copy.
+      this.sourceRecreated(this.#topicId, result.topicId)
+      return
+    }
     if (result.highWatermark >= 0n) this.#highWatermark = result.highWatermark
     if (result.logStartOffset >= 0n) this.#logStart = result.logStartOffset
     if (result.error !== undefined) {
@@ -228,6 +242,7 @@ export class PartitionCopier {
    * new topic have nothing to do with the old ones; by default the partition stops.
    */
   sourceRecreated(oldId: string, newId: string): void {
+    if (this.#state === 'errored' || this.#topicId === newId) return
     const location = {
       cluster: this.#settings.sourceCluster,
       topic: this.topic,
@@ -245,10 +260,13 @@ export class PartitionCopier {
       return
     }
     this.#log.error(
-      { oldTopicId: oldId, newTopicId: newId },
+      { code: 'KDR_ERR_SOURCE_TOPIC_RECREATED', oldTopicId: oldId, newTopicId: newId },
       'source topic re-created: policy onDataLoss=skip, copying the new topic from offset 0'
     )
+    this.#state = 'running'
+    this.#reason = null
     this.#clearQueue()
+    this.#retiredTopicIds.add(this.#topicId)
     this.#topicId = newId
     this.#fetchOffset = 0n
     this.#queue.push({

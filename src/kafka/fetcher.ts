@@ -31,6 +31,8 @@ const RETRIABLE_AFTER_METADATA_REFRESH = new Set([
 export interface PartitionFetch {
   topic: string
   partition: number
+  /** Id of the topic that answered (from the metadata the request used); '' when unknown. */
+  topicId: string
   fetchOffset: bigint
   records: FetchedRecord[]
   /** Where the next fetch of this partition starts. Equals fetchOffset when nothing was returned. */
@@ -255,6 +257,7 @@ export class PartitionFetcher {
     return {
       topic: request.topic,
       partition: request.partition,
+      topicId: this.#metadata.get(request.topic)?.topicId ?? '',
       fetchOffset: request.offset,
       records: [],
       nextOffset: request.offset,

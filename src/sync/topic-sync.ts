@@ -24,8 +24,6 @@ export interface SyncResult {
   topics: ReplicatedTopic[]
   /** Source topics that were known and are gone. */
   deleted: string[]
-  /** Source topics whose id changed since the last pass: deleted and re-created under the same name. */
-  recreated: { topic: string; oldId: string; newId: string }[]
 }
 
 export interface TopicSyncOptions {
@@ -80,16 +78,13 @@ export class TopicSync {
     }
 
     const descriptions = wanted.length === 0 ? [] : await this.#source.describeTopics(wanted)
-    const result: SyncResult = { topics: [], deleted: [], recreated: [] }
+    const result: SyncResult = { topics: [], deleted: [] }
     const seen = new Set<string>()
     for (const description of descriptions) {
       seen.add(description.name)
       try {
+        // A changed topic id (deleted and re-created) is for the link to judge against its copiers.
         const topic = await this.#syncOne(description)
-        const previous = this.#known.get(topic.source)
-        if (previous !== undefined && previous.topicId !== topic.topicId) {
-          result.recreated.push({ topic: topic.source, oldId: previous.topicId, newId: topic.topicId })
-        }
         this.#known.set(topic.source, topic)
         result.topics.push(topic)
       } catch (error) {

@@ -23,7 +23,7 @@ import { progressOf } from '../support/state.ts'
 
 /** Waits until the link's first partition has stopped with an error, and returns its status. */
 function erroredPartition(running: RunningReplicator): Promise<PartitionStatus> {
-  return waitFor('partition stopped', 20_000, async () => {
+  return waitFor('partition stopped', 30_000, async () => {
     const p = running.replicator.status()[0]?.partitions[0]
     return p?.state === 'errored' ? p : undefined
   })
@@ -179,5 +179,38 @@ links:
         return true
       }
     )
+  })
+})
+
+describe('source topic deleted and re-created under the same name', () => {
+  test('default policy stops its partitions, naming both topic ids; the old copy is left alone', async () => {
+    const { dc1, dc2, close } = admins()
+    const producer = new RecordProducer(clusterConnection(1))
+    const topic = uniqueTopic('recreated')
+    await dc1.createTopics([{ name: topic, partitions: 1 }])
+    await produceSequence(producer, topic, 1, 10, 'old')
+    const running = await startReplicator(configYaml(link(topic)))
+    try {
+      await waitFor('old records copied', 20_000, async () => (await endOffsets(dc2, topic, 1))[0] === 10n)
+      const [before] = await dc1.describeTopics([topic])
+      await dc1.deleteTopics([topic])
+      // Deletion completes asynchronously; creating the same name can be refused for a moment.
+      await waitFor('topic re-created', 20_000, async () => {
+        await dc1.createTopics([{ name: topic, partitions: 1 }])
+        return true
+      })
+      await produceSequence(producer, topic, 1, 5, 'new')
+      const status = await erroredPartition(running)
+      const [after] = await dc1.describeTopics([topic])
+      assert.match(
+        status.reason!,
+        new RegExp(`source topic was re-created \\(topic id ${before!.topicId} -> ${after!.topicId}\\)`)
+      )
+      assert.deepEqual(await endOffsets(dc2, topic, 1), [10n], 'the new topic is not appended to the old copy')
+    } finally {
+      await running.stop()
+      await producer.close()
+      await close()
+    }
   })
 })

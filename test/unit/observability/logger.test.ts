@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createLogger } from '../../../src/observability/logger.ts'
+
+test('known secret values are scrubbed from every line, in messages, fields and error text', () => {
+  const lines: string[] = []
+  const secret = 'CANARY-s3cr3t"pw'
+  const log = createLogger({ secrets: [secret], write: line => lines.push(line) })
+  log.info(`connecting with ${secret}`)
+  log.error({ err: new Error(`auth failed for password ${secret}`), detail: { nested: secret } }, 'failure')
+  log.warn({ sasl: { mechanism: 'PLAIN', username: 'u', password: 'literal-not-in-list' } }, 'sasl settings')
+  const all = lines.join('')
+  assert.equal(all.includes('CANARY-s3cr3t'), false, all)
+  assert.equal(all.includes('literal-not-in-list'), false, 'password keys are redacted even when the value is unknown')
+  assert.ok(all.includes('[redacted]'))
+  assert.equal(lines.length, 3)
+  for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), 'still valid JSON after scrubbing')
+})
