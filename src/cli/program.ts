@@ -3,6 +3,7 @@ import { KdrError, describeCause } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/index.ts'
 import { version } from '../version.ts'
 import { replicate } from './commands/replicate.ts'
+import { translate } from './commands/translate.ts'
 import { validate } from './commands/validate.ts'
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -24,6 +25,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (opts: { config: string; logLevel?: string }) => {
       setExit(await replicate(opts.logLevel === undefined ? { config: opts.config } : opts))
+    })
+
+  program
+    .command('translate')
+    .description("translate a consumer group's committed offsets to the target (works while replication is down)")
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
+    .requiredOption('--group <id>', 'consumer group id')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; link: string; group: string; json?: boolean }) => {
+      setExit(await translate(opts))
     })
 
   program

@@ -36,6 +36,11 @@ export interface LinkConfig {
   onDataLoss: 'stop' | 'skip'
   onRecordError: 'stop' | 'dead-letter'
   deadLetterTopic: string
+  /** Consumer groups whose offsets are translated (same literal/regex rules as topics). */
+  groups: { include: string[]; exclude: string[] }
+  checkpointIntervalMs: number
+  /** Write translated offsets into the target's __consumer_offsets for groups empty there. */
+  syncGroupOffsets: boolean
   commitIntervalMs: number
   sync: { topicsIntervalMs: number; configsIntervalMs: number }
   producer: {
@@ -376,6 +381,9 @@ class Compilation {
       onDataLoss: input.onDataLoss,
       onRecordError: input.onRecordError,
       deadLetterTopic: input.deadLetterTopic ?? `kafka-dr.dead-letter.${input.source}`,
+      groups: { include: input.groups.include, exclude: input.groups.exclude },
+      checkpointIntervalMs: input.checkpointIntervalMs,
+      syncGroupOffsets: input.syncGroupOffsets,
       commitIntervalMs: input.commitIntervalMs,
       sync: { ...input.sync },
       producer: { ...input.producer },

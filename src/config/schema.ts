@@ -212,6 +212,14 @@ export const linkSchema = strict({
     exclude: z.array(topicEntrySchema, { error: expected('a list of topic names or regular expressions') }).default([])
   }),
   naming: namingSchema,
+  groups: strict({
+    include: z
+      .array(topicEntrySchema, { error: expected('a list of group ids or regular expressions') })
+      .default(['.*']),
+    exclude: z.array(topicEntrySchema, { error: expected('a list of group ids or regular expressions') }).default([])
+  }).prefault({}),
+  checkpointIntervalMs: int(1000).default(5000),
+  syncGroupOffsets: z.boolean({ error: expected('true or false') }).default(false),
   replicationFactor: int(1, 32767).nullable().default(null),
   startFrom: oneOf(['earliest', 'latest']).default('earliest'),
   onDataLoss: oneOf(['stop', 'skip']).default('stop'),

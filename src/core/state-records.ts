@@ -9,6 +9,7 @@
  *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt}
  *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
+ *   ["checkpoint", link, group, topic, partition] {v:1, sourceOffset, targetOffset, exact, notReplicated, at}
  */
 
 import { type OffsetRun } from './offset-runs.ts'
@@ -29,6 +30,17 @@ export interface GapValue {
   at: number
 }
 
+export interface CheckpointValue {
+  /** The group's committed offset on the source when the checkpoint was taken. */
+  sourceOffset: bigint
+  /** Where the group resumes on the target. */
+  targetOffset: bigint
+  exact: boolean
+  /** Source records below sourceOffset that are not on the target yet. */
+  notReplicated: bigint
+  at: number
+}
+
 export type StateEntry =
   | { kind: 'progress'; link: string; topic: string; partition: number; value: ProgressValue | null }
   | {
@@ -40,6 +52,7 @@ export type StateEntry =
       value: Omit<OffsetRun, 'sourceStart'> | null
     }
   | { kind: 'gap'; link: string; topic: string; partition: number; from: bigint; value: GapValue | null }
+  | { kind: 'checkpoint'; link: string; group: string; topic: string; partition: number; value: CheckpointValue | null }
 
 export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffer | null } {
   switch (entry.kind) {
@@ -61,6 +74,21 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
         key: key(['gap', entry.link, entry.topic, entry.partition, entry.from.toString()]),
         value: entry.value === null ? null : json({ v: 1, ...entry.value, to: entry.value.to.toString() })
       }
+    case 'checkpoint':
+      return {
+        key: key(['checkpoint', entry.link, entry.group, entry.topic, entry.partition]),
+        value:
+          entry.value === null
+            ? null
+            : json({
+                v: 1,
+                sourceOffset: entry.value.sourceOffset.toString(),
+                targetOffset: entry.value.targetOffset.toString(),
+                exact: entry.value.exact,
+                notReplicated: entry.value.notReplicated.toString(),
+                at: entry.value.at
+              })
+      }
   }
 }
 
@@ -79,6 +107,7 @@ export function decodeStateEntry(rawKey: Buffer | null, rawValue: Buffer | null)
 function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEntry | null {
   if (rawKey === null) return null
   const k: unknown = JSON.parse(rawKey.toString())
+  if (Array.isArray(k) && k[0] === 'checkpoint') return decodeCheckpoint(k, rawValue)
   if (!Array.isArray(k) || typeof k[1] !== 'string' || typeof k[2] !== 'string' || typeof k[3] !== 'number') return null
   const [kind, link, topic, partition] = k as [unknown, string, string, number]
   const v = rawValue === null ? null : (JSON.parse(rawValue.toString()) as Record<string, unknown>)
@@ -123,6 +152,37 @@ function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEnt
       }
     default:
       return null
+  }
+}
+
+function decodeCheckpoint(k: unknown[], rawValue: Buffer | null): StateEntry | null {
+  const [, link, group, topic, partition] = k
+  if (
+    typeof link !== 'string' ||
+    typeof group !== 'string' ||
+    typeof topic !== 'string' ||
+    typeof partition !== 'number'
+  ) {
+    return null
+  }
+  const v = rawValue === null ? null : (JSON.parse(rawValue.toString()) as Record<string, unknown>)
+  if (v !== null && v.v !== 1) return null
+  return {
+    kind: 'checkpoint',
+    link,
+    group,
+    topic,
+    partition,
+    value:
+      v === null
+        ? null
+        : {
+            sourceOffset: BigInt(v.sourceOffset as string),
+            targetOffset: BigInt(v.targetOffset as string),
+            exact: v.exact === true,
+            notReplicated: BigInt(v.notReplicated as string),
+            at: Number(v.at)
+          }
   }
 }
 

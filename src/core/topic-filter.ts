@@ -29,19 +29,31 @@ export function isLiteralEntry(entry: string): boolean {
   return LITERAL.test(entry)
 }
 
+/** Groups never translated: Kafka-internal ones and kafka-dr's own clients. */
+export function isInternalGroup(group: string): boolean {
+  return group.startsWith('__') || group.startsWith('kafka-dr')
+}
+
 export class TopicFilter {
+  readonly #isInternal: (name: string) => boolean
   readonly #includeLiterals = new Set<string>()
   readonly #includePatterns: RegExp[] = []
   readonly #excludeLiterals = new Set<string>()
   readonly #excludePatterns: RegExp[] = []
 
-  constructor(include: readonly string[], exclude: readonly string[] = []) {
+  /** `isInternal` names that never match; the default is for topics (use isInternalGroup for groups). */
+  constructor(
+    include: readonly string[],
+    exclude: readonly string[] = [],
+    isInternal: (name: string) => boolean = isInternalTopic
+  ) {
+    this.#isInternal = isInternal
     for (const entry of include) add(entry, this.#includeLiterals, this.#includePatterns)
     for (const entry of exclude) add(entry, this.#excludeLiterals, this.#excludePatterns)
   }
 
   matches(topic: string): boolean {
-    if (isInternalTopic(topic)) return false
+    if (this.#isInternal(topic)) return false
     if (this.#excludeLiterals.has(topic) || this.#excludePatterns.some(re => re.test(topic))) return false
     return this.#includeLiterals.has(topic) || this.#includePatterns.some(re => re.test(topic))
   }

@@ -2,13 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
-import { TopicFilter } from '../core/topic-filter.ts'
+import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { type CommitPart, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
-import { type LinkState, commitLinkState, ensureStateTopic, loadLinkState, partitionKey } from './state-store.ts'
+import { CheckpointSync } from '../sync/checkpoints.ts'
+import {
+  type LinkState,
+  type StoredCheckpoint,
+  commitEntries,
+  ensureStateTopic,
+  loadLinkState,
+  partitionKey,
+  writeState
+} from './state-store.ts'
 
 /**
  * Runs one link (source -> target): a fetch loop that reads every running partition from the
@@ -48,6 +57,8 @@ export class LinkReplicator {
   #fetcher: PartitionFetcher | null = null
   #producer: RecordProducer | null = null
   #topicSync: TopicSync | null = null
+  #checkpoints: CheckpointSync | null = null
+  #storedCheckpoints: StoredCheckpoint[] = []
   #stored: LinkState = new Map()
   /** Commit parts that failed to commit; merged into the next attempt so nothing is forgotten. */
   #uncommitted = new Map<string, CommitPart>()
@@ -103,6 +114,7 @@ export class LinkReplicator {
     }
     const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
     this.#stored = loaded.partitions
+    this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
       this.#log.warn(
         { unreadable: loaded.unreadable },
@@ -136,12 +148,32 @@ export class LinkReplicator {
     )
     await this.#syncTopics(true)
     await this.#topicSync.syncConfigs()
+    const producer = this.#producer
+    const topicSync = this.#topicSync
+    this.#checkpoints = new CheckpointSync(
+      {
+        link: config.name,
+        groups: new TopicFilter(config.groups.include, config.groups.exclude, isInternalGroup),
+        syncGroupOffsets: config.syncGroupOffsets,
+        targetTopic: topic => topicSync.known.get(topic)?.target,
+        mapping: (topic, partition) => {
+          const copier = this.#copiers.get(partitionKey(topic, partition))
+          return copier === undefined ? undefined : { runs: copier.runs, replicatedNext: copier.replicatedNext }
+        },
+        write: entries => writeState(producer, entries)
+      },
+      this.#sourceAdmin,
+      this.#targetAdmin,
+      this.#log
+    )
+    this.#checkpoints.seed(this.#storedCheckpoints)
     this.#state = 'running'
     this.#loops = [
       this.#fetchLoop(),
       this.#every(config.commitIntervalMs, () => this.commit()),
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
-      this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs())
+      this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
+      this.#every(config.checkpointIntervalMs, () => this.checkpoint().then(() => undefined))
     ]
   }
 
@@ -188,13 +220,19 @@ export class LinkReplicator {
     }
     if (this.#uncommitted.size === 0) return
     const parts = [...this.#uncommitted.values()]
-    await commitLinkState(this.#producer, this.config.name, this.#sourceClusterId, parts)
+    await writeState(this.#producer, commitEntries(this.config.name, this.#sourceClusterId, parts))
     for (const part of parts) {
       const key = partitionKey(part.topic, part.partition)
       this.#copiers.get(key)?.markCommitted(part.next)
       if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
     }
     this.#lastCommitAt = Date.now()
+  }
+
+  /** One checkpoint pass now (also run every checkpointIntervalMs). */
+  async checkpoint(): Promise<{ groups: number; written: number; synced: number }> {
+    if (this.#checkpoints === null) return { groups: 0, written: 0, synced: 0 }
+    return this.#checkpoints.run()
   }
 
   status(): LinkStatus {

@@ -175,6 +175,11 @@ export class PartitionCopier {
     return this.#state === 'running' && !this.#draining && this.#queuedBytes < this.#settings.maxBufferedBytes
   }
 
+  /** Next source offset whose predecessors are all on the target (acknowledged). */
+  get replicatedNext(): bigint {
+    return this.#ackedNext
+  }
+
   get fetchOffset(): bigint {
     return this.#fetchOffset
   }

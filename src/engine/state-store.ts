@@ -1,5 +1,6 @@
 import { type OffsetRun } from '../core/offset-runs.ts'
 import {
+  type CheckpointValue,
   STATE_TOPIC,
   type ProgressValue,
   type StateEntry,
@@ -30,8 +31,17 @@ export interface PartitionState {
 export type LinkState = Map<string, PartitionState>
 
 /** Stored state of a link, plus how many state records could not be read (reported, then ignored). */
+export interface StoredCheckpoint {
+  group: string
+  topic: string
+  partition: number
+  value: CheckpointValue
+}
+
 export interface LoadedState {
   partitions: LinkState
+  /** Latest checkpoint per group, topic and partition. */
+  checkpoints: StoredCheckpoint[]
   unreadable: number
 }
 
@@ -69,10 +79,12 @@ export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: num
 /** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
 export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LoadedState> {
   const state: LinkState = new Map()
+  const checkpoints = new Map<string, StoredCheckpoint>()
   let unreadable = 0
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
-  if (end === undefined || start === undefined || end <= start) return { partitions: state, unreadable }
+  if (end === undefined || start === undefined || end <= start)
+    return { partitions: state, checkpoints: [], unreadable }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
   try {
@@ -98,6 +110,18 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
           continue
         }
         if (entry.link !== link) continue
+        if (entry.kind === 'checkpoint') {
+          const k = `${entry.group}\u0000${entry.topic}\u0000${entry.partition}`
+          if (entry.value === null) checkpoints.delete(k)
+          else
+            checkpoints.set(k, {
+              group: entry.group,
+              topic: entry.topic,
+              partition: entry.partition,
+              value: entry.value
+            })
+          continue
+        }
         apply(state, runs, entry)
       }
       offset = result.nextOffset
@@ -110,10 +134,14 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     partition.runs = [...byStart.values()]
     state.set(key, partition)
   }
-  return { partitions: state, unreadable }
+  return { partitions: state, checkpoints: [...checkpoints.values()], unreadable }
 }
 
-function apply(state: LinkState, runs: Map<string, Map<bigint, OffsetRun>>, entry: StateEntry): void {
+function apply(
+  state: LinkState,
+  runs: Map<string, Map<bigint, OffsetRun>>,
+  entry: Exclude<StateEntry, { kind: 'checkpoint' }>
+): void {
   const key = partitionKey(entry.topic, entry.partition)
   switch (entry.kind) {
     case 'progress': {
@@ -134,40 +162,39 @@ function apply(state: LinkState, runs: Map<string, Map<bigint, OffsetRun>>, entr
   }
 }
 
-/**
- * Writes the commit parts of one link as ONE produce call to the single-partition state topic, so
- * the progress and the offset runs of a commit land atomically in one batch.
- */
-export async function commitLinkState(
-  producer: RecordProducer,
-  link: string,
-  sourceClusterId: string,
-  parts: readonly CommitPart[]
-): Promise<void> {
-  const now = Date.now()
-  const records: RecordToProduce[] = []
-  const add = (entry: StateEntry): void => {
+/** Writes state entries as ONE produce call to the single-partition state topic: they land atomically. */
+export async function writeState(producer: RecordProducer, entries: readonly StateEntry[]): Promise<void> {
+  if (entries.length === 0) return
+  const timestamp = BigInt(Date.now())
+  const records: RecordToProduce[] = entries.map(entry => {
     const { key, value } = encodeStateEntry(entry)
-    records.push({ partition: 0, timestamp: BigInt(now), key, value, headers: [] })
-  }
+    return { partition: 0, timestamp, key, value, headers: [] }
+  })
+  await producer.send(STATE_TOPIC, records)
+}
+
+/** The state entries of a commit: offset runs and gaps first, then the progress they support. */
+export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
+  const now = Date.now()
+  const entries: StateEntry[] = []
   for (const part of parts) {
     const base = { link, topic: part.topic, partition: part.partition }
     for (const run of part.runs.upserts) {
-      add({
+      entries.push({
         kind: 'run',
         ...base,
         sourceStart: run.sourceStart,
         value: { targetStart: run.targetStart, length: run.length }
       })
     }
-    for (const sourceStart of part.runs.deletes) add({ kind: 'run', ...base, sourceStart, value: null })
+    for (const sourceStart of part.runs.deletes) entries.push({ kind: 'run', ...base, sourceStart, value: null })
     for (const gap of part.gaps)
-      add({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
-    add({
+      entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
+    entries.push({
       kind: 'progress',
       ...base,
       value: { next: part.next, topicId: part.topicId, sourceClusterId, updatedAt: now }
     })
   }
-  if (records.length > 0) await producer.send(STATE_TOPIC, records)
+  return entries
 }

@@ -184,6 +184,48 @@ export class KafkaAdmin {
     return result
   }
 
+  /** Consumer groups of the cluster with their state (e.g. Stable, Empty, Dead). */
+  async listGroups(): Promise<{ groupId: string; state: string; protocolType: string }[]> {
+    const groups = await this.#call('list groups', () => this.#admin.listGroups())
+    return [...groups.values()].map(g => ({ groupId: g.id, state: String(g.state), protocolType: g.protocolType }))
+  }
+
+  /** State and member count of one group; state 'Dead' with no members when it does not exist. */
+  async describeGroup(groupId: string): Promise<{ state: string; members: number }> {
+    const groups = await this.#call('describe group', () => this.#admin.describeGroups({ groups: [groupId] }))
+    const group = groups.get(groupId)
+    return group === undefined
+      ? { state: 'Dead', members: 0 }
+      : { state: String(group.state), members: group.members.size }
+  }
+
+  /** Committed offsets of a group: topic -> partition -> offset (partitions without a commit are left out). */
+  async groupOffsets(groupId: string): Promise<Map<string, Map<number, bigint>>> {
+    const listed = await this.#call('list group offsets', () =>
+      this.#admin.listConsumerGroupOffsets({ groups: [groupId] })
+    )
+    const result = new Map<string, Map<number, bigint>>()
+    for (const group of listed) {
+      for (const topic of group.topics) {
+        const partitions = new Map<number, bigint>()
+        for (const p of topic.partitions)
+          if (p.committedOffset >= 0n) partitions.set(p.partitionIndex, p.committedOffset)
+        if (partitions.size > 0) result.set(topic.name, partitions)
+      }
+    }
+    return result
+  }
+
+  /** Commits offsets for a group (the broker accepts this only while the group has no members). */
+  async commitGroupOffsets(groupId: string, offsets: Map<string, Map<number, bigint>>): Promise<void> {
+    const topics = [...offsets].map(([name, partitions]) => ({
+      name,
+      partitionOffsets: [...partitions].map(([partition, offset]) => ({ partition, offset }))
+    }))
+    if (topics.length === 0) return
+    await this.#call('commit group offsets', () => this.#admin.alterConsumerGroupOffsets({ groupId, topics }))
+  }
+
   async close(): Promise<void> {
     await this.#admin.close()
   }

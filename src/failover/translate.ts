@@ -1,0 +1,133 @@
+import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
+import { TopicNaming } from '../core/naming.ts'
+import { OffsetRuns } from '../core/offset-runs.ts'
+import { TopicFilter } from '../core/topic-filter.ts'
+import { translateOffset } from '../core/translate.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import { type ClusterConnection, KafkaAdmin } from '../kafka/index.ts'
+import { type LoadedState, loadLinkState, partitionKey } from '../engine/state-store.ts'
+
+/**
+ * Offset translation as a library call that needs no running replicator: it reads what the engine
+ * stored on the target (progress, offset runs, checkpoints) and, when the source answers, the
+ * group's current committed offsets there. With the source unreachable (the normal case in a
+ * disaster) it falls back to the group's last checkpoint.
+ */
+
+export interface TranslationRow {
+  topic: string
+  partition: number
+  targetTopic: string
+  sourceOffset: bigint
+  targetOffset: bigint | null
+  exact: boolean
+  notReplicated: bigint
+  /** 'live': from the group's committed offset now; 'checkpoint': from the last stored checkpoint. */
+  basis: 'live' | 'checkpoint'
+  checkpointAt: number | null
+  note: string | null
+}
+
+export interface GroupTranslation {
+  link: string
+  group: string
+  sourceReachable: boolean
+  sourceError: string | null
+  rows: TranslationRow[]
+}
+
+export function findLink(config: KafkaDrConfig, name: string): LinkConfig {
+  const link = config.links.find(l => l.name === name)
+  if (link === undefined) {
+    throw new KdrError(
+      'KDR_ERR_CONFIG',
+      `no link named "${name}" in ${config.origin} (links: ${config.links.map(l => l.name).join(', ')})`
+    )
+  }
+  return link
+}
+
+export function clusterOf(config: KafkaDrConfig, alias: string, role: string): ClusterConnection {
+  const connection = config.clusters.get(alias)
+  if (connection === undefined) throw new KdrError('KDR_ERR_CONFIG', `unknown cluster ${alias}`)
+  return { ...connection, clientId: connection.clientId ?? `kafka-dr-${role}` }
+}
+
+/** Translates every committed offset of `group` for the topics the link replicates. */
+export async function translateGroup(
+  config: KafkaDrConfig,
+  linkName: string,
+  group: string
+): Promise<GroupTranslation> {
+  const link = findLink(config, linkName)
+  const target = clusterOf(config, link.target, 'translate')
+  const targetAdmin = new KafkaAdmin(target)
+  let state: LoadedState
+  try {
+    state = await loadLinkState(target, targetAdmin, link.name)
+  } finally {
+    await targetAdmin.close()
+  }
+  const naming = new TopicNaming(link.naming, link.source)
+  const filter = new TopicFilter(link.topics.include, link.topics.exclude)
+  const result: GroupTranslation = { link: link.name, group, sourceReachable: false, sourceError: null, rows: [] }
+
+  const committed = await committedOffsets(config, link, group).catch((error: unknown) => {
+    result.sourceError = describeCause(error)
+    return null
+  })
+  if (committed !== null) {
+    result.sourceReachable = true
+    for (const [topic, partitions] of committed) {
+      if (!filter.matches(topic)) continue
+      for (const [partition, sourceOffset] of partitions) {
+        const stored = state.partitions.get(partitionKey(topic, partition))
+        const t = translateOffset(sourceOffset, OffsetRuns.from(stored?.runs ?? []), stored?.progress?.next ?? null)
+        result.rows.push({
+          topic,
+          partition,
+          targetTopic: naming.targetTopic(topic),
+          ...t,
+          basis: 'live',
+          checkpointAt: null
+        })
+      }
+    }
+  } else {
+    for (const c of state.checkpoints) {
+      if (c.group !== group) continue
+      result.rows.push({
+        topic: c.topic,
+        partition: c.partition,
+        targetTopic: naming.targetTopic(c.topic),
+        sourceOffset: c.value.sourceOffset,
+        targetOffset: c.value.targetOffset,
+        exact: c.value.exact,
+        notReplicated: c.value.notReplicated,
+        basis: 'checkpoint',
+        checkpointAt: c.value.at,
+        note: 'source unreachable: translated from the last checkpoint; commits made after it are not known'
+      })
+    }
+  }
+  result.rows.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+  return result
+}
+
+/** The group's committed offsets on the source, with short timeouts: a dead source must not stall failover. */
+async function committedOffsets(
+  config: KafkaDrConfig,
+  link: LinkConfig,
+  group: string
+): Promise<Map<string, Map<number, bigint>>> {
+  const admin = new KafkaAdmin({
+    ...clusterOf(config, link.source, 'translate'),
+    connectTimeoutMs: 3000,
+    requestTimeoutMs: 5000
+  })
+  try {
+    return await admin.groupOffsets(group)
+  } finally {
+    await admin.close()
+  }
+}
