@@ -3,6 +3,7 @@ import { KdrError, describeCause } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/index.ts'
 import { version } from '../version.ts'
 import { replicate } from './commands/replicate.ts'
+import { failbackCommand, failoverCommand, statusCommand } from './commands/dr.ts'
 import { translate } from './commands/translate.ts'
 import { validate } from './commands/validate.ts'
 
@@ -37,6 +38,66 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { config: string; link: string; group: string; json?: boolean }) => {
       setExit(await translate(opts))
     })
+
+  program
+    .command('status')
+    .description(
+      'per link, topic and partition: what is not replicated (records, bytes, seconds), state; per group: re-read exposure'
+    )
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .option('--link <name>', 'only this link')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; link?: string; json?: boolean }) => {
+      setExit(await statusCommand(opts))
+    })
+
+  program
+    .command('failover')
+    .description('make the target of a link the primary: preflight, fence, failover points, group offsets, report')
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
+    .option('--groups <ids>', 'comma-separated groups to move (default: all groups of the link)')
+    .option('--dry-run', 'check and report without changing anything')
+    .option('--audit-file <file>', 'audit log file', 'kafka-dr-audit.jsonl')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (opts: {
+        config: string
+        link: string
+        groups?: string
+        dryRun?: boolean
+        json?: boolean
+        auditFile?: string
+      }) => {
+        setExit(await failoverCommand(opts))
+      }
+    )
+
+  program
+    .command('failback')
+    .description(
+      'after a failover, return to the original primary: divergent tail, reverse catch-up, groups, forward link ready'
+    )
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .requiredOption('--link <name>', 'the failed-over link, e.g. dc1->dc2')
+    .option('--tail <policy>', 'divergent tail: export, discard or reappend', 'export')
+    .option('--export-file <file>', 'where --tail export writes the records (JSON lines)')
+    .option('--dry-run', 'report the divergent tail without changing anything')
+    .option('--audit-file <file>', 'audit log file', 'kafka-dr-audit.jsonl')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (opts: {
+        config: string
+        link: string
+        tail?: string
+        exportFile?: string
+        dryRun?: boolean
+        json?: boolean
+        auditFile?: string
+      }) => {
+        setExit(await failbackCommand(opts))
+      }
+    )
 
   program
     .command('validate')

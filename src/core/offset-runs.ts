@@ -116,6 +116,21 @@ export class OffsetRuns {
     return { targetOffset: run.targetStart, copied: false }
   }
 
+  /**
+   * The source offset whose copy sits at `targetOffset`; for a target offset between copies (records
+   * other writers put on the target), the source start of the next copy. Null past the last copy.
+   */
+  sourceFor(targetOffset: bigint): bigint | null {
+    let next: OffsetRun | null = null
+    for (const run of this.#runs) {
+      if (targetOffset >= run.targetStart && targetOffset < run.targetStart + run.length) {
+        return run.sourceStart + (targetOffset - run.targetStart)
+      }
+      if (run.targetStart > targetOffset && (next === null || run.targetStart < next.targetStart)) next = run
+    }
+    return next === null ? null : next.sourceStart
+  }
+
   /** Drops runs entirely below `sourceOffset` (data gone from the source); returns the dropped ones. */
   truncateBefore(sourceOffset: bigint): OffsetRun[] {
     const keepFrom = this.#runs.findIndex(r => r.sourceStart + r.length > sourceOffset)

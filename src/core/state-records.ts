@@ -10,6 +10,10 @@
  *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
  *   ["checkpoint", link, group, topic, partition] {v:1, sourceOffset, targetOffset, exact, notReplicated, at}
+ *   ["heartbeat", link]  {v:1, ...}  the replicator's liveness and stopped partitions
+ *   ["fence", link]      {v:1, ...}  set by failover: a replicator of this link must stop writing
+ *   ["failover", link]   {v:1, ...}  the failover record (steps done, failover points), read by failback
+ * The last three carry JSON documents whose shape belongs to their writer (src/failover, the engine).
  */
 
 import { type OffsetRun } from './offset-runs.ts'
@@ -53,6 +57,16 @@ export type StateEntry =
     }
   | { kind: 'gap'; link: string; topic: string; partition: number; from: bigint; value: GapValue | null }
   | { kind: 'checkpoint'; link: string; group: string; topic: string; partition: number; value: CheckpointValue | null }
+  | { kind: 'heartbeat'; link: string; value: Record<string, unknown> | null }
+  | { kind: 'fence'; link: string; value: Record<string, unknown> | null }
+  | { kind: 'failover'; link: string; value: Record<string, unknown> | null }
+
+export const LINK_DOCUMENT_KINDS = ['heartbeat', 'fence', 'failover'] as const
+export type LinkDocumentKind = (typeof LINK_DOCUMENT_KINDS)[number]
+
+function isLinkDocumentKind(kind: unknown): kind is LinkDocumentKind {
+  return typeof kind === 'string' && (LINK_DOCUMENT_KINDS as readonly string[]).includes(kind)
+}
 
 export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffer | null } {
   switch (entry.kind) {
@@ -74,6 +88,10 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
         key: key(['gap', entry.link, entry.topic, entry.partition, entry.from.toString()]),
         value: entry.value === null ? null : json({ v: 1, ...entry.value, to: entry.value.to.toString() })
       }
+    case 'heartbeat':
+    case 'fence':
+    case 'failover':
+      return { key: key([entry.kind, entry.link]), value: entry.value === null ? null : json({ ...entry.value, v: 1 }) }
     case 'checkpoint':
       return {
         key: key(['checkpoint', entry.link, entry.group, entry.topic, entry.partition]),
@@ -108,6 +126,11 @@ function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEnt
   if (rawKey === null) return null
   const k: unknown = JSON.parse(rawKey.toString())
   if (Array.isArray(k) && k[0] === 'checkpoint') return decodeCheckpoint(k, rawValue)
+  if (Array.isArray(k) && isLinkDocumentKind(k[0]) && typeof k[1] === 'string' && k.length === 2) {
+    const value = rawValue === null ? null : (JSON.parse(rawValue.toString()) as Record<string, unknown>)
+    if (value !== null && value.v !== 1) return null
+    return { kind: k[0], link: k[1], value }
+  }
   if (!Array.isArray(k) || typeof k[1] !== 'string' || typeof k[2] !== 'string' || typeof k[3] !== 'number') return null
   const [kind, link, topic, partition] = k as [unknown, string, string, number]
   const v = rawValue === null ? null : (JSON.parse(rawValue.toString()) as Record<string, unknown>)

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
@@ -7,6 +8,7 @@ import { KdrError, describeCause } from '../errors.ts'
 import { type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
+import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
 import {
@@ -25,7 +27,7 @@ import {
  * commit loop that stores progress and offset runs on the target, and the topic sync loops.
  */
 
-export type LinkState_ = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+export type LinkState_ = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
 
 export interface LinkStatus {
   link: string
@@ -40,6 +42,10 @@ export interface LinkStatus {
 }
 
 const SHUTDOWN_DRAIN_MS = 30_000
+
+function fenceMessage(link: string, fence: Record<string, unknown>): string {
+  return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
+}
 
 export class LinkReplicator {
   readonly config: LinkConfig
@@ -66,6 +72,10 @@ export class LinkReplicator {
   #stopping = false
   #wake: (() => void) | null = null
   #timers: AbortController = new AbortController()
+  /** Reads the state topic's tail for a fence set by failover. */
+  #stateReader: PartitionFetcher | null = null
+  #stateOffset = 0n
+  #fence: Record<string, unknown> | null = null
 
   constructor(config: LinkConfig, clusters: ReadonlyMap<string, ClusterConnection>, log: Logger) {
     this.config = config
@@ -113,6 +123,14 @@ export class LinkReplicator {
       }
     }
     const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
+    const fence = loaded.documents.get('fence')
+    if (fence !== undefined) {
+      this.#fence = fence
+      this.#state = 'fenced'
+      this.#error = fenceMessage(config.name, fence)
+      throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
+    }
+    this.#stateOffset = loaded.end
     this.#stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
@@ -170,11 +188,18 @@ export class LinkReplicator {
     this.#state = 'running'
     this.#loops = [
       this.#fetchLoop(),
-      this.#every(config.commitIntervalMs, () => this.commit()),
+      this.#every(config.commitIntervalMs, async () => {
+        if (await this.#fenced()) return
+        await this.commit()
+      }),
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
-      this.#every(config.checkpointIntervalMs, () => this.checkpoint().then(() => undefined))
+      this.#every(config.checkpointIntervalMs, async () => {
+        await this.#heartbeat('running')
+        await this.checkpoint()
+      })
     ]
+    await this.#heartbeat('running')
   }
 
   /** Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. */
@@ -201,13 +226,16 @@ export class LinkReplicator {
         'final commit failed; records since the last commit will be copied again on restart'
       )
     }
+    const finalState = this.#fence === null ? 'stopped' : 'fenced'
+    await this.#heartbeat(finalState).catch(() => {})
     await Promise.allSettled([
       this.#fetcher?.close(),
       this.#producer?.close(),
       this.#sourceAdmin?.close(),
-      this.#targetAdmin?.close()
+      this.#targetAdmin?.close(),
+      this.#stateReader?.close()
     ])
-    this.#state = 'stopped'
+    this.#state = finalState
     this.#log.info('stopped')
   }
 
@@ -227,6 +255,68 @@ export class LinkReplicator {
       if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
     }
     this.#lastCommitAt = Date.now()
+  }
+
+  /**
+   * Reads state records written since the last look; a fence for this link (set by failover) stops
+   * the link: no fetch or write after in-flight batches finish, a final commit, and a `fenced`
+   * heartbeat that failover waits for.
+   */
+  async #fenced(): Promise<boolean> {
+    if (this.#fence !== null) return true
+    if (this.#stateReader === null) {
+      this.#stateReader = new PartitionFetcher(
+        { ...this.#targetConnection, clientId: `kafka-dr-${this.config.name}-fence` },
+        { maxWaitMs: 0 }
+      )
+    }
+    for (let round = 0; round < 100; round++) {
+      const [result] = await this.#stateReader.fetch([{ topic: STATE_TOPIC, partition: 0, offset: this.#stateOffset }])
+      if (result === undefined) break
+      if (result.error !== undefined) {
+        // Compaction may have removed what we had not read yet: continue at the log start.
+        if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > this.#stateOffset) {
+          this.#stateOffset = result.logStartOffset
+          continue
+        }
+        break
+      }
+      for (const record of result.records) {
+        const entry = decodeStateEntry(record.key, record.value)
+        if (entry?.kind === 'fence' && entry.link === this.config.name && entry.value !== null)
+          this.#fence = entry.value
+      }
+      const moved = result.nextOffset !== this.#stateOffset
+      this.#stateOffset = result.nextOffset
+      if (!moved) break
+    }
+    if (this.#fence === null) return false
+    this.#error = fenceMessage(this.config.name, this.#fence)
+    this.#log.warn({ fence: this.#fence }, 'link fenced by failover: stopping replication')
+    void this.stop()
+    return true
+  }
+
+  async #heartbeat(state: 'running' | 'stopped' | 'fenced'): Promise<void> {
+    if (this.#producer === null) return
+    const stopped = [...this.#copiers.values()]
+      .map(c => c.status())
+      .filter(p => p.state !== 'running')
+      .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
+    await writeState(this.#producer, [
+      {
+        kind: 'heartbeat',
+        link: this.config.name,
+        value: {
+          at: Date.now(),
+          host: hostname(),
+          pid: process.pid,
+          state,
+          intervalMs: this.config.checkpointIntervalMs,
+          stopped
+        }
+      }
+    ])
   }
 
   /** One checkpoint pass now (also run every checkpointIntervalMs). */

@@ -1,5 +1,5 @@
 import { type KafkaDrConfig } from '../config/index.ts'
-import { describeCause } from '../errors.ts'
+import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
 import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
 
@@ -40,7 +40,8 @@ export class Replicator {
     return this.#links.map(link => {
       const status = link.status()
       const startError = this.#startErrors.get(link.config.name)
-      return startError === undefined ? status : { ...status, state: 'failed', error: startError }
+      if (startError === undefined) return status
+      return { ...status, state: status.state === 'fenced' ? 'fenced' : 'failed', error: startError }
     })
   }
 
@@ -52,6 +53,12 @@ export class Replicator {
     } catch (error) {
       const message = describeCause(error)
       this.#startErrors.set(link.config.name, message)
+      if (KdrError.is(error) && error.code === 'KDR_ERR_FENCED') {
+        // Failed over: this link must not write until failback. Not retried.
+        this.#log.error({ link: link.config.name, err: message }, 'link is fenced; not started')
+        await link.stop().catch(() => {})
+        return
+      }
       const delay = Math.min(60_000, 2000 * 2 ** Math.min(attempt - 1, 5))
       this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
       await link.stop().catch(() => {})

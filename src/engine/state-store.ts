@@ -42,6 +42,10 @@ export interface LoadedState {
   partitions: LinkState
   /** Latest checkpoint per group, topic and partition. */
   checkpoints: StoredCheckpoint[]
+  /** Latest heartbeat, fence and failover documents of the link. */
+  documents: Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>
+  /** Offset after the last state record read: where to continue reading for news (fences). */
+  end: bigint
   unreadable: number
 }
 
@@ -80,11 +84,13 @@ export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: num
 export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LoadedState> {
   const state: LinkState = new Map()
   const checkpoints = new Map<string, StoredCheckpoint>()
+  const documents = new Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>()
   let unreadable = 0
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
-  if (end === undefined || start === undefined || end <= start)
-    return { partitions: state, checkpoints: [], unreadable }
+  if (end === undefined || start === undefined || end <= start) {
+    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n }
+  }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
   try {
@@ -110,6 +116,11 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
           continue
         }
         if (entry.link !== link) continue
+        if (entry.kind === 'heartbeat' || entry.kind === 'fence' || entry.kind === 'failover') {
+          if (entry.value === null) documents.delete(entry.kind)
+          else documents.set(entry.kind, entry.value)
+          continue
+        }
         if (entry.kind === 'checkpoint') {
           const k = `${entry.group}\u0000${entry.topic}\u0000${entry.partition}`
           if (entry.value === null) checkpoints.delete(k)
@@ -134,13 +145,13 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     partition.runs = [...byStart.values()]
     state.set(key, partition)
   }
-  return { partitions: state, checkpoints: [...checkpoints.values()], unreadable }
+  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
 }
 
 function apply(
   state: LinkState,
   runs: Map<string, Map<bigint, OffsetRun>>,
-  entry: Exclude<StateEntry, { kind: 'checkpoint' }>
+  entry: Extract<StateEntry, { kind: 'progress' | 'run' | 'gap' }>
 ): void {
   const key = partitionKey(entry.topic, entry.partition)
   switch (entry.kind) {

@@ -68,16 +68,34 @@ export async function translateGroup(
   } finally {
     await targetAdmin.close()
   }
-  const naming = new TopicNaming(link.naming, link.source)
-  const filter = new TopicFilter(link.topics.include, link.topics.exclude)
-  const result: GroupTranslation = { link: link.name, group, sourceReachable: false, sourceError: null, rows: [] }
-
+  let sourceError: string | null = null
   const committed = await committedOffsets(config, link, group).catch((error: unknown) => {
-    result.sourceError = describeCause(error)
+    sourceError = describeCause(error)
     return null
   })
+  return { ...translateFromState(link, state, group, committed), sourceError }
+}
+
+/**
+ * Translation from stored state: `committed` are the group's live source offsets, or null when the
+ * source cannot be asked, in which case the group's last checkpoints are used.
+ */
+export function translateFromState(
+  link: LinkConfig,
+  state: LoadedState,
+  group: string,
+  committed: Map<string, Map<number, bigint>> | null
+): GroupTranslation {
+  const naming = new TopicNaming(link.naming, link.source)
+  const filter = new TopicFilter(link.topics.include, link.topics.exclude)
+  const result: GroupTranslation = {
+    link: link.name,
+    group,
+    sourceReachable: committed !== null,
+    sourceError: null,
+    rows: []
+  }
   if (committed !== null) {
-    result.sourceReachable = true
     for (const [topic, partitions] of committed) {
       if (!filter.matches(topic)) continue
       for (const [partition, sourceOffset] of partitions) {
@@ -115,7 +133,7 @@ export async function translateGroup(
 }
 
 /** The group's committed offsets on the source, with short timeouts: a dead source must not stall failover. */
-async function committedOffsets(
+export async function committedOffsets(
   config: KafkaDrConfig,
   link: LinkConfig,
   group: string

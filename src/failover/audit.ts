@@ -1,0 +1,71 @@
+import { appendFileSync } from 'node:fs'
+import { hostname, userInfo } from 'node:os'
+import { type KafkaAdmin, type RecordProducer } from '../kafka/index.ts'
+
+/**
+ * The audit trail of failover and failback: every step, with who ran it, where and what it did, as
+ * JSON lines in a local file AND in the compacted-free topic `__kdr_audit` on the target cluster
+ * (which survives the machine that ran the command).
+ */
+
+export const AUDIT_TOPIC = '__kdr_audit'
+
+export interface AuditEvent {
+  operation: 'failover' | 'failback'
+  link: string
+  id: string
+  step: string
+  result: 'ok' | 'skipped' | 'failed'
+  details?: Record<string, unknown>
+}
+
+export class AuditLog {
+  readonly #file: string
+  readonly #producer: RecordProducer
+  readonly #admin: KafkaAdmin
+  #topicReady = false
+
+  constructor(file: string, producer: RecordProducer, admin: KafkaAdmin) {
+    this.#file = file
+    this.#producer = producer
+    this.#admin = admin
+  }
+
+  async record(event: AuditEvent): Promise<void> {
+    const line = JSON.stringify(
+      { at: new Date().toISOString(), user: safeUser(), host: hostname(), ...event },
+      (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
+    )
+    appendFileSync(this.#file, `${line}\n`)
+    if (!this.#topicReady) {
+      const [existing] = await this.#admin.describeTopics([AUDIT_TOPIC])
+      if (existing === undefined) {
+        await this.#admin
+          .createTopics([
+            { name: AUDIT_TOPIC, partitions: 1, configs: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } }
+          ])
+          .catch(async (error: unknown) => {
+            if ((await this.#admin.describeTopics([AUDIT_TOPIC])).length === 0) throw error
+          })
+      }
+      this.#topicReady = true
+    }
+    await this.#producer.send(AUDIT_TOPIC, [
+      {
+        partition: 0,
+        timestamp: BigInt(Date.now()),
+        key: Buffer.from(`${event.operation}:${event.link}:${event.id}`),
+        value: Buffer.from(line),
+        headers: []
+      }
+    ])
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'unknown'
+  }
+}

@@ -1,0 +1,411 @@
+import { createWriteStream } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
+import { OffsetRuns } from '../core/offset-runs.ts'
+import { ProvenanceEncoder, PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
+import { type StateEntry } from '../core/state-records.ts'
+import { translateOffset } from '../core/translate.ts'
+import { KdrError } from '../errors.ts'
+import { LinkReplicator } from '../engine/link-replicator.ts'
+import { ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
+import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
+import { createLogger, type Logger } from '../observability/logger.ts'
+import { AuditLog } from './audit.ts'
+import { type FailoverDocument, parseDocument } from './failover.ts'
+import { clusterOf, findLink } from './translate.ts'
+
+/**
+ * Failback of a failed-over link (source -> target) once the original primary (the source) is back:
+ *
+ *   1. divergent tail: per partition, the source records after the failover point that never reached
+ *      the target; policy `export` (JSON lines file), `discard` (report only) or `reappend` (copy them
+ *      to the target now, marked with their origin so they never come back)
+ *   2. reverse catch-up: only what was written on the target since the failover is copied back to the
+ *      source (a temporary reverse link starting at the recorded target end offsets)
+ *   3. groups: offsets on the target translated back to source offsets (through the forward mapping
+ *      for positions before the failover point, through the reverse mapping after it) and committed
+ *      on the source for groups with no members there
+ *   4. the forward link is made ready: its progress moves to the source's end (the divergent tail and
+ *      the records copied back are not replicated again; the tail is recorded as a gap), the fence is
+ *      removed and the failover document marked as failed back
+ *
+ * The divergent tail stays in the source's log: Kafka cannot delete from the middle of a partition.
+ * Failback supports identity naming (the same topic names on both sides) in this version.
+ */
+
+export type TailPolicy = 'export' | 'discard' | 'reappend'
+
+export interface TailReport {
+  topic: string
+  partition: number
+  /** Source offsets [from, to) after the failover point. */
+  from: bigint
+  to: bigint
+  records: number
+  firstTimestamp: number | null
+  lastTimestamp: number | null
+}
+
+export interface FailbackGroupReport {
+  group: string
+  committed: boolean
+  reason: string | null
+  offsets: { topic: string; partition: number; targetOffset: bigint; sourceOffset: bigint | null }[]
+}
+
+export interface FailbackReport {
+  link: string
+  failoverId: string
+  dryRun: boolean
+  tailPolicy: TailPolicy
+  tail: TailReport[]
+  exportFile: string | null
+  reversed: { topic: string; partition: number; from: bigint; copied: number }[]
+  groups: FailbackGroupReport[]
+  steps: string[]
+}
+
+export interface FailbackOptions {
+  link: string
+  dryRun?: boolean
+  tail?: TailPolicy
+  exportFile?: string
+  auditFile?: string
+  catchUpTimeoutMs?: number
+  progress?: (line: string) => void
+  log?: Logger
+}
+
+export async function failback(config: KafkaDrConfig, options: FailbackOptions): Promise<FailbackReport> {
+  const link = findLink(config, options.link)
+  if (link.naming.kind !== 'identity') {
+    throw new KdrError(
+      'KDR_ERR_FAILOVER',
+      `failback supports links with identity naming only; ${link.name} uses ${link.naming.kind}`
+    )
+  }
+  const say = options.progress ?? (() => {})
+  const dryRun = options.dryRun === true
+  const policy = options.tail ?? 'export'
+  const dc2 = clusterOf(config, link.target, 'failback')
+  const dc1 = clusterOf(config, link.source, 'failback')
+  const admin2 = new KafkaAdmin(dc2)
+  const admin1 = new KafkaAdmin({ ...dc1, connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
+  const producer2 = dryRun ? null : new RecordProducer(dc2)
+  const producer1 = dryRun ? null : new RecordProducer(dc1)
+  try {
+    const forward = await loadLinkState(dc2, admin2, link.name)
+    const doc = parseDocument(forward.documents.get('failover'))
+    if (doc === null || doc.failedBackAt !== null) {
+      throw new KdrError('KDR_ERR_FAILOVER', `link ${link.name} has no failover to fail back from`, {
+        cluster: link.target
+      })
+    }
+    if (doc.step !== 'completed') {
+      throw new KdrError(
+        'KDR_ERR_FAILOVER',
+        `failover ${doc.id} of link ${link.name} is not complete (step ${doc.step}): run failover again first`
+      )
+    }
+    try {
+      await admin1.describeCluster()
+    } catch (error) {
+      throw new KdrError(
+        'KDR_ERR_FAILOVER',
+        `the original primary ${link.source} is not reachable: failback needs it`,
+        { cluster: link.source },
+        { cause: error }
+      )
+    }
+    const report: FailbackReport = {
+      link: link.name,
+      failoverId: doc.id,
+      dryRun,
+      tailPolicy: policy,
+      tail: [],
+      exportFile: null,
+      reversed: [],
+      groups: [],
+      steps: []
+    }
+    const audit =
+      producer2 === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2)
+    const record = async (
+      step: string,
+      details: Record<string, unknown>,
+      result: 'ok' | 'skipped' | 'failed' = 'ok'
+    ): Promise<void> => {
+      report.steps.push(step)
+      say(`${step}: ${result}`)
+      await audit?.record({ operation: 'failback', link: link.name, id: doc.id, step, result, details })
+    }
+
+    // 1. divergent tail
+    const [dc1Info, dc2Info] = await Promise.all([admin1.describeCluster(), admin2.describeCluster()])
+    const exportFile =
+      policy === 'export' && !dryRun ? (options.exportFile ?? `kafka-dr-divergent-${doc.id}.jsonl`) : null
+    report.exportFile = exportFile
+    const sink = exportFile === null ? null : createWriteStream(exportFile, { flags: 'a' })
+    const dc1Ends = new Map<string, bigint>()
+    for (const point of doc.points) {
+      const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? 0n
+      dc1Ends.set(partitionKey(point.topic, point.partition), end)
+      const tail: TailReport = {
+        topic: point.topic,
+        partition: point.partition,
+        from: point.sourceNext,
+        to: end,
+        records: 0,
+        firstTimestamp: null,
+        lastTimestamp: null
+      }
+      if (end > point.sourceNext) {
+        const encoder = new ProvenanceEncoder(point.topic, point.partition)
+        await readRange(dc1, point.topic, point.partition, point.sourceNext, end, async records => {
+          tail.records += records.length
+          for (const r of records) {
+            const ts = Number(r.timestamp)
+            if (tail.firstTimestamp === null) tail.firstTimestamp = ts
+            tail.lastTimestamp = ts
+          }
+          if (dryRun) return
+          if (sink !== null) for (const r of records) sink.write(`${exportLine(point.topic, point.partition, r)}\n`)
+          if (policy === 'reappend') {
+            await producer2!.send(
+              point.targetTopic,
+              records.map(r => ({
+                partition: point.partition,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: [
+                  ...r.headers,
+                  [PROVENANCE_HEADER_KEY, encoder.encode(dc1Info.clusterId, 1, r.offset)] as const
+                ]
+              }))
+            )
+          }
+        })
+      }
+      report.tail.push(tail)
+    }
+    if (sink !== null) await new Promise<void>(resolve => sink.end(resolve))
+    if (dryRun) return report
+    await record('divergent tail', { policy, exportFile, tail: report.tail })
+
+    // 2. reverse catch-up: only what the target received since the failover
+    const reverse: LinkConfig = {
+      ...link,
+      name: `${link.name}:failback`,
+      source: link.target,
+      target: link.source,
+      topics: { include: [...new Set(doc.points.map(p => p.targetTopic))], exclude: [] },
+      groups: { include: [], exclude: [] },
+      syncGroupOffsets: false,
+      startFrom: 'earliest'
+    }
+    await ensureStateTopic(admin1, link.replicationFactor)
+    const reverseStored = await loadLinkState(dc1, admin1, reverse.name)
+    const seeds: StateEntry[] = []
+    for (const point of doc.points) {
+      const existing = reverseStored.partitions.get(partitionKey(point.targetTopic, point.partition))?.progress
+      if (existing != null && existing.next >= point.targetEnd) continue // resumed failback: keep its progress
+      const [described] = await admin2.describeTopics([point.targetTopic])
+      seeds.push({
+        kind: 'progress',
+        link: reverse.name,
+        topic: point.targetTopic,
+        partition: point.partition,
+        value: {
+          next: point.targetEnd,
+          topicId: described?.topicId ?? '',
+          sourceClusterId: dc2Info.clusterId,
+          updatedAt: Date.now()
+        }
+      })
+    }
+    await writeState(producer1!, seeds)
+    const log = options.log ?? createLogger({ level: 'warn', secrets: config.secrets })
+    const replicator = new LinkReplicator(reverse, config.clusters, log)
+    await replicator.start()
+    try {
+      const deadline = Date.now() + (options.catchUpTimeoutMs ?? 120_000)
+      for (;;) {
+        const status = replicator.status()
+        const parts = status.partitions.filter(p =>
+          doc.points.some(q => q.targetTopic === p.topic && q.partition === p.partition)
+        )
+        if (
+          parts.length >= doc.points.length &&
+          parts.every(p => p.sourceHighWatermark >= 0n && p.lagRecords === 0n && p.state === 'running')
+        )
+          break
+        const broken = parts.find(p => p.state !== 'running')
+        if (broken !== undefined)
+          throw new KdrError('KDR_ERR_FAILOVER', `reverse replication stopped: ${broken.reason ?? broken.state}`)
+        if (Date.now() > deadline)
+          throw new KdrError(
+            'KDR_ERR_FAILOVER',
+            'reverse replication did not catch up in time; run failback again to continue'
+          )
+        await sleep(250)
+      }
+      await replicator.commit()
+      for (const p of replicator.status().partitions) {
+        const point = doc.points.find(q => q.targetTopic === p.topic && q.partition === p.partition)
+        if (point !== undefined)
+          report.reversed.push({
+            topic: p.topic,
+            partition: p.partition,
+            from: point.targetEnd,
+            copied: p.replicatedRecords
+          })
+      }
+    } finally {
+      await replicator.stop()
+    }
+    await record('reverse catch-up', { reversed: report.reversed })
+
+    // 3. groups back to source offsets
+    const reverseState = await loadLinkState(dc1, admin1, reverse.name)
+    for (const group of doc.groups) {
+      report.groups.push(await moveGroupBack(group, doc, forward, reverseState, admin1, admin2))
+      const g = report.groups.at(-1)!
+      await record(`group ${group}`, { offsets: g.offsets, reason: g.reason }, g.committed ? 'ok' : 'skipped')
+    }
+
+    // 4. forward link ready again
+    const entries: StateEntry[] = []
+    for (const point of doc.points) {
+      const tailEnd = dc1Ends.get(partitionKey(point.topic, point.partition)) ?? point.sourceNext
+      const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? tailEnd
+      const [described] = await admin1.describeTopics([point.topic])
+      const base = { link: link.name, topic: point.topic, partition: point.partition }
+      if (tailEnd > point.sourceNext) {
+        entries.push({
+          kind: 'gap',
+          ...base,
+          from: point.sourceNext,
+          value: { to: tailEnd, reason: `divergent tail at failback ${doc.id} (policy ${policy})`, at: Date.now() }
+        })
+      }
+      entries.push({
+        kind: 'progress',
+        ...base,
+        value: {
+          next: end,
+          topicId: described?.topicId ?? '',
+          sourceClusterId: dc1Info.clusterId,
+          updatedAt: Date.now()
+        }
+      })
+    }
+    const done: FailoverDocument = { ...doc, failedBackAt: Date.now() }
+    entries.push({ kind: 'fence', link: link.name, value: null })
+    entries.push({
+      kind: 'failover',
+      link: link.name,
+      value: {
+        ...done,
+        points: done.points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
+      }
+    })
+    await writeState(producer2!, entries)
+    await record('forward link ready', { fence: 'removed' })
+    return report
+  } finally {
+    await Promise.allSettled([admin1.close(), admin2.close(), producer1?.close(), producer2?.close()])
+  }
+}
+
+/** Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time. */
+async function readRange(
+  connection: ReturnType<typeof clusterOf>,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  onRecords: (records: FetchedRecord[]) => Promise<void>
+): Promise<void> {
+  const fetcher = new PartitionFetcher(connection, { maxWaitMs: 100 })
+  try {
+    let offset = from
+    while (offset < to) {
+      const [result] = await fetcher.fetch([{ topic, partition, offset }])
+      if (result === undefined) break
+      if (result.error !== undefined) {
+        if (result.error.retriable) continue
+        throw result.error.error
+      }
+      const records = result.records.filter(r => r.offset < to)
+      if (records.length > 0) await onRecords(records)
+      if (result.nextOffset === offset) break
+      offset = result.nextOffset
+    }
+  } finally {
+    await fetcher.close()
+  }
+}
+
+async function moveGroupBack(
+  group: string,
+  doc: FailoverDocument,
+  forward: Awaited<ReturnType<typeof loadLinkState>>,
+  reverse: Awaited<ReturnType<typeof loadLinkState>>,
+  admin1: KafkaAdmin,
+  admin2: KafkaAdmin
+): Promise<FailbackGroupReport> {
+  const report: FailbackGroupReport = { group, committed: false, reason: null, offsets: [] }
+  const onTarget = await admin2.groupOffsets(group)
+  const offsets = new Map<string, Map<number, bigint>>()
+  for (const point of doc.points) {
+    const c2 = onTarget.get(point.targetTopic)?.get(point.partition)
+    if (c2 === undefined) continue
+    let c1: bigint | null
+    if (c2 <= point.targetEnd) {
+      // Position within what was replicated before the failover: back through the forward runs.
+      const runs = OffsetRuns.from(forward.partitions.get(partitionKey(point.topic, point.partition))?.runs ?? [])
+      c1 = c2 === point.targetEnd ? point.sourceNext : (runs.sourceFor(c2) ?? point.sourceNext)
+    } else {
+      const stored = reverse.partitions.get(partitionKey(point.targetTopic, point.partition))
+      const t = translateOffset(c2, OffsetRuns.from(stored?.runs ?? []), stored?.progress?.next ?? null)
+      c1 = t.targetOffset
+    }
+    report.offsets.push({ topic: point.topic, partition: point.partition, targetOffset: c2, sourceOffset: c1 })
+    if (c1 === null) continue
+    let perTopic = offsets.get(point.topic)
+    if (perTopic === undefined) offsets.set(point.topic, (perTopic = new Map()))
+    perTopic.set(point.partition, c1)
+  }
+  const { members } = await admin1.describeGroup(group)
+  if (members > 0) {
+    report.reason = `group has ${members} members on ${admin1.cluster}: offsets not changed`
+    return report
+  }
+  const current = await admin1.groupOffsets(group)
+  for (const [topic, partitions] of offsets) {
+    for (const [partition, offset] of partitions) {
+      const existing = current.get(topic)?.get(partition)
+      if (existing !== undefined && existing > offset) partitions.delete(partition) // never move back
+    }
+  }
+  if ([...offsets.values()].every(p => p.size === 0)) {
+    report.reason = 'nothing to move forward'
+    return report
+  }
+  await admin1.commitGroupOffsets(group, offsets)
+  report.committed = true
+  return report
+}
+
+function exportLine(topic: string, partition: number, r: FetchedRecord): string {
+  return JSON.stringify({
+    topic,
+    partition,
+    offset: r.offset.toString(),
+    timestamp: r.timestamp.toString(),
+    key: r.key?.toString('base64') ?? null,
+    value: r.value?.toString('base64') ?? null,
+    headers: r.headers.map(([k, v]) => [k.toString(), v?.toString('base64') ?? null])
+  })
+}

@@ -1,0 +1,417 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
+import { TopicNaming } from '../core/naming.ts'
+import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import { type LoadedState, loadLinkState, writeState } from '../engine/state-store.ts'
+import { KafkaAdmin, RecordProducer } from '../kafka/index.ts'
+import { AuditLog } from './audit.ts'
+import { type TranslationRow, clusterOf, findLink, translateFromState } from './translate.ts'
+
+/**
+ * Failover of one link (source -> target): the target becomes the primary. A resumable sequence of
+ * steps, each recorded in the target's state topic (the `failover` document) and in the audit log:
+ *
+ *   1. preflight   target reachable; every replicated partition has its target topic and partition;
+ *                  lag (RPO) per partition when the source answers (a dead source is the normal case)
+ *   2. fence       a `fence` document for the link; a replicator still running on it stops writing
+ *                  and says so in its heartbeat; failover waits for that (or for a stale heartbeat)
+ *   3. points      the failover point per partition: the last replicated source offset and the
+ *                  target end offset (failback starts from these)
+ *   4. groups      translated offsets committed on the target for groups with no members there,
+ *                  never moving a target offset back
+ *   5. completed   report
+ *
+ * A dry run does step 1 and computes 3 and 4 without writing anything.
+ */
+
+export type FailoverStep = 'fenced' | 'points-recorded' | 'groups-committed' | 'completed'
+
+export interface FailoverPoint {
+  topic: string
+  partition: number
+  targetTopic: string
+  /** Next source offset to replicate at failover: everything below is on the target. */
+  sourceNext: bigint
+  /** Target end offset at failover: records the target receives later were written there. */
+  targetEnd: bigint
+}
+
+export interface FailoverDocument {
+  id: string
+  startedAt: number
+  step: FailoverStep
+  completedAt: number | null
+  points: FailoverPoint[]
+  groups: string[]
+  failedBackAt: number | null
+}
+
+export interface PartitionReport {
+  topic: string
+  partition: number
+  targetTopic: string
+  replicatedNext: bigint
+  sourceEnd: bigint | null
+  /** Records on the source not on the target (the RPO in records); null when the source cannot be asked. */
+  notReplicated: bigint | null
+  targetPartitionExists: boolean
+}
+
+export interface GroupReport {
+  group: string
+  basis: 'live' | 'checkpoint'
+  committed: boolean
+  reason: string | null
+  rows: TranslationRow[]
+}
+
+export interface FailoverReport {
+  link: string
+  id: string
+  dryRun: boolean
+  resumed: boolean
+  alreadyCompleted: boolean
+  sourceReachable: boolean
+  sourceError: string | null
+  partitions: PartitionReport[]
+  groups: GroupReport[]
+  /** Total records not replicated; null when the source cannot be asked. */
+  rpoRecords: bigint | null
+  steps: string[]
+}
+
+export interface FailoverOptions {
+  link: string
+  /** Groups to move; default: every group of the link's group filter seen on the source or in checkpoints. */
+  groups?: string[]
+  dryRun?: boolean
+  /** How long to wait for a running replicator to acknowledge the fence. */
+  fenceTimeoutMs?: number
+  auditFile?: string
+  progress?: (line: string) => void
+}
+
+export async function failover(config: KafkaDrConfig, options: FailoverOptions): Promise<FailoverReport> {
+  const link = findLink(config, options.link)
+  const say = options.progress ?? (() => {})
+  const dryRun = options.dryRun === true
+  const target = clusterOf(config, link.target, 'failover')
+  const admin = new KafkaAdmin(target)
+  const producer = dryRun ? null : new RecordProducer(target)
+  try {
+    await admin.describeCluster()
+    let state = await loadLinkState(target, admin, link.name)
+    const existing = parseDocument(state.documents.get('failover'))
+    const active = existing !== null && existing.failedBackAt === null ? existing : null
+    const id = active?.id ?? randomUUID()
+    const report: FailoverReport = {
+      link: link.name,
+      id,
+      dryRun,
+      resumed: active !== null && active.step !== 'completed',
+      alreadyCompleted: active?.step === 'completed',
+      sourceReachable: false,
+      sourceError: null,
+      partitions: [],
+      groups: [],
+      rpoRecords: null,
+      steps: []
+    }
+    const audit = producer === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin)
+    const record = async (
+      step: string,
+      details: Record<string, unknown>,
+      result: 'ok' | 'skipped' | 'failed' = 'ok'
+    ): Promise<void> => {
+      report.steps.push(step)
+      say(`${step}: ${result}`)
+      await audit?.record({ operation: 'failover', link: link.name, id, step, result, details })
+    }
+
+    // 1. preflight
+    const source = await probeSource(config, link)
+    report.sourceReachable = source.admin !== null
+    report.sourceError = source.error
+    report.partitions = await preflight(link, state, admin, source.admin)
+    const missing = report.partitions.filter(p => !p.targetPartitionExists)
+    const lagKnown = report.partitions.every(p => p.notReplicated !== null)
+    report.rpoRecords = lagKnown ? report.partitions.reduce((n, p) => n + (p.notReplicated ?? 0n), 0n) : null
+    if (missing.length > 0 && !dryRun) {
+      await record('preflight', { missing: missing.map(p => `${p.targetTopic}/${p.partition}`) }, 'failed')
+      throw new KdrError(
+        'KDR_ERR_FAILOVER',
+        `preflight failed: target partitions missing: ${missing.map(p => `${p.targetTopic}/${p.partition}`).join(', ')}`,
+        { cluster: link.target }
+      )
+    }
+    if (!report.alreadyCompleted) {
+      await record('preflight', {
+        sourceReachable: report.sourceReachable,
+        rpoRecords: report.rpoRecords,
+        partitions: report.partitions.length
+      })
+    }
+
+    const groups = await chooseGroups(link, state, source.admin, options.groups)
+    const translations = new Map<string, { rows: TranslationRow[]; basis: 'live' | 'checkpoint' }>()
+    for (const group of groups) {
+      const committed = source.admin === null ? null : await source.admin.groupOffsets(group).catch(() => null)
+      const t = translateFromState(link, state, group, committed)
+      translations.set(group, { rows: t.rows, basis: committed === null ? 'checkpoint' : 'live' })
+    }
+
+    if (dryRun || report.alreadyCompleted) {
+      report.groups = await planGroups(admin, translations, false)
+      await source.admin?.close()
+      return report
+    }
+
+    // 2. fence
+    let doc: FailoverDocument = active ?? {
+      id,
+      startedAt: Date.now(),
+      step: 'fenced',
+      completedAt: null,
+      points: [],
+      groups,
+      failedBackAt: null
+    }
+    const fenceAt = Date.now()
+    await writeState(producer!, [{ kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }])
+    await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    const replicator = await waitForFence(target, admin, link.name, fenceAt, options.fenceTimeoutMs ?? 30_000)
+    await record('fence', { replicator })
+
+    // 3. failover points (after the fence: stored progress is final)
+    if (doc.step === 'fenced') {
+      state = await loadLinkState(target, admin, link.name)
+      const naming = new TopicNaming(link.naming, link.source)
+      const points: FailoverPoint[] = []
+      for (const p of await preflight(link, state, admin, null)) {
+        const ends = await admin.listOffsets(p.targetTopic, [p.partition], 'latest')
+        points.push({
+          topic: p.topic,
+          partition: p.partition,
+          targetTopic: naming.targetTopic(p.topic),
+          sourceNext: p.replicatedNext,
+          targetEnd: ends.get(p.partition) ?? 0n
+        })
+      }
+      doc = { ...doc, step: 'points-recorded', points }
+      await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+      await record('points', {
+        points: points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
+      })
+    }
+
+    // 4. groups: re-translated from the final state
+    if (doc.step === 'points-recorded') {
+      for (const group of groups) {
+        const committed = source.admin === null ? null : await source.admin.groupOffsets(group).catch(() => null)
+        const t = translateFromState(link, state, group, committed)
+        translations.set(group, { rows: t.rows, basis: committed === null ? 'checkpoint' : 'live' })
+      }
+      report.groups = await planGroups(admin, translations, true)
+      for (const g of report.groups) {
+        await record(
+          `group ${g.group}`,
+          { basis: g.basis, reason: g.reason, rows: g.rows },
+          g.committed ? 'ok' : 'skipped'
+        )
+      }
+      doc = { ...doc, step: 'groups-committed', groups }
+      await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    } else {
+      report.groups = await planGroups(admin, translations, false)
+    }
+
+    // 5. completed
+    doc = { ...doc, step: 'completed', completedAt: Date.now() }
+    await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    await record('completed', { rpoRecords: report.rpoRecords })
+    await source.admin?.close()
+    return report
+  } finally {
+    await Promise.allSettled([admin.close(), producer?.close()])
+  }
+}
+
+/** The source admin when the source answers within a few seconds; a dead source is expected here. */
+async function probeSource(
+  config: KafkaDrConfig,
+  link: LinkConfig
+): Promise<{ admin: KafkaAdmin | null; error: string | null }> {
+  const admin = new KafkaAdmin({
+    ...clusterOf(config, link.source, 'failover'),
+    connectTimeoutMs: 3000,
+    requestTimeoutMs: 5000
+  })
+  try {
+    await admin.describeCluster()
+    return { admin, error: null }
+  } catch (error) {
+    await admin.close().catch(() => {})
+    return { admin: null, error: describeCause(error) }
+  }
+}
+
+async function preflight(
+  link: LinkConfig,
+  state: LoadedState,
+  target: KafkaAdmin,
+  source: KafkaAdmin | null
+): Promise<PartitionReport[]> {
+  const naming = new TopicNaming(link.naming, link.source)
+  const byTopic = new Map<string, { partition: number; next: bigint }[]>()
+  for (const [key, p] of state.partitions) {
+    if (p.progress === null) continue
+    const [topic, partition] = key.split('\u0000') as [string, string]
+    let list = byTopic.get(topic)
+    if (list === undefined) byTopic.set(topic, (list = []))
+    list.push({ partition: Number(partition), next: p.progress.next })
+  }
+  const reports: PartitionReport[] = []
+  for (const [topic, partitions] of byTopic) {
+    const targetTopic = naming.targetTopic(topic)
+    const [described] = await target.describeTopics([targetTopic])
+    const count = described?.partitions.length ?? 0
+    const ends =
+      source === null
+        ? null
+        : await source
+            .listOffsets(
+              topic,
+              partitions.map(p => p.partition),
+              'latest'
+            )
+            .catch(() => null)
+    for (const { partition, next } of partitions.sort((a, b) => a.partition - b.partition)) {
+      const end = ends?.get(partition) ?? null
+      reports.push({
+        topic,
+        partition,
+        targetTopic,
+        replicatedNext: next,
+        sourceEnd: end,
+        notReplicated: end === null ? null : end > next ? end - next : 0n,
+        targetPartitionExists: partition < count
+      })
+    }
+  }
+  return reports.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+}
+
+async function chooseGroups(
+  link: LinkConfig,
+  state: LoadedState,
+  source: KafkaAdmin | null,
+  requested?: string[]
+): Promise<string[]> {
+  if (requested !== undefined && requested.length > 0) return requested
+  const filter = new TopicFilter(link.groups.include, link.groups.exclude, isInternalGroup)
+  const groups = new Set(state.checkpoints.map(c => c.group))
+  if (source !== null) for (const g of await source.listGroups().catch(() => [])) groups.add(g.groupId)
+  return [...groups].filter(g => filter.matches(g)).sort()
+}
+
+/** Commits (or, with commit=false, only plans) the translated offsets of each group on the target. */
+async function planGroups(
+  target: KafkaAdmin,
+  translations: Map<string, { rows: TranslationRow[]; basis: 'live' | 'checkpoint' }>,
+  commit: boolean
+): Promise<GroupReport[]> {
+  const reports: GroupReport[] = []
+  for (const [group, { rows, basis }] of translations) {
+    const report: GroupReport = { group, basis, committed: false, reason: null, rows }
+    reports.push(report)
+    const { members } = await target.describeGroup(group)
+    if (members > 0) {
+      report.reason = `group has ${members} members on the target: offsets not changed`
+      continue
+    }
+    const current = await target.groupOffsets(group)
+    const offsets = new Map<string, Map<number, bigint>>()
+    for (const row of rows) {
+      if (row.targetOffset === null) continue
+      const existing = current.get(row.targetTopic)?.get(row.partition)
+      if (existing !== undefined && existing >= row.targetOffset) continue
+      let perTopic = offsets.get(row.targetTopic)
+      if (perTopic === undefined) offsets.set(row.targetTopic, (perTopic = new Map()))
+      perTopic.set(row.partition, row.targetOffset)
+    }
+    if (offsets.size === 0) {
+      report.reason = 'nothing to move forward'
+      continue
+    }
+    if (commit) {
+      await target.commitGroupOffsets(group, offsets)
+      report.committed = true
+    } else {
+      report.reason = 'dry run: would commit'
+    }
+  }
+  return reports
+}
+
+/**
+ * Waits until no replicator writes on the link: its heartbeat says fenced or stopped after the
+ * fence, or it is stale (the process is gone). Returns what was seen, for the audit log.
+ */
+async function waitForFence(
+  target: ReturnType<typeof clusterOf>,
+  admin: KafkaAdmin,
+  link: string,
+  fenceAt: number,
+  timeoutMs: number
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const state = await loadLinkState(target, admin, link)
+    const heartbeat = state.documents.get('heartbeat')
+    if (heartbeat === undefined) return { replicator: 'none seen' }
+    const at = Number(heartbeat.at)
+    const interval = Number(heartbeat.intervalMs ?? 5000)
+    const status = String(heartbeat.state)
+    if (at >= fenceAt && (status === 'fenced' || status === 'stopped'))
+      return { replicator: status, host: heartbeat.host, pid: heartbeat.pid }
+    if (status !== 'running' && at < fenceAt) return { replicator: `${status} before the fence` }
+    if (Date.now() - at > 3 * interval + 5000)
+      return { replicator: 'stale heartbeat (process gone)', lastSeen: new Date(at).toISOString() }
+    if (Date.now() > deadline) {
+      throw new KdrError(
+        'KDR_ERR_FAILOVER',
+        `a replicator is still running on link ${link} (host ${String(heartbeat.host)}, pid ${String(heartbeat.pid)}) and did not acknowledge the fence within ${timeoutMs} ms; stop it and run failover again`
+      )
+    }
+    await sleep(500)
+  }
+}
+
+function serialize(doc: FailoverDocument): Record<string, unknown> {
+  return {
+    ...doc,
+    points: doc.points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
+  }
+}
+
+export function parseDocument(value: Record<string, unknown> | undefined): FailoverDocument | null {
+  if (value === undefined) return null
+  const points = Array.isArray(value.points) ? (value.points as Record<string, unknown>[]) : []
+  return {
+    id: String(value.id),
+    startedAt: Number(value.startedAt),
+    step: String(value.step) as FailoverStep,
+    completedAt: value.completedAt == null ? null : Number(value.completedAt),
+    groups: Array.isArray(value.groups) ? value.groups.map(String) : [],
+    failedBackAt: value.failedBackAt == null ? null : Number(value.failedBackAt),
+    points: points.map(p => ({
+      topic: String(p.topic),
+      partition: Number(p.partition),
+      targetTopic: String(p.targetTopic),
+      sourceNext: BigInt(String(p.sourceNext)),
+      targetEnd: BigInt(String(p.targetEnd))
+    }))
+  }
+}

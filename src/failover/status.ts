@@ -1,0 +1,221 @@
+import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
+import { TopicNaming } from '../core/naming.ts'
+import { describeCause } from '../errors.ts'
+import { loadLinkState, type LoadedState } from '../engine/state-store.ts'
+import { KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import { parseDocument } from './failover.ts'
+import { clusterOf } from './translate.ts'
+
+/**
+ * What you would lose if you failed over now, read from what the engine stored on the target plus
+ * the source when it answers: per partition the records, bytes and seconds not yet replicated and
+ * the replication state; per consumer group the records it would read again if the source died now
+ * and failover had to use the last checkpoints.
+ */
+
+export interface PartitionRpo {
+  topic: string
+  partition: number
+  targetTopic: string
+  replicatedNext: bigint
+  sourceEnd: bigint | null
+  /** Records not on the target; null when the source cannot be asked. */
+  records: bigint | null
+  /** Bytes of key, value and headers not on the target (estimated from a sample when large). */
+  bytes: number | null
+  bytesEstimated: boolean
+  /** Age of the oldest record not on the target, in seconds (0 when nothing is missing). */
+  seconds: number | null
+  state: string
+  reason: string | null
+}
+
+export interface GroupRpo {
+  group: string
+  partitions: number
+  /** Records the group would read again after a failover from the last checkpoints. */
+  rereadIfSourceLost: bigint | null
+  /** Records the group has read on the source that are not on the target. */
+  notReplicated: bigint | null
+  lastCheckpointAt: number | null
+}
+
+export interface LinkRpo {
+  link: string
+  source: string
+  target: string
+  replicator: string
+  failover: string | null
+  sourceReachable: boolean
+  sourceError: string | null
+  partitions: PartitionRpo[]
+  groups: GroupRpo[]
+}
+
+const SAMPLE_BYTES = 1024 * 1024
+
+export async function status(config: KafkaDrConfig, linkName?: string): Promise<LinkRpo[]> {
+  const links = config.links.filter(l => linkName === undefined || l.name === linkName)
+  return Promise.all(links.map(link => linkStatus(config, link)))
+}
+
+async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<LinkRpo> {
+  const target = clusterOf(config, link.target, 'status')
+  const admin = new KafkaAdmin(target)
+  let state: LoadedState
+  try {
+    state = await loadLinkState(target, admin, link.name)
+  } finally {
+    await admin.close()
+  }
+  const heartbeat = state.documents.get('heartbeat')
+  const fence = state.documents.get('fence')
+  const failover = parseDocument(state.documents.get('failover'))
+  const replicator = describeReplicator(heartbeat, fence)
+  const stopped = new Map<string, { state: string; reason: string | null }>()
+  if (heartbeat !== undefined && Array.isArray(heartbeat.stopped)) {
+    for (const p of heartbeat.stopped as { topic: string; partition: number; state: string; reason: string | null }[]) {
+      stopped.set(`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason })
+    }
+  }
+  const result: LinkRpo = {
+    link: link.name,
+    source: link.source,
+    target: link.target,
+    replicator,
+    failover:
+      failover === null
+        ? null
+        : failover.failedBackAt !== null
+          ? `failed back at ${new Date(failover.failedBackAt).toISOString()}`
+          : `failover ${failover.id}: ${failover.step}`,
+    sourceReachable: false,
+    sourceError: null,
+    partitions: [],
+    groups: []
+  }
+
+  const sourceConnection = {
+    ...clusterOf(config, link.source, 'status'),
+    connectTimeoutMs: 3000,
+    requestTimeoutMs: 5000
+  }
+  const source = new KafkaAdmin(sourceConnection)
+  const fetcher = new PartitionFetcher(sourceConnection, { maxWaitMs: 0, partitionMaxBytes: SAMPLE_BYTES })
+  const naming = new TopicNaming(link.naming, link.source)
+  try {
+    try {
+      await source.describeCluster()
+      result.sourceReachable = true
+    } catch (error) {
+      result.sourceError = describeCause(error)
+    }
+    for (const [key, p] of state.partitions) {
+      if (p.progress === null) continue
+      const [topic, partitionText] = key.split('\u0000') as [string, string]
+      const partition = Number(partitionText)
+      const s = stopped.get(key)
+      const row: PartitionRpo = {
+        topic,
+        partition,
+        targetTopic: naming.targetTopic(topic),
+        replicatedNext: p.progress.next,
+        sourceEnd: null,
+        records: null,
+        bytes: null,
+        bytesEstimated: false,
+        seconds: null,
+        state: s?.state ?? (fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped'),
+        reason: s?.reason ?? null
+      }
+      if (result.sourceReachable) {
+        const end = (await source.listOffsets(topic, [partition], 'latest').catch(() => null))?.get(partition) ?? null
+        row.sourceEnd = end
+        if (end !== null) {
+          row.records = end > p.progress.next ? end - p.progress.next : 0n
+          if (row.records === 0n) {
+            row.bytes = 0
+            row.seconds = 0
+          } else {
+            await sample(fetcher, row, topic, partition, p.progress.next)
+          }
+        }
+      }
+      result.partitions.push(row)
+    }
+    result.partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    result.groups = await groupRpo(state, result.sourceReachable ? source : null)
+  } finally {
+    await Promise.allSettled([source.close(), fetcher.close()])
+  }
+  return result
+}
+
+/** Bytes and age of what is not replicated, from the first megabyte after the replicated offset. */
+async function sample(
+  fetcher: PartitionFetcher,
+  row: PartitionRpo,
+  topic: string,
+  partition: number,
+  from: bigint
+): Promise<void> {
+  const [r] = await fetcher.fetch([{ topic, partition, offset: from }]).catch(() => [])
+  if (r === undefined || r.error !== undefined || r.records.length === 0) return
+  let bytes = 0
+  for (const rec of r.records) {
+    bytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0)
+    for (const [k, v] of rec.headers) bytes += k.length + (v?.length ?? 0)
+  }
+  const lag = Number(row.records ?? 0n)
+  if (r.records.length >= lag) {
+    row.bytes = bytes
+  } else {
+    row.bytes = Math.round((bytes / r.records.length) * lag)
+    row.bytesEstimated = true
+  }
+  row.seconds = Math.max(0, (Date.now() - Number(r.records[0]!.timestamp)) / 1000)
+}
+
+async function groupRpo(state: LoadedState, source: KafkaAdmin | null): Promise<GroupRpo[]> {
+  const byGroup = new Map<string, LoadedState['checkpoints']>()
+  for (const c of state.checkpoints) {
+    let list = byGroup.get(c.group)
+    if (list === undefined) byGroup.set(c.group, (list = []))
+    list.push(c)
+  }
+  const result: GroupRpo[] = []
+  for (const [group, checkpoints] of byGroup) {
+    const live = source === null ? null : await source.groupOffsets(group).catch(() => null)
+    let reread: bigint | null = live === null ? null : 0n
+    let notReplicated = 0n
+    let lastAt = 0
+    for (const c of checkpoints) {
+      lastAt = Math.max(lastAt, c.value.at)
+      notReplicated += c.value.notReplicated
+      const now = live?.get(c.topic)?.get(c.partition)
+      if (reread !== null && now !== undefined && now > c.value.sourceOffset) reread += now - c.value.sourceOffset
+    }
+    result.push({
+      group,
+      partitions: checkpoints.length,
+      rereadIfSourceLost: reread,
+      notReplicated,
+      lastCheckpointAt: lastAt === 0 ? null : lastAt
+    })
+  }
+  return result.sort((a, b) => (a.group < b.group ? -1 : 1))
+}
+
+function describeReplicator(
+  heartbeat: Record<string, unknown> | undefined,
+  fence: Record<string, unknown> | undefined
+): string {
+  if (fence !== undefined) return `fenced by failover ${String(fence.failoverId)}`
+  if (heartbeat === undefined) return 'never seen'
+  const at = Number(heartbeat.at)
+  const interval = Number(heartbeat.intervalMs ?? 5000)
+  const where = `${String(heartbeat.host)} pid ${String(heartbeat.pid)}`
+  if (heartbeat.state !== 'running') return `${String(heartbeat.state)} (${where}, ${new Date(at).toISOString()})`
+  if (Date.now() - at > 3 * interval + 5000) return `unresponsive since ${new Date(at).toISOString()} (${where})`
+  return `running (${where})`
+}
