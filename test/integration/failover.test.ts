@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { parseConfig } from '../../src/config/index.ts'
-import { STATE_TOPIC } from '../../src/core/state-records.ts'
+import { loadLinkState } from '../../src/engine/state-store.ts'
 import { failback } from '../../src/failover/failback.ts'
 import { failover } from '../../src/failover/failover.ts'
 import { AUDIT_TOPIC } from '../../src/failover/audit.ts'
@@ -59,59 +59,69 @@ describe('failover and failback round trip', () => {
     assert.equal(readOnDc1.get(0)?.length, 300)
 
     let running = await startReplicator(yaml)
-    await waitFor('replicated', 20_000, async () => (await progressOf(link, topic, PARTITIONS)).every(o => o === 500n))
-    await running.replicator.links[0]!.checkpoint()
+    try {
+      await waitFor('replicated', 20_000, async () =>
+        (await progressOf(link, topic, PARTITIONS)).every(o => o === 500n)
+      )
+      await running.replicator.links[0]!.checkpoint()
 
-    // Dry run: every check, nothing written.
-    const stateEnd = async (): Promise<bigint | undefined> => (await dc2.listOffsets(STATE_TOPIC, [0], 'latest')).get(0)
-    const before = {
-      state: await stateEnd(),
-      group: await dc2.groupOffsets(group),
-      audit: await dc2.describeTopics([AUDIT_TOPIC])
+      // Dry run: every check, nothing written. (The running replicator keeps writing its own heartbeats
+      // and checkpoints to the state topic, so what is compared is what failover would write.)
+      const snapshot = async (): Promise<unknown> => {
+        const { documents } = await loadLinkState(clusterConnection(2), dc2, link)
+        const audit =
+          (await dc2.describeTopics([AUDIT_TOPIC])).length === 0
+            ? null
+            : await dc2.listOffsets(AUDIT_TOPIC, [0], 'latest')
+        return {
+          fence: documents.get('fence'),
+          failover: documents.get('failover'),
+          group: await dc2.groupOffsets(group),
+          audit
+        }
+      }
+      const before = await snapshot()
+      const dry = await failover(config, { link, dryRun: true, auditFile })
+      assert.equal(dry.dryRun, true)
+      assert.equal(dry.rpoRecords, 0n)
+      assert.deepEqual(
+        dry.groups.map(g => [g.group, g.reason]),
+        [[group, 'dry run: would commit']]
+      )
+      assert.deepEqual(await snapshot(), before, 'dry run changed nothing')
+
+      // Failover while the replicator runs: it is fenced and stops writing.
+      const report = await failover(config, { link, auditFile })
+      assert.equal(report.alreadyCompleted, false)
+      assert.equal(report.rpoRecords, 0n)
+      assert.deepEqual(report.steps, ['preflight', 'fence', 'points', `group ${group}`, 'completed'])
+      await waitFor('replicator fenced', 10_000, async () => running.replicator.status()[0]?.state === 'fenced')
+      assert.deepEqual(
+        await dc2.groupOffsets(group),
+        new Map([
+          [
+            topic,
+            new Map([
+              [0, 300n],
+              [1, 300n]
+            ])
+          ]
+        ])
+      )
+      const again = await failover(config, { link, auditFile })
+      assert.equal(again.alreadyCompleted, true, 'running failover again is a no-op')
+      const audit = readFileSync(auditFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l) as { step: string })
+      assert.ok(audit.some(e => e.step === 'fence') && audit.some(e => e.step === 'completed'))
+      assert.ok(
+        (await kcatReadAll(bootstrapOf(2), AUDIT_TOPIC)).some(r => r.payload!.includes(report.id)),
+        'audit on the target too'
+      )
+    } finally {
+      await running.stop()
     }
-    const dry = await failover(config, { link, dryRun: true, auditFile })
-    assert.equal(dry.dryRun, true)
-    assert.equal(dry.rpoRecords, 0n)
-    assert.deepEqual(
-      dry.groups.map(g => [g.group, g.reason]),
-      [[group, 'dry run: would commit']]
-    )
-    assert.deepEqual(
-      { state: await stateEnd(), group: await dc2.groupOffsets(group), audit: await dc2.describeTopics([AUDIT_TOPIC]) },
-      before,
-      'dry run changed nothing'
-    )
-
-    // Failover while the replicator runs: it is fenced and stops writing.
-    const report = await failover(config, { link, auditFile })
-    assert.equal(report.alreadyCompleted, false)
-    assert.equal(report.rpoRecords, 0n)
-    assert.deepEqual(report.steps, ['preflight', 'fence', 'points', `group ${group}`, 'completed'])
-    await waitFor('replicator fenced', 10_000, async () => running.replicator.status()[0]?.state === 'fenced')
-    assert.deepEqual(
-      await dc2.groupOffsets(group),
-      new Map([
-        [
-          topic,
-          new Map([
-            [0, 300n],
-            [1, 300n]
-          ])
-        ]
-      ])
-    )
-    const again = await failover(config, { link, auditFile })
-    assert.equal(again.alreadyCompleted, true, 'running failover again is a no-op')
-    await running.stop()
-    const audit = readFileSync(auditFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map(l => JSON.parse(l) as { step: string })
-    assert.ok(audit.some(e => e.step === 'fence') && audit.some(e => e.step === 'completed'))
-    assert.ok(
-      (await kcatReadAll(bootstrapOf(2), AUDIT_TOPIC)).some(r => r.payload!.includes(report.id)),
-      'audit on the target too'
-    )
 
     // The divergent tail: dc1 takes 20 more per partition that never reach dc2.
     await produceSequence(p1, topic, PARTITIONS, 20, 'tail')
@@ -133,8 +143,11 @@ describe('failover and failback round trip', () => {
 
     // A replicator started on the fenced link refuses to write.
     const fenced = await startReplicator(yaml)
-    assert.equal(fenced.replicator.status()[0]?.state, 'fenced')
-    await fenced.stop()
+    try {
+      assert.equal(fenced.replicator.status()[0]?.state, 'fenced')
+    } finally {
+      await fenced.stop()
+    }
 
     // Failback.
     const dryBack = await failback(config, { link, dryRun: true })
