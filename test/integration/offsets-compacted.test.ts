@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseConfig } from '../../src/config/index.ts'
+import { translateGroup } from '../../src/failover/translate.ts'
+import { RecordProducer, type RecordToProduce } from '../../src/kafka/index.ts'
+import { bootstrapOf } from '../../tools/harness/harness.ts'
+import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
+import { consumeAndCommit, consumeRest } from '../support/groups.ts'
+import { kcatReadAll } from '../support/kcat.ts'
+import { admins, configYaml, endOffsets, startReplicator, waitFor } from '../support/replication.ts'
+import { progressOf } from '../support/state.ts'
+
+/**
+ * A compacted source topic with real gaps (the broker's log cleaner removed superseded records): a
+ * group whose committed offset points into a gap resumes on the target at the next surviving record,
+ * with nothing skipped and nothing read twice.
+ */
+test('compacted topic: a committed offset inside a compaction gap translates to the next record', async () => {
+  const { dc1, dc2, close } = admins()
+  const producer = new RecordProducer(clusterConnection(1))
+  const topic = uniqueTopic('compacted')
+  const group = `${topic}.app`
+  try {
+    await dc1.createTopics([
+      {
+        name: topic,
+        partitions: 1,
+        configs: {
+          'cleanup.policy': 'compact',
+          'segment.ms': '100',
+          'min.cleanable.dirty.ratio': '0.01',
+          'min.compaction.lag.ms': '0',
+          'delete.retention.ms': '100'
+        }
+      }
+    ])
+    // 40 rounds over 20 keys, in separate sends with pauses so segments roll and the cleaner can work.
+    let seq = 0
+    for (let round = 0; round < 40; round++) {
+      const records: RecordToProduce[] = []
+      for (let k = 0; k < 20; k++) {
+        records.push({
+          partition: 0,
+          timestamp: BigInt(Date.now()),
+          key: Buffer.from(`key-${k}`),
+          value: Buffer.from(`v${seq++}`),
+          headers: []
+        })
+      }
+      await producer.send(topic, records)
+      await sleep(30)
+    }
+    const survivors = await waitFor('the log cleaner to compact the source', 90_000, async () => {
+      // A write after a pause rolls the active segment so the cleaner can take the rest.
+      await producer.send(topic, [
+        {
+          partition: 0,
+          timestamp: BigInt(Date.now()),
+          key: Buffer.from('tick'),
+          value: Buffer.from(`v${seq++}`),
+          headers: []
+        }
+      ])
+      const records = await kcatReadAll(bootstrapOf(1), topic)
+      return records.length < seq / 2 ? records.sort((a, b) => a.offset - b.offset) : undefined
+    })
+    // The first gap: the group stops before the record after it and commits (last read + 1), an offset with no record.
+    const index = survivors.findIndex((r, i) => i > 0 && r.offset > survivors[i - 1]!.offset + 1)
+    assert.ok(index > 0, 'compaction left a gap')
+    const read = await consumeAndCommit(1, group, topic, new Map([[0, BigInt(survivors[index]!.offset)]]))
+    assert.equal(read.get(0)?.length, index)
+
+    const yaml = configYaml(`  - source: dc1
+    target: dc2
+    checkpointIntervalMs: 1000
+    syncGroupOffsets: true
+    topics: { include: ["${topic}"] }
+    groups: { include: ["${group}"] }
+`)
+    const running = await startReplicator(yaml)
+    try {
+      const end = await endOffsets(dc1, topic, 1)
+      await waitFor('replicated', 30_000, async () => (await progressOf('dc1->dc2', topic, 1))[0] === end[0])
+      await waitFor('group offsets synced', 15_000, async () => {
+        await running.replicator.links[0]!.checkpoint()
+        return (await dc2.groupOffsets(group)).get(topic)?.get(0) !== undefined
+      })
+    } finally {
+      await running.stop()
+    }
+    const translation = await translateGroup(parseConfig(yaml, '<test>'), 'dc1->dc2', group)
+    assert.equal(translation.rows[0]?.exact, true)
+    assert.equal(
+      translation.rows[0]?.sourceOffset,
+      BigInt(survivors[index - 1]!.offset) + 1n,
+      'committed inside the gap'
+    )
+
+    // The target topic is compacted too (its cleaner may drop superseded copies), so the check is in
+    // compaction's own terms: nothing the group had read comes again, and every key's latest value arrives.
+    const now = (await kcatReadAll(bootstrapOf(1), topic)).sort((a, b) => a.offset - b.offset)
+    const latest = new Map(now.map(r => [r.key, r.payload]))
+    const seqOf = (v: string | null | undefined): number => Number(v!.slice(1))
+    const firstUnread = seqOf(survivors[index]!.payload)
+    const rest = await consumeRest(2, group, topic, now.filter(r => r.offset >= survivors[index]!.offset).length)
+    const got = rest.get(0) ?? []
+    assert.ok(got.length > 0)
+    assert.ok(
+      got.every(v => seqOf(v) >= firstUnread),
+      'nothing read twice'
+    )
+    for (const [key, value] of latest) {
+      if (seqOf(value) >= firstUnread) assert.ok(got.includes(value!), `latest value of ${key} delivered`)
+    }
+  } finally {
+    await producer.close()
+    await close()
+  }
+})
