@@ -51,7 +51,7 @@ test('compacted topic: a committed offset inside a compaction gap translates to 
       await producer.send(topic, records)
       await sleep(30)
     }
-    const survivors = await waitFor('the log cleaner to compact the source', 90_000, async () => {
+    await waitFor('the log cleaner to compact the source', 90_000, async () => {
       // A write after a pause rolls the active segment so the cleaner can take the rest.
       await producer.send(topic, [
         {
@@ -62,9 +62,13 @@ test('compacted topic: a committed offset inside a compaction gap translates to 
           headers: []
         }
       ])
-      const records = await kcatReadAll(bootstrapOf(1), topic)
-      return records.length < seq / 2 ? records.sort((a, b) => a.offset - b.offset) : undefined
+      return (await kcatReadAll(bootstrapOf(1), topic)).length < seq / 2
     })
+    // Freeze the log: no more cleaning, so the gaps the test relies on stay as they are (the target
+    // topic is then created with the same policy and keeps every copy).
+    await dc1.setTopicConfigs(topic, { 'cleanup.policy': 'delete', 'retention.ms': '-1' })
+    await sleep(2000)
+    const survivors = (await kcatReadAll(bootstrapOf(1), topic)).sort((a, b) => a.offset - b.offset)
     // The first gap: the group stops before the record after it and commits (last read + 1), an offset with no record.
     const index = survivors.findIndex((r, i) => i > 0 && r.offset > survivors[i - 1]!.offset + 1)
     assert.ok(index > 0, 'compaction left a gap')
@@ -97,22 +101,9 @@ test('compacted topic: a committed offset inside a compaction gap translates to 
       'committed inside the gap'
     )
 
-    // The target topic is compacted too (its cleaner may drop superseded copies), so the check is in
-    // compaction's own terms: nothing the group had read comes again, and every key's latest value arrives.
-    const now = (await kcatReadAll(bootstrapOf(1), topic)).sort((a, b) => a.offset - b.offset)
-    const latest = new Map(now.map(r => [r.key, r.payload]))
-    const seqOf = (v: string | null | undefined): number => Number(v!.slice(1))
-    const firstUnread = seqOf(survivors[index]!.payload)
-    const rest = await consumeRest(2, group, topic, now.filter(r => r.offset >= survivors[index]!.offset).length)
-    const got = rest.get(0) ?? []
-    assert.ok(got.length > 0)
-    assert.ok(
-      got.every(v => seqOf(v) >= firstUnread),
-      'nothing read twice'
-    )
-    for (const [key, value] of latest) {
-      if (seqOf(value) >= firstUnread) assert.ok(got.includes(value!), `latest value of ${key} delivered`)
-    }
+    const expected = survivors.slice(index).map(r => r.payload)
+    const rest = await consumeRest(2, group, topic, expected.length)
+    assert.deepEqual(rest.get(0), expected, 'exactly the records after the gap: nothing skipped, nothing read twice')
   } finally {
     await producer.close()
     await close()
