@@ -69,3 +69,26 @@ function safeUser(): string {
     return 'unknown'
   }
 }
+
+export type StepRecorder = (
+  step: string,
+  details: Record<string, unknown>,
+  result?: AuditEvent['result']
+) => Promise<void>
+
+/**
+ * Records the steps of one operation: appended to `steps` (the report), announced through `say`, and
+ * written to the audit log (none in a dry run, which must change nothing).
+ */
+export function stepRecorder(
+  audit: AuditLog | null,
+  scope: Pick<AuditEvent, 'operation' | 'link' | 'id'>,
+  steps: string[],
+  say: (line: string) => void
+): StepRecorder {
+  return async (step, details, result = 'ok') => {
+    steps.push(step)
+    say(`${step}: ${result}`)
+    await audit?.record({ ...scope, step, result, details })
+  }
+}

@@ -10,7 +10,7 @@ import { LinkReplicator } from '../engine/link-replicator.ts'
 import { ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
-import { AuditLog } from './audit.ts'
+import { AuditLog, stepRecorder } from './audit.ts'
 import { type FailoverDocument, parseDocument } from './failover.ts'
 import { clusterOf, findLink } from './translate.ts'
 
@@ -130,15 +130,7 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     }
     const audit =
       producer2 === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2)
-    const record = async (
-      step: string,
-      details: Record<string, unknown>,
-      result: 'ok' | 'skipped' | 'failed' = 'ok'
-    ): Promise<void> => {
-      report.steps.push(step)
-      say(`${step}: ${result}`)
-      await audit?.record({ operation: 'failback', link: link.name, id: doc.id, step, result, details })
-    }
+    const record = stepRecorder(audit, { operation: 'failback', link: link.name, id: doc.id }, report.steps, say)
 
     // 1. divergent tail
     const [dc1Info, dc2Info] = await Promise.all([admin1.describeCluster(), admin2.describeCluster()])

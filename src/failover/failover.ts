@@ -6,7 +6,7 @@ import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type LoadedState, loadLinkState, writeState } from '../engine/state-store.ts'
 import { KafkaAdmin, RecordProducer } from '../kafka/index.ts'
-import { AuditLog } from './audit.ts'
+import { AuditLog, stepRecorder } from './audit.ts'
 import { type TranslationRow, clusterOf, findLink, translateFromState } from './translate.ts'
 
 /**
@@ -120,15 +120,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       steps: []
     }
     const audit = producer === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin)
-    const record = async (
-      step: string,
-      details: Record<string, unknown>,
-      result: 'ok' | 'skipped' | 'failed' = 'ok'
-    ): Promise<void> => {
-      report.steps.push(step)
-      say(`${step}: ${result}`)
-      await audit?.record({ operation: 'failover', link: link.name, id, step, result, details })
-    }
+    const record = stepRecorder(audit, { operation: 'failover', link: link.name, id }, report.steps, say)
 
     // 1. preflight
     const source = await probeSource(config, link)
