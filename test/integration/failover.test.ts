@@ -256,3 +256,58 @@ describe('failover with the source cluster down', () => {
     }
   })
 })
+
+describe('failback with --tail reappend', () => {
+  test('the divergent tail is written to dc2 once and never copied back to dc1', async () => {
+    const { dc1, dc2, close } = admins()
+    const p1 = new RecordProducer(clusterConnection(1))
+    const p2 = new RecordProducer(clusterConnection(2))
+    const topic = uniqueTopic('dr-reappend')
+    const link = `${topic}-link`
+    const yaml = configYaml(`  - name: ${link}
+    source: dc1
+    target: dc2
+    commitIntervalMs: 200
+    topics: { include: ["${topic}"] }
+`)
+    const config = parseConfig(yaml, '<test>')
+    try {
+      await dc1.createTopics([{ name: topic, partitions: 1 }])
+      await produceSequence(p1, topic, 1, 50, 'a')
+      const running = await startReplicator(yaml)
+      try {
+        await waitFor('replicated', 20_000, async () => (await progressOf(link, topic, 1))[0] === 50n)
+      } finally {
+        await running.stop()
+      }
+      await failover(config, { link, auditFile: join(tmpdir(), `${topic}-audit.jsonl`) })
+      await produceSequence(p1, topic, 1, 5, 'tail')
+      await produceSequence(p2, topic, 1, 7, 'dc2')
+      const back = await failback(config, { link, tail: 'reappend', auditFile: join(tmpdir(), `${topic}-audit.jsonl`) })
+      assert.deepEqual(
+        back.tail.map(t => [t.from, t.to, t.records]),
+        [[50n, 55n, 5]]
+      )
+      const onDc2 = (await kcatReadAll(bootstrapOf(2), topic)).sort((a, b) => a.offset - b.offset).map(r => r.payload)
+      assert.deepEqual(onDc2, [
+        ...Array.from({ length: 50 }, (_, i) => `a:0:${i}`),
+        ...Array.from({ length: 7 }, (_, i) => `dc2:0:${i}`),
+        ...Array.from({ length: 5 }, (_, i) => `tail:0:${i}`)
+      ])
+      const onDc1 = (await kcatReadAll(bootstrapOf(1), topic)).sort((a, b) => a.offset - b.offset).map(r => r.payload)
+      assert.deepEqual(
+        onDc1,
+        [
+          ...Array.from({ length: 50 }, (_, i) => `a:0:${i}`),
+          ...Array.from({ length: 5 }, (_, i) => `tail:0:${i}`),
+          ...Array.from({ length: 7 }, (_, i) => `dc2:0:${i}`)
+        ],
+        'the reappended tail is not copied back; only the dc2 records are'
+      )
+      assert.deepEqual(await endOffsets(dc2, topic, 1), [62n])
+    } finally {
+      await Promise.all([p1.close(), p2.close()])
+      await close()
+    }
+  })
+})
