@@ -13,7 +13,7 @@ import { bootstrapOf, start, stop } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { consumeAndCommit, consumeRest } from '../support/groups.ts'
 import { kcatReadAll } from '../support/kcat.ts'
-import { admins, configYaml, endOffsets, produceSequence, startReplicator, waitFor } from '../support/replication.ts'
+import { admins, endOffsets, namedLinkYaml, produceSequence, startReplicator, waitFor } from '../support/replication.ts'
 import { progressOf } from '../support/state.ts'
 
 /**
@@ -38,14 +38,7 @@ describe('failover and failback round trip', () => {
     const topic = uniqueTopic('dr')
     const link = `${topic}-link`
     const group = `${topic}.app`
-    const yaml = configYaml(`  - name: ${link}
-    source: dc1
-    target: dc2
-    commitIntervalMs: 200
-    checkpointIntervalMs: 1000
-    topics: { include: ["${topic}"] }
-    groups: { include: ["${group}"] }
-`)
+    const yaml = namedLinkYaml(link, topic, group)
     const config = parseConfig(yaml, '<test>')
     const auditFile = join(tmpdir(), `${topic}-audit.jsonl`)
     await dc1.createTopics([{ name: topic, partitions: PARTITIONS }])
@@ -219,14 +212,7 @@ describe('failover with the source cluster down', () => {
     const topic = uniqueTopic('dr-down')
     const link = `${topic}-link`
     const group = `${topic}.app`
-    const yaml = configYaml(`  - name: ${link}
-    source: dc1
-    target: dc2
-    commitIntervalMs: 200
-    checkpointIntervalMs: 1000
-    topics: { include: ["${topic}"] }
-    groups: { include: ["${group}"] }
-`)
+    const yaml = namedLinkYaml(link, topic, group)
     try {
       await dc1.createTopics([{ name: topic, partitions: 1 }])
       await produceSequence(producer, topic, 1, 100, 'x')
@@ -264,12 +250,7 @@ describe('failback with --tail reappend', () => {
     const p2 = new RecordProducer(clusterConnection(2))
     const topic = uniqueTopic('dr-reappend')
     const link = `${topic}-link`
-    const yaml = configYaml(`  - name: ${link}
-    source: dc1
-    target: dc2
-    commitIntervalMs: 200
-    topics: { include: ["${topic}"] }
-`)
+    const yaml = namedLinkYaml(link, topic)
     const config = parseConfig(yaml, '<test>')
     try {
       await dc1.createTopics([{ name: topic, partitions: 1 }])

@@ -8,7 +8,7 @@ import { RecordProducer } from '../../src/kafka/index.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { consumeAndCommit } from '../support/groups.ts'
 import { writeConfig } from '../support/process.ts'
-import { admins, configYaml, produceSequence, startReplicator, waitFor } from '../support/replication.ts'
+import { admins, namedLinkYaml, produceSequence, startReplicator, waitFor } from '../support/replication.ts'
 import { progressOf } from '../support/state.ts'
 
 const run = promisify(execFile)
@@ -20,13 +20,7 @@ test('status reports what is not replicated; translate works with the replicator
   const topic = uniqueTopic('status')
   const link = `${topic}-link`
   const group = `${topic}.app`
-  const yaml = configYaml(`  - name: ${link}
-    source: dc1
-    target: dc2
-    commitIntervalMs: 200
-    topics: { include: ["${topic}"] }
-    groups: { include: ["${group}"] }
-`)
+  const yaml = namedLinkYaml(link, topic, group)
   try {
     await dc1.createTopics([{ name: topic, partitions: 2 }])
     await produceSequence(producer, topic, 2, 100, 's')

@@ -11,6 +11,14 @@ export function configYaml(links: string): string {
   return `clusters:\n  dc1: { bootstrap: "${bootstrapOf(1)}" }\n  dc2: { bootstrap: "${bootstrapOf(2)}" }\nlinks:\n${links}`
 }
 
+/** One named dc1 -> dc2 link for `topic` (and `group`, if given), with short commit and checkpoint intervals. */
+export function namedLinkYaml(link: string, topic: string, group?: string): string {
+  const groups = group === undefined ? '' : `    checkpointIntervalMs: 1000\n    groups: { include: ["${group}"] }\n`
+  return configYaml(
+    `  - name: ${link}\n    source: dc1\n    target: dc2\n    commitIntervalMs: 200\n    topics: { include: ["${topic}"] }\n${groups}`
+  )
+}
+
 export interface RunningReplicator {
   replicator: Replicator
   logs: string[]
