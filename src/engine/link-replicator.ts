@@ -27,13 +27,13 @@ import {
  * commit loop that stores progress and offset runs on the target, and the topic sync loops.
  */
 
-export type LinkState_ = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
+export type LinkRunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
 
 export interface LinkStatus {
   link: string
   source: string
   target: string
-  state: LinkState_
+  state: LinkRunState
   error: string | null
   sourceClusterId: string | null
   targetClusterId: string | null
@@ -53,7 +53,7 @@ export class LinkReplicator {
   readonly #targetConnection: ClusterConnection
   readonly #log: Logger
   readonly #copiers = new Map<string, PartitionCopier>()
-  #state: LinkState_ = 'starting'
+  #state: LinkRunState = 'starting'
   #error: string | null = null
   #sourceClusterId: string | null = null
   #targetClusterId: string | null = null

@@ -80,6 +80,8 @@ export interface CommitPart {
 
 interface Chunk {
   records: FetchedRecord[]
+  /** Size estimate of each record, computed once when fetched (buffer accounting and batching). */
+  sizes: number[]
   index: number
   /** Source offset after this chunk (covers trailing control records and compaction gaps). */
   end: bigint
@@ -94,7 +96,6 @@ interface Batch {
   /** ackedNext once this batch is acknowledged. */
   coveredEnd: bigint
   loopSkipped: number
-  lastTimestamp: number
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
@@ -211,9 +212,10 @@ export class PartitionCopier {
       return // retriable errors: the link loop backs off and fetches again
     }
     if (result.nextOffset === result.fetchOffset && result.records.length === 0) return
+    const sizes = new Array<number>(result.records.length)
     let bytes = 0
-    for (const r of result.records) bytes += recordBytes(r)
-    this.#queue.push({ records: result.records, index: 0, end: result.nextOffset, bytes })
+    for (let i = 0; i < sizes.length; i++) bytes += sizes[i] = recordBytes(result.records[i]!) + this.#provenanceBytes
+    this.#queue.push({ records: result.records, sizes, index: 0, end: result.nextOffset, bytes })
     this.#queuedBytes += bytes
     this.#fetchOffset = result.nextOffset
     this.#pump()
@@ -274,13 +276,7 @@ export class PartitionCopier {
     this.#retiredTopicIds.add(this.#topicId)
     this.#topicId = newId
     this.#fetchOffset = 0n
-    this.#queue.push({
-      records: [],
-      index: 0,
-      end: 0n,
-      bytes: 0,
-      gap: { from: this.#ackedNext, to: 0n, reason: `topic re-created ${oldId} -> ${newId}` }
-    })
+    this.#queue.push(gapChunk(this.#ackedNext, 0n, `topic re-created ${oldId} -> ${newId}`))
   }
 
   /** Finishes the in-flight produce and stops producing; queued records are dropped (re-fetched on restart). */
@@ -362,13 +358,7 @@ export class PartitionCopier {
       { code: 'KDR_ERR_SOURCE_DATA_LOST', from: String(result.fetchOffset), to: String(logStart), lost: String(lost) },
       `${what}. Policy onDataLoss=skip: continuing at ${logStart}; the gap is recorded in the state topic`
     )
-    this.#queue.push({
-      records: [],
-      index: 0,
-      end: logStart,
-      bytes: 0,
-      gap: { from: result.fetchOffset, to: logStart, reason: 'deleted on the source before replication' }
-    })
+    this.#queue.push(gapChunk(result.fetchOffset, logStart, 'deleted on the source before replication'))
     this.#fetchOffset = logStart
     this.#pump()
   }
@@ -419,7 +409,6 @@ export class PartitionCopier {
       bytes: 0,
       coveredEnd: this.#ackedNext,
       loopSkipped: 0,
-      lastTimestamp: -1,
       gaps: []
     }
     const { sourceClusterId, targetClusterId } = this.#settings
@@ -432,16 +421,18 @@ export class PartitionCopier {
       }
       while (chunk.index < chunk.records.length) {
         const record = chunk.records[chunk.index]!
-        const size = recordBytes(record) + this.#provenanceBytes
+        const size = chunk.sizes[chunk.index]!
         if (batch.records.length > 0 && batch.bytes + size > maxBatchBytes) return batch
         chunk.index++
         batch.coveredEnd = record.offset + 1n
-        const at = findProvenance(record.headers)
+        // The fetched record's header array is this copier's own (built by the decoder), so the
+        // provenance header replaces or extends it in place: no copy per record.
+        const headers = record.headers
+        const at = findProvenance(headers)
         let origin = sourceClusterId
         let hops = 1
-        let headers: RecordHeader[]
         if (at >= 0) {
-          const provenance = decodeProvenance(record.headers[at]![1])
+          const provenance = decodeProvenance(headers[at]![1])
           if (provenance !== null) {
             if (provenance.originClusterId === targetClusterId) {
               batch.loopSkipped++
@@ -450,9 +441,7 @@ export class PartitionCopier {
             origin = provenance.originClusterId
             hops = Math.min(provenance.hops + 1, 255)
           }
-          headers = record.headers.filter((_, i) => i !== at)
-        } else {
-          headers = record.headers.slice()
+          headers.splice(at, 1)
         }
         headers.push([PROVENANCE_HEADER_KEY, this.#encoder.encode(origin, hops, record.offset)])
         batch.records.push({
@@ -464,7 +453,6 @@ export class PartitionCopier {
         })
         batch.sourceOffsets.push(record.offset)
         batch.bytes += size
-        batch.lastTimestamp = Number(record.timestamp)
       }
       this.#queue.shift()
       this.#queuedBytes -= chunk.bytes
@@ -626,9 +614,15 @@ export class PartitionCopier {
     this.#replicatedRecords += delivered
     this.#replicatedBytes += batch.bytes
     this.#loopSkipped += batch.loopSkipped
-    if (batch.lastTimestamp >= 0) this.#lastTimestamp = batch.lastTimestamp
+    const last = batch.records.at(-1)
+    if (last !== undefined) this.#lastTimestamp = Number(last.timestamp)
     this.#pendingGaps.push(...batch.gaps)
   }
+}
+
+/** A queue entry that carries no records, only a jump of the source position to record as a gap. */
+function gapChunk(from: bigint, to: bigint, reason: string): Chunk {
+  return { records: [], sizes: [], index: 0, end: to, bytes: 0, gap: { from, to, reason } }
 }
 
 function recordBytes(record: FetchedRecord): number {

@@ -7,7 +7,7 @@ import { type StateEntry } from '../core/state-records.ts'
 import { translateOffset } from '../core/translate.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
-import { ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
+import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
@@ -342,8 +342,8 @@ async function readRange(
 async function moveGroupBack(
   group: string,
   doc: FailoverDocument,
-  forward: Awaited<ReturnType<typeof loadLinkState>>,
-  reverse: Awaited<ReturnType<typeof loadLinkState>>,
+  forward: LoadedState,
+  reverse: LoadedState,
   admin1: KafkaAdmin,
   admin2: KafkaAdmin
 ): Promise<FailbackGroupReport> {

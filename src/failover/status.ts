@@ -1,10 +1,10 @@
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { describeCause } from '../errors.ts'
-import { loadLinkState, type LoadedState } from '../engine/state-store.ts'
+import { type LoadedState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
 import { parseDocument } from './failover.ts'
-import { clusterOf } from './translate.ts'
+import { clusterOf, readTargetState } from './translate.ts'
 
 /**
  * What you would lose if you failed over now, read from what the engine stored on the target plus
@@ -60,14 +60,7 @@ export async function status(config: KafkaDrConfig, linkName?: string): Promise<
 }
 
 async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<LinkRpo> {
-  const target = clusterOf(config, link.target, 'status')
-  const admin = new KafkaAdmin(target)
-  let state: LoadedState
-  try {
-    state = await loadLinkState(target, admin, link.name)
-  } finally {
-    await admin.close()
-  }
+  const state = await readTargetState(config, link, 'status')
   const heartbeat = state.documents.get('heartbeat')
   const fence = state.documents.get('fence')
   const failover = parseDocument(state.documents.get('failover'))

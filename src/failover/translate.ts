@@ -53,6 +53,17 @@ export function clusterOf(config: KafkaDrConfig, alias: string, role: string): C
   return { ...connection, clientId: connection.clientId ?? `kafka-dr-${role}` }
 }
 
+/** What the engine stored on the link's target, read with a short-lived admin client. */
+export async function readTargetState(config: KafkaDrConfig, link: LinkConfig, role: string): Promise<LoadedState> {
+  const target = clusterOf(config, link.target, role)
+  const admin = new KafkaAdmin(target)
+  try {
+    return await loadLinkState(target, admin, link.name)
+  } finally {
+    await admin.close()
+  }
+}
+
 /** Translates every committed offset of `group` for the topics the link replicates. */
 export async function translateGroup(
   config: KafkaDrConfig,
@@ -60,14 +71,7 @@ export async function translateGroup(
   group: string
 ): Promise<GroupTranslation> {
   const link = findLink(config, linkName)
-  const target = clusterOf(config, link.target, 'translate')
-  const targetAdmin = new KafkaAdmin(target)
-  let state: LoadedState
-  try {
-    state = await loadLinkState(target, targetAdmin, link.name)
-  } finally {
-    await targetAdmin.close()
-  }
+  const state = await readTargetState(config, link, 'translate')
   let sourceError: string | null = null
   const committed = await committedOffsets(config, link, group).catch((error: unknown) => {
     sourceError = describeCause(error)

@@ -37,7 +37,7 @@ export interface FetchedRecord {
   timestampType: TimestampType
   key: Buffer | null
   value: Buffer | null
-  /** In wire order, duplicates kept. */
+  /** In wire order, duplicates kept. A fresh array per record: the receiver may change it. */
   headers: RecordHeader[]
 }
 
