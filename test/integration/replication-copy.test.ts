@@ -176,7 +176,7 @@ describe('replication dc1 -> dc2: byte-identical copy', () => {
       })
     })
     await waitFor('kafkajs to read 200 records of partition 3', 60_000, async () => {
-      await Promise.race([done, new Promise(r => setTimeout(r, 500))])
+      await Promise.race([done, new Promise(r => setTimeout(r, 500).unref())])
       return seen.length >= 200
     })
     await consumer.disconnect()

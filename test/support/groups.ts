@@ -46,7 +46,7 @@ export async function consumeAndCommit(
   await Promise.race([
     finished,
     new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`group ${groupId} did not reach its stop offsets`)), 60_000)
+      setTimeout(() => reject(new Error(`group ${groupId} did not reach its stop offsets`)), 60_000).unref()
     )
   ])
   await consumer.disconnect()
@@ -81,7 +81,8 @@ export async function consumeRest(
       if (++count >= expected) finish()
     }
   })
-  await Promise.race([finished, new Promise(resolve => setTimeout(resolve, 20_000))])
+  // unref: a guard timer must not keep the test process alive once the race is decided
+  await Promise.race([finished, new Promise(resolve => setTimeout(resolve, 20_000).unref())])
   // A little longer: anything beyond `expected` would be a re-read or a stray record.
   await new Promise(resolve => setTimeout(resolve, 1500))
   await consumer.disconnect()
