@@ -47,8 +47,10 @@ export interface LinkConfig {
     compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
     maxBatchBytes: number
     maxBufferedBytesPerPartition: number
+    /** All partitions of the link together; fetching pauses above it. */
+    maxBufferedBytes: number
   }
-  fetch: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }
+  fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number }
 }
 
 export interface KafkaDrConfig {
@@ -363,6 +365,12 @@ class Compilation {
       this.warn(
         [...path, 'producer', 'maxBufferedBytesPerPartition'],
         `(${producer.maxBufferedBytesPerPartition}) is below producer.maxBatchBytes (${producer.maxBatchBytes}): batches stay smaller than maxBatchBytes`
+      )
+    }
+    if (producer !== undefined && producer.maxBufferedBytes < producer.maxBufferedBytesPerPartition) {
+      this.warn(
+        [...path, 'producer', 'maxBufferedBytes'],
+        `(${producer.maxBufferedBytes}) is below producer.maxBufferedBytesPerPartition (${producer.maxBufferedBytesPerPartition}): the link-wide limit applies first`
       )
     }
     if (raw.name !== undefined) return quietParse(shape.name, raw.name)

@@ -201,6 +201,21 @@ const topicNameSchema = z
   .string({ error: expected(`a topic name (1 to 249 characters from ${topicCharactersText})`) })
   .refine(isLegalTopicName, { error: `expected a topic name (1 to 249 characters from ${topicCharactersText})` })
 
+/**
+ * The data path's defaults, measured on the benchmark (docs/benchmarks.md): 1 MiB per partition per
+ * fetch keeps a 50 ms round trip fed, and small buffers keep memory low without costing throughput
+ * (larger ones were slower: more garbage for the collector, burstier writes).
+ */
+export const DATA_PATH_DEFAULTS = {
+  maxBatchBytes: 1_000_000,
+  maxBufferedBytesPerPartition: 2 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  fetchMaxWaitMs: 200,
+  fetchMinBytes: 1,
+  fetchMaxBytes: 16 * 1024 * 1024,
+  fetchPartitionMaxBytes: 1024 * 1024
+} as const
+
 export const linkSchema = strict({
   name: nonEmptyString.optional(),
   source: nonEmptyString,
@@ -232,13 +247,15 @@ export const linkSchema = strict({
   }).prefault({}),
   producer: strict({
     compression: oneOf(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
-    maxBatchBytes: int(1024, 16777216).default(1000000),
-    maxBufferedBytesPerPartition: int(65536).default(8388608)
+    maxBatchBytes: int(1024, 16777216).default(DATA_PATH_DEFAULTS.maxBatchBytes),
+    maxBufferedBytesPerPartition: int(65536).default(DATA_PATH_DEFAULTS.maxBufferedBytesPerPartition),
+    maxBufferedBytes: int(65536).default(DATA_PATH_DEFAULTS.maxBufferedBytes)
   }).prefault({}),
   fetch: strict({
-    maxWaitMs: int(0, 30000).default(200),
-    maxBytes: int(1024).default(52428800),
-    partitionMaxBytes: int(1024).default(4194304)
+    maxWaitMs: int(0, 30000).default(DATA_PATH_DEFAULTS.fetchMaxWaitMs),
+    minBytes: int(1).default(DATA_PATH_DEFAULTS.fetchMinBytes),
+    maxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchMaxBytes),
+    partitionMaxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchPartitionMaxBytes)
   }).prefault({})
 })
 

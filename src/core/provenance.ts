@@ -52,9 +52,17 @@ export class ProvenanceEncoder {
     if (this.#topic.length > 0xffff) throw new RangeError(`topic name too long for the provenance header: ${topic}`)
   }
 
-  encode(originClusterId: string, hops: number, offset: bigint): Buffer {
+  /**
+   * The bytes of the value before the source offset, for this origin and hop count. A new buffer
+   * whenever origin or hops change, so one returned earlier stays valid.
+   */
+  prefix(originClusterId: string, hops: number): Buffer {
     if (originClusterId !== this.#cachedOrigin || hops !== this.#cachedHops) this.#buildPrefix(originClusterId, hops)
-    const prefix = this.#prefix
+    return this.#prefix
+  }
+
+  encode(originClusterId: string, hops: number, offset: bigint): Buffer {
+    const prefix = this.prefix(originClusterId, hops)
     // Small allocUnsafe buffers come from Node's shared pool: no per-record malloc.
     const out = Buffer.allocUnsafe(prefix.length + 8)
     prefix.copy(out, 0)

@@ -5,7 +5,8 @@ import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import { BatchProducer, type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
@@ -61,7 +62,10 @@ export class LinkReplicator {
   #sourceAdmin: KafkaAdmin | null = null
   #targetAdmin: KafkaAdmin | null = null
   #fetcher: PartitionFetcher | null = null
+  /** State records and dead letters. */
   #producer: RecordProducer | null = null
+  /** Copied records: ready-made batches. */
+  #batchProducer: BatchProducer | null = null
   #topicSync: TopicSync | null = null
   #checkpoints: CheckpointSync | null = null
   #storedCheckpoints: StoredCheckpoint[] = []
@@ -141,13 +145,14 @@ export class LinkReplicator {
     }
     this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
 
-    this.#producer = new RecordProducer(this.#targetConnection, {
-      idempotent: true,
-      compression: config.producer.compression
-    })
+    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
+    this.#batchProducer = new BatchProducer(this.#targetConnection)
     this.#fetcher = new PartitionFetcher(this.#sourceConnection, {
       isolation: 'read_committed',
+      raw: true,
+      provenanceKey: PROVENANCE_HEADER_KEY,
       maxWaitMs: config.fetch.maxWaitMs,
+      minBytes: config.fetch.minBytes,
       maxBytes: config.fetch.maxBytes,
       partitionMaxBytes: config.fetch.partitionMaxBytes
     })
@@ -231,6 +236,7 @@ export class LinkReplicator {
     await Promise.allSettled([
       this.#fetcher?.close(),
       this.#producer?.close(),
+      this.#batchProducer?.close(),
       this.#sourceAdmin?.close(),
       this.#targetAdmin?.close(),
       this.#stateReader?.close()
@@ -412,9 +418,10 @@ export class LinkReplicator {
           maxBufferedBytes: this.config.producer.maxBufferedBytesPerPartition,
           onRecordError: this.config.onRecordError,
           onDataLoss: this.config.onDataLoss,
-          deadLetterTopic: this.config.deadLetterTopic
+          deadLetterTopic: this.config.deadLetterTopic,
+          compression: this.config.producer.compression
         },
-        this.#producer!,
+        { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,
         topic.source,
         partition,
@@ -441,7 +448,11 @@ export class LinkReplicator {
   async #fetchLoop(): Promise<void> {
     let backoff = 0
     while (!this.#stopping) {
-      const active = [...this.#copiers.values()].filter(c => c.wantsFetch)
+      let queued = 0
+      for (const copier of this.#copiers.values()) queued += copier.queuedBytes
+      // The link-wide limit: no new fetch while the partitions together hold this much unwritten.
+      const active =
+        queued >= this.config.producer.maxBufferedBytes ? [] : [...this.#copiers.values()].filter(c => c.wantsFetch)
       if (active.length === 0) {
         await new Promise<void>(resolve => {
           this.#wake = resolve

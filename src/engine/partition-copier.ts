@@ -1,13 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
-import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance, findProvenance } from '../core/provenance.ts'
+import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import {
-  type FetchedRecord,
+  type BatchProducer,
+  CODEC_IDS,
+  type CompressionName,
+  type HeaderToAdd,
   type PartitionFetch,
+  RECORD_WRITE_OVERHEAD,
+  type RawRecord,
   type RecordHeader,
+  RecordBatchWriter,
   type RecordProducer,
-  type RecordToProduce
+  type RecordToProduce,
+  compressorFor,
+  encodeHeaderKey,
+  recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { classifyProduceError } from './errors.ts'
@@ -37,6 +46,13 @@ export interface CopierSettings {
   onRecordError: 'stop' | 'dead-letter'
   onDataLoss: 'stop' | 'skip'
   deadLetterTopic: string
+  compression: CompressionName
+}
+
+/** The two producers a copier writes with: batches of copied records, and single dead letters. */
+export interface CopierProducers {
+  batches: BatchProducer
+  deadLetters: RecordProducer
 }
 
 export interface CopierStart {
@@ -79,9 +95,7 @@ export interface CommitPart {
 }
 
 interface Chunk {
-  records: FetchedRecord[]
-  /** Size estimate of each record, computed once when fetched (buffer accounting and batching). */
-  sizes: number[]
+  records: RawRecord[]
   index: number
   /** Source offset after this chunk (covers trailing control records and compaction gaps). */
   end: bigint
@@ -90,8 +104,9 @@ interface Chunk {
 }
 
 interface Batch {
-  records: RecordToProduce[]
-  sourceOffsets: bigint[]
+  records: RawRecord[]
+  /** The provenance value prefix of each record (origin and hops; mostly one shared buffer). */
+  prefixes: Buffer[]
   bytes: number
   /** ackedNext once this batch is acknowledged. */
   coveredEnd: bigint
@@ -99,10 +114,9 @@ interface Batch {
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
-/** Per-record overhead beyond key, value and headers in a v2 batch (varints, attributes, deltas). */
-const RECORD_OVERHEAD = 24
 /** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
 const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
+const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
 
@@ -111,9 +125,16 @@ export class PartitionCopier {
   readonly partition: number
   readonly targetTopic: string
   readonly #settings: CopierSettings
-  readonly #producer: RecordProducer
+  readonly #producers: CopierProducers
   readonly #log: Logger
   readonly #encoder: ProvenanceEncoder
+  /** This partition's batch buffer: reused, since one batch at a time is in flight. */
+  readonly #writer = new RecordBatchWriter()
+  readonly #codec: number
+  readonly #compress: ReturnType<typeof compressorFor>
+  /** The provenance header being added, updated per record (no object per record). */
+  readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
+  readonly #targetIdBytes: Buffer
   readonly #runs: OffsetRuns
   #topicId: string
   readonly #retiredTopicIds = new Set<string>()
@@ -145,7 +166,7 @@ export class PartitionCopier {
 
   constructor(
     settings: CopierSettings,
-    producer: RecordProducer,
+    producers: CopierProducers,
     log: Logger,
     topic: string,
     partition: number,
@@ -153,7 +174,10 @@ export class PartitionCopier {
     start: CopierStart
   ) {
     this.#settings = settings
-    this.#producer = producer
+    this.#producers = producers
+    this.#codec = CODEC_IDS[settings.compression]
+    this.#compress = compressorFor(settings.compression)
+    this.#targetIdBytes = Buffer.from(settings.targetClusterId)
     this.topic = topic
     this.partition = partition
     this.targetTopic = targetTopic
@@ -170,6 +194,11 @@ export class PartitionCopier {
 
   get state(): CopierState {
     return this.#state
+  }
+
+  /** Fetched bytes waiting to be written. */
+  get queuedBytes(): number {
+    return this.#queuedBytes
   }
 
   get wantsFetch(): boolean {
@@ -211,11 +240,11 @@ export class PartitionCopier {
       if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE') this.#onOutOfRange(result)
       return // retriable errors: the link loop backs off and fetches again
     }
-    if (result.nextOffset === result.fetchOffset && result.records.length === 0) return
-    const sizes = new Array<number>(result.records.length)
+    const records = result.raw
+    if (result.nextOffset === result.fetchOffset && records.length === 0) return
     let bytes = 0
-    for (let i = 0; i < sizes.length; i++) bytes += sizes[i] = recordBytes(result.records[i]!) + this.#provenanceBytes
-    this.#queue.push({ records: result.records, sizes, index: 0, end: result.nextOffset, bytes })
+    for (let i = 0; i < records.length; i++) bytes += this.#recordBytes(records[i]!)
+    this.#queue.push({ records, index: 0, end: result.nextOffset, bytes })
     this.#queuedBytes += bytes
     this.#fetchOffset = result.nextOffset
     this.#pump()
@@ -401,18 +430,24 @@ export class PartitionCopier {
     }
   }
 
+  /** Bytes a record takes in a batch, estimated the same way when queued and when batched. */
+  #recordBytes(record: RawRecord): number {
+    return record.end - record.keyAt + RECORD_WRITE_OVERHEAD + this.#provenanceBytes
+  }
+
   /** Takes records from the queue up to maxBatchBytes, dropping loop records (origin = target). */
   #takeBatch(): Batch {
     const batch: Batch = {
       records: [],
-      sourceOffsets: [],
+      prefixes: [],
       bytes: 0,
       coveredEnd: this.#ackedNext,
       loopSkipped: 0,
       gaps: []
     }
-    const { sourceClusterId, targetClusterId } = this.#settings
+    const { sourceClusterId } = this.#settings
     const maxBatchBytes = this.#batchLimit
+    const ownPrefix = this.#encoder.prefix(sourceClusterId, 1)
     while (this.#queue.length > 0) {
       const chunk = this.#queue[0]!
       if (chunk.gap !== undefined) {
@@ -421,37 +456,28 @@ export class PartitionCopier {
       }
       while (chunk.index < chunk.records.length) {
         const record = chunk.records[chunk.index]!
-        const size = chunk.sizes[chunk.index]!
+        const size = this.#recordBytes(record)
         if (batch.records.length > 0 && batch.bytes + size > maxBatchBytes) return batch
         chunk.index++
-        batch.coveredEnd = record.offset + 1n
-        // The fetched record's header array is this copier's own (built by the decoder), so the
-        // provenance header replaces or extends it in place: no copy per record.
-        const headers = record.headers
-        const at = findProvenance(headers)
-        let origin = sourceClusterId
-        let hops = 1
-        if (at >= 0) {
-          const provenance = decodeProvenance(headers[at]![1])
-          if (provenance !== null) {
-            if (provenance.originClusterId === targetClusterId) {
-              batch.loopSkipped++
-              continue
-            }
-            origin = provenance.originClusterId
-            hops = Math.min(provenance.hops + 1, 255)
+        batch.coveredEnd = BigInt(record.offset) + 1n
+        let prefix = ownPrefix
+        if (record.provAt >= 0) {
+          // Copied before: keep its origin, count one more hop, and never send it back to where it began.
+          const value = record.data.subarray(
+            record.provValueAt,
+            record.provValueAt + Math.max(0, record.provValueLength)
+          )
+          if (this.#originIsTarget(value)) {
+            batch.loopSkipped++
+            continue
           }
-          headers.splice(at, 1)
+          const provenance = decodeProvenance(value)
+          // An unreadable header is replaced by ours, as if the record started here.
+          if (provenance !== null)
+            prefix = this.#encoder.prefix(provenance.originClusterId, Math.min(provenance.hops + 1, 255))
         }
-        headers.push([PROVENANCE_HEADER_KEY, this.#encoder.encode(origin, hops, record.offset)])
-        batch.records.push({
-          partition: this.partition,
-          timestamp: record.timestamp,
-          key: record.key,
-          value: record.value,
-          headers
-        })
-        batch.sourceOffsets.push(record.offset)
+        batch.records.push(record)
+        batch.prefixes.push(prefix)
         batch.bytes += size
       }
       this.#queue.shift()
@@ -462,28 +488,51 @@ export class PartitionCopier {
     return batch
   }
 
+  /** Whether a provenance value names the target cluster as origin (compared as bytes). */
+  #originIsTarget(value: Buffer): boolean {
+    const target = this.#targetIdBytes
+    if (value.length < 3 || value[0] === 0) return false
+    const length = value[2]!
+    return (
+      length === target.length && value.length >= 3 + length && value.compare(target, 0, length, 3, 3 + length) === 0
+    )
+  }
+
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
-    const delivered =
-      batch.records.length === 0 ? 0 : await this.#sendAll(batch.records, batch.sourceOffsets, batch.bytes)
+    const delivered = batch.records.length === 0 ? 0 : await this.#sendAll(batch.records, batch.prefixes, batch.bytes)
     if (delivered === null) return
     this.#complete(batch, delivered)
   }
 
+  /** Encodes records (one partition, in order) into this partition's batch buffer. */
+  #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Buffer {
+    const writer = this.#writer
+    const header = this.#header
+    writer.begin(bytes)
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!
+      header.valuePrefix = prefixes[i]!
+      header.valueInt64 = record.offset
+      writer.append(record, header)
+    }
+    return writer.finish(this.#codec, this.#compress)
+  }
+
   /**
    * Sends records (one partition, in order) until acknowledged. Retriable failures are retried with
-   * backoff for as long as it takes. When the target refuses the batch for good, it is split in
-   * halves, which isolates the refused record while everything before it still lands in order; the
-   * refused record then goes to the onRecordError policy. Returns how many records were written
-   * (dead letters included), or null when the partition stopped.
+   * backoff for as long as it takes (the same batch, so the broker recognises a retry of a batch it
+   * already wrote). When the target refuses the batch for good, it is split in halves, which
+   * isolates the refused record while everything before it still lands in order; the refused record
+   * then goes to the onRecordError policy. Returns how many records were written (dead letters
+   * included), or null when the partition stopped.
    */
-  async #sendAll(records: RecordToProduce[], offsets: bigint[], bytes: number): Promise<number | null> {
+  async #sendAll(records: RawRecord[], prefixes: Buffer[], bytes: number): Promise<number | null> {
+    const encoded = this.#encode(records, prefixes, bytes)
     for (;;) {
       try {
-        const acks = await this.#producer.send(this.targetTopic, records)
-        const ack = acks.find(a => a.partition === this.partition)
-        if (ack === undefined) throw new Error(`no acknowledgement for partition ${this.partition}`)
-        this.#recordMapping(offsets, ack.baseOffset)
+        const baseOffset = await this.#producers.batches.send(this.targetTopic, this.partition, encoded)
+        this.#recordMapping(records, baseOffset)
         this.#backoffMs = 0
         return records.length
       } catch (error) {
@@ -491,15 +540,16 @@ export class PartitionCopier {
         if (kind === 'record' && records.length > 1) {
           if (name === 'MESSAGE_TOO_LARGE' || name === 'RECORD_LIST_TOO_LARGE') this.#shrinkBatches(bytes, name)
           const half = records.length >>> 1
-          const first = await this.#sendAll(records.slice(0, half), offsets.slice(0, half), bytes / 2)
+          const first = await this.#sendAll(records.slice(0, half), prefixes.slice(0, half), bytes / 2)
           if (first === null) return null
-          const second = await this.#sendAll(records.slice(half), offsets.slice(half), bytes / 2)
+          const second = await this.#sendAll(records.slice(half), prefixes.slice(half), bytes / 2)
           return second === null ? null : first + second
         }
         if (kind === 'record') {
           const record = records[0]!
-          const offset = offsets[0]!
-          const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+          const offset = BigInt(record.offset)
+          const parts = recordParts(record)
+          const size = (parts.key?.length ?? 0) + (parts.value?.length ?? 0)
           const failure = this.#produceError(
             `target refused the record (${name}, ${size} bytes of key and value)`,
             offset,
@@ -512,13 +562,13 @@ export class PartitionCopier {
           return null
         }
         if (kind === 'partition') {
-          this.fail(this.#produceError(`target refused writes (${name})`, offsets[0]!, error))
+          this.fail(this.#produceError(`target refused writes (${name})`, BigInt(records[0]!.offset), error))
           return null
         }
         if (this.#state !== 'running') return null
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 250 : this.#backoffMs * 2)
         this.#log.warn(
-          { err: describeCause(error), retryInMs: this.#backoffMs, offset: String(offsets[0]) },
+          { err: describeCause(error), retryInMs: this.#backoffMs, offset: String(records[0]!.offset) },
           'produce to target failed; retrying'
         )
         await sleep(this.#backoffMs)
@@ -537,12 +587,20 @@ export class PartitionCopier {
     )
   }
 
-  async #deadLetter(record: RecordToProduce, offset: bigint, failure: KdrError): Promise<boolean> {
+  async #deadLetter(raw: RawRecord, offset: bigint, failure: KdrError): Promise<boolean> {
+    const parts = recordParts(raw)
+    const record: RecordToProduce = {
+      partition: 0,
+      timestamp: BigInt(raw.timestamp),
+      key: parts.key,
+      value: parts.value,
+      headers: parts.headers
+    }
     const errorHeaders: RecordHeader[] = [
       [Buffer.from('kdr-dlq-error'), Buffer.from(failure.message)],
       [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${offset}`)]
     ]
-    const full: RecordToProduce = { ...record, partition: 0, headers: [...record.headers, ...errorHeaders] }
+    const full: RecordToProduce = { ...record, headers: [...record.headers, ...errorHeaders] }
     // A record too large for the target is usually too large for the dead-letter topic too: then
     // the dead letter keeps key, headers and the reason, without the value.
     const withoutValue: RecordToProduce = {
@@ -552,7 +610,7 @@ export class PartitionCopier {
     }
     for (const candidate of [full, withoutValue]) {
       try {
-        await this.#producer.send(this.#settings.deadLetterTopic, [candidate])
+        await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [candidate])
         this.#deadLettered++
         this.#log.error(
           {
@@ -591,22 +649,22 @@ export class PartitionCopier {
   }
 
   /** Maps source offsets to consecutive target offsets from baseOffset, as maximal runs. */
-  #recordMapping(sourceOffsets: readonly bigint[], baseOffset: bigint): void {
-    let runSource = sourceOffsets[0]!
+  #recordMapping(records: readonly RawRecord[], baseOffset: bigint): void {
+    let runSource = records[0]!.offset
     let runTarget = baseOffset
-    let count = 1n
-    for (let i = 1; i < sourceOffsets.length; i++) {
-      const s = sourceOffsets[i]!
+    let count = 1
+    for (let i = 1; i < records.length; i++) {
+      const s = records[i]!.offset
       if (s === runSource + count) {
         count++
         continue
       }
-      this.#runs.append(runSource, runTarget, count)
-      runTarget += count
+      this.#runs.append(BigInt(runSource), runTarget, BigInt(count))
+      runTarget += BigInt(count)
       runSource = s
-      count = 1n
+      count = 1
     }
-    this.#runs.append(runSource, runTarget, count)
+    this.#runs.append(BigInt(runSource), runTarget, BigInt(count))
   }
 
   #complete(batch: Batch, delivered: number): void {
@@ -615,18 +673,12 @@ export class PartitionCopier {
     this.#replicatedBytes += batch.bytes
     this.#loopSkipped += batch.loopSkipped
     const last = batch.records.at(-1)
-    if (last !== undefined) this.#lastTimestamp = Number(last.timestamp)
+    if (last !== undefined) this.#lastTimestamp = last.timestamp
     this.#pendingGaps.push(...batch.gaps)
   }
 }
 
 /** A queue entry that carries no records, only a jump of the source position to record as a gap. */
 function gapChunk(from: bigint, to: bigint, reason: string): Chunk {
-  return { records: [], sizes: [], index: 0, end: to, bytes: 0, gap: { from, to, reason } }
-}
-
-function recordBytes(record: FetchedRecord): number {
-  let bytes = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
-  for (const [k, v] of record.headers) bytes += k.length + (v?.length ?? 0) + 4
-  return bytes
+  return { records: [], index: 0, end: to, bytes: 0, gap: { from, to, reason } }
 }

@@ -1,36 +1,25 @@
-import { type FetchedRecord, type RecordHeader } from './types.ts'
+import {
+  ATTR_CONTROL,
+  ATTR_TIMESTAMP_LOG_APPEND,
+  ATTR_TRANSACTIONAL,
+  type RawBatch,
+  type RawRecord,
+  firstRecordKey,
+  readRecords,
+  recordParts
+} from './record-batch.ts'
+import { type FetchedRecord } from './types.ts'
 
 /**
- * Pure decoding of fetched record batches (magic v2) into records, with the three things the client
- * library leaves to us: the timestamp type (attributes bit 3), control batches (bit 5) and, under
- * read_committed, aborted transactions (bit 4 plus the response's abortedTransactions list).
+ * Fetched record batches (magic v2) into records, with the three things the client library leaves
+ * to us: the timestamp type (attributes bit 3), control batches (bit 5) and, under read_committed,
+ * aborted transactions (bit 4 plus the response's abortedTransactions list).
  */
 
-export const ATTR_TIMESTAMP_LOG_APPEND = 0x08
-export const ATTR_TRANSACTIONAL = 0x10
-export const ATTR_CONTROL = 0x20
+export { ATTR_CONTROL, ATTR_TIMESTAMP_LOG_APPEND, ATTR_TRANSACTIONAL }
 
 /** Control record key: int16 version, int16 type; type 0 = ABORT, 1 = COMMIT. */
 const CONTROL_TYPE_ABORT = 0
-
-/** The subset of a decoded batch this module needs (structurally the client library's RecordsBatch). */
-export interface BatchView {
-  firstOffset: bigint
-  lastOffsetDelta: number
-  attributes: number
-  firstTimestamp: bigint
-  maxTimestamp: bigint
-  producerId: bigint
-  records: readonly RecordView[]
-}
-
-export interface RecordView {
-  timestampDelta: bigint
-  offsetDelta: number
-  key: Buffer | null
-  value: Buffer | null
-  headers: readonly (readonly [Buffer | null, Buffer | null])[]
-}
 
 export interface AbortedTransaction {
   producerId: bigint
@@ -38,7 +27,7 @@ export interface AbortedTransaction {
 }
 
 export interface DecodeResult {
-  records: FetchedRecord[]
+  records: RawRecord[]
   /** The offset to fetch next: one past the last batch seen, even if it held no deliverable record. */
   nextOffset: bigint
   /** Records dropped because they belong to aborted transactions (read_committed only). */
@@ -47,7 +36,18 @@ export interface DecodeResult {
   controlRecords: number
 }
 
-const EMPTY_KEY = Buffer.alloc(0)
+/** A raw record as an object with its own buffers (views of the fetched bytes, not copies). */
+export function toFetchedRecord(record: RawRecord): FetchedRecord {
+  const { key, value, headers } = recordParts(record)
+  return {
+    offset: BigInt(record.offset),
+    timestamp: BigInt(record.timestamp),
+    timestampType: record.logAppendTime ? 'log-append' : 'create',
+    key,
+    value,
+    headers
+  }
+}
 
 /**
  * Decoder state for one partition. Aborted-transaction state survives across fetch responses: a
@@ -70,20 +70,22 @@ export class PartitionDecoder {
    * skipped: the broker returns whole batches, which may start before the requested offset.
    */
   decode(
-    batches: readonly BatchView[],
+    batches: readonly RawBatch[],
     fetchOffset: bigint,
-    abortedTransactions: readonly AbortedTransaction[] | null | undefined
+    abortedTransactions: readonly AbortedTransaction[] | null | undefined,
+    provenanceKey: Buffer | null = null
   ): DecodeResult {
     if (this.readCommitted && abortedTransactions != null && abortedTransactions.length > 0) {
       this.#addPending(abortedTransactions)
     }
-    const records: FetchedRecord[] = []
+    const records: RawRecord[] = []
     let nextOffset = fetchOffset
     let abortedRecords = 0
     let controlRecords = 0
+    const from = Number(fetchOffset)
 
     for (const batch of batches) {
-      const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+      const lastOffset = batch.baseOffset + BigInt(batch.lastOffsetDelta)
       if (lastOffset < fetchOffset) continue
       if (lastOffset + 1n > nextOffset) nextOffset = lastOffset + 1n
 
@@ -91,31 +93,17 @@ export class PartitionDecoder {
 
       const transactional = (batch.attributes & ATTR_TRANSACTIONAL) !== 0
       if ((batch.attributes & ATTR_CONTROL) !== 0) {
-        controlRecords += batch.records.length
+        controlRecords += batch.recordCount
         if (transactional && controlType(batch) === CONTROL_TYPE_ABORT) {
           this.#abortedProducers.delete(batch.producerId)
         }
         continue
       }
       if (this.readCommitted && transactional && this.#abortedProducers.has(batch.producerId)) {
-        abortedRecords += batch.records.length
+        abortedRecords += batch.recordCount
         continue
       }
-
-      const logAppend = (batch.attributes & ATTR_TIMESTAMP_LOG_APPEND) !== 0
-      const timestampType = logAppend ? 'log-append' : 'create'
-      for (const record of batch.records) {
-        const offset = batch.firstOffset + BigInt(record.offsetDelta)
-        if (offset < fetchOffset) continue
-        records.push({
-          offset,
-          timestamp: logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta,
-          timestampType,
-          key: record.key,
-          value: record.value,
-          headers: toHeaders(record.headers)
-        })
-      }
+      readRecords(batch, from, provenanceKey, records)
     }
     return { records, nextOffset, abortedRecords, controlRecords }
   }
@@ -144,17 +132,7 @@ export class PartitionDecoder {
   }
 }
 
-function controlType(batch: BatchView): number {
-  const key = batch.records[0]?.key
+function controlType(batch: RawBatch): number {
+  const key = firstRecordKey(batch)
   return key != null && key.length >= 4 ? key.readInt16BE(2) : -1
-}
-
-function toHeaders(raw: readonly (readonly [Buffer | null, Buffer | null])[]): RecordHeader[] {
-  const headers: RecordHeader[] = new Array<RecordHeader>(raw.length)
-  for (let i = 0; i < raw.length; i++) {
-    const entry = raw[i]!
-    // Header keys are non-null strings in the protocol; a null key would be a broker bug, kept as "".
-    headers[i] = [entry[0] ?? EMPTY_KEY, entry[1]]
-  }
-  return headers
 }

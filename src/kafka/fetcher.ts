@@ -1,14 +1,116 @@
-import { Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import {
+  Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  type Reader,
+  createAPI,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17
+} from '@platformatic/kafka'
 import { KdrError, describeCause } from '../errors.ts'
 import { labelled } from './call.ts'
-import { PartitionDecoder } from './batches.ts'
+import { type AbortedTransaction, PartitionDecoder, toFetchedRecord } from './batches.ts'
+import { decompress } from './compression.ts'
 import { toClientOptions } from './options.ts'
+import { RawClient } from './raw-client.ts'
+import { BatchFormatError, type RawRecord, readBatches } from './record-batch.ts'
 import { type ClusterConnection, type FetchedRecord, type TopicPartitionOffset } from './types.ts'
 
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
+/** A partition of a fetch response with its records still as bytes (decoded by PartitionDecoder). */
+interface FetchedPartition {
+  partitionIndex: number
+  errorCode: number
+  highWatermark: bigint
+  lastStableOffset: bigint
+  logStartOffset: bigint
+  abortedTransactions: AbortedTransaction[] | null
+  records: Buffer | null
+}
+
+interface FetchResponse {
+  errorCode: number
+  responses: { topicId: string; partitions: FetchedPartition[] }[]
+}
+
+/*
+  Fetch Response (Versions: 13..17) => throttle_time_ms error_code session_id [responses] TAG_BUFFER
+    responses => topic_id [partitions] TAG_BUFFER
+      partitions => partition_index error_code high_watermark last_stable_offset log_start_offset
+                    [aborted_transactions] preferred_read_replica records TAG_BUFFER
+        aborted_transactions => producer_id first_offset TAG_BUFFER
+  Tagged fields (diverging epoch, current leader, snapshot id, node endpoints) are passed over.
+  Unlike the client library's parser this one leaves each partition's records as one buffer, so
+  records are decoded once, by our decoder, without an object per field.
+*/
+function parseFetchResponse(
+  _correlationId: number,
+  _apiKey: number,
+  _apiVersion: number,
+  reader: Reader
+): FetchResponse {
+  reader.readInt32() // throttle_time_ms
+  const errorCode = reader.readInt16()
+  reader.readInt32() // session_id
+  const responses = reader.readArray(
+    r => {
+      const topicId = r.readUUID()
+      const partitions = r.readArray(
+        p => {
+          const partition: FetchedPartition = {
+            partitionIndex: p.readInt32(),
+            errorCode: p.readInt16(),
+            highWatermark: p.readInt64(),
+            lastStableOffset: p.readInt64(),
+            logStartOffset: p.readInt64(),
+            abortedTransactions: p.readNullableArray(
+              a => {
+                const aborted = { producerId: a.readInt64(), firstOffset: a.readInt64() }
+                a.readTaggedFields()
+                return aborted
+              },
+              true,
+              false
+            ),
+            records: null
+          }
+          p.readInt32() // preferred_read_replica
+          const size = p.readUnsignedVarInt() - 1
+          if (size > 0) {
+            partition.records = p.buffer.slice(p.position, p.position + size)
+            p.skip(size)
+          }
+          p.readTaggedFields()
+          return partition
+        },
+        true,
+        false
+      )
+      r.readTaggedFields()
+      return { topicId, partitions }
+    },
+    true,
+    false
+  )
+  reader.readTaggedFields()
+  return { errorCode, responses }
+}
+
+const fetchRequests = { 13: fetchV13, 14: fetchV14, 15: fetchV15, 16: fetchV16, 17: fetchV17 } as const
+type FetchApi = ReturnType<typeof createAPI<unknown[], FetchResponse>>
+const FETCH_MIN_VERSION = 13
 
 export interface PartitionFetcherOptions {
   isolation?: 'read_committed' | 'read_uncommitted'
+  /**
+   * Leave records as byte ranges (PartitionFetch.raw) instead of objects with their own buffers
+   * (PartitionFetch.records): the replicator's data path.
+   */
+  raw?: boolean
+  /** With raw: the header key to locate in every record (RawRecord.provAt). */
+  provenanceKey?: Buffer
   /** How long the broker may hold a fetch open waiting for minBytes. */
   maxWaitMs?: number
   minBytes?: number
@@ -34,7 +136,10 @@ export interface PartitionFetch {
   /** Id of the topic that answered (from the metadata the request used); '' when unknown. */
   topicId: string
   fetchOffset: bigint
+  /** The records (empty with the `raw` option). */
   records: FetchedRecord[]
+  /** The records as byte ranges (only with the `raw` option). */
+  raw: RawRecord[]
   /** Where the next fetch of this partition starts. Equals fetchOffset when nothing was returned. */
   nextOffset: bigint
   highWatermark: bigint
@@ -59,29 +164,30 @@ interface TopicMeta {
  */
 export class PartitionFetcher {
   readonly cluster: string
-  readonly #consumer: Consumer
-  readonly #options: Required<PartitionFetcherOptions>
+  readonly #connection: ClusterConnection
+  readonly #client: RawClient
+  /** Only for log range lookups after OFFSET_OUT_OF_RANGE; created on first use. */
+  #consumer: Consumer | null = null
+  #api: FetchApi | null = null
+  readonly #options: Required<Omit<PartitionFetcherOptions, 'provenanceKey'>> & { provenanceKey: Buffer | null }
   readonly #decoders = new Map<string, { decoder: PartitionDecoder; expected: bigint }>()
   #metadata = new Map<string, TopicMeta>()
+  #brokers = new Map<number, { host: string; port: number }>()
   #metadataStale = true
 
   constructor(connection: ClusterConnection, options: PartitionFetcherOptions = {}) {
     this.cluster = connection.alias
+    this.#connection = connection
     this.#options = {
       isolation: options.isolation ?? 'read_committed',
+      raw: options.raw ?? false,
+      provenanceKey: options.provenanceKey ?? null,
       maxWaitMs: options.maxWaitMs ?? 500,
       minBytes: options.minBytes ?? 1,
       maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
       partitionMaxBytes: options.partitionMaxBytes ?? 8 * 1024 * 1024
     }
-    // The library's Consumer requires a group id; the low-level fetch never joins that group.
-    this.#consumer = new Consumer({
-      ...toClientOptions(connection, 'fetcher'),
-      groupId: 'kafka-dr-fetcher-unused',
-      maxWaitTime: this.#options.maxWaitMs,
-      minBytes: this.#options.minBytes,
-      maxBytes: this.#options.maxBytes
-    })
+    this.#client = new RawClient(connection, 'fetcher')
   }
 
   /** One fetch round: one request per leader broker, in parallel. */
@@ -109,14 +215,35 @@ export class PartitionFetcher {
   }
 
   async close(): Promise<void> {
-    await this.#consumer.close(true)
+    await Promise.all([this.#client.close(), this.#consumer?.close(true)])
+  }
+
+  async #fetchApi(): Promise<FetchApi> {
+    if (this.#api !== null) return this.#api
+    const version = Math.min(17, await this.#client.negotiatedVersion('Fetch'))
+    if (version < FETCH_MIN_VERSION) {
+      throw new KdrError(
+        'KDR_ERR_KAFKA_FETCH',
+        `the cluster supports Fetch up to v${version}; kafka-dr needs v${FETCH_MIN_VERSION} (Kafka 3.1 or later)`,
+        { cluster: this.cluster }
+      )
+    }
+    const module = fetchRequests[version as keyof typeof fetchRequests]
+    this.#api = createAPI<unknown[], FetchResponse>(
+      1,
+      version,
+      module.createRequest as (...args: unknown[]) => ReturnType<typeof module.createRequest>,
+      parseFetchResponse
+    )
+    return this.#api
   }
 
   async #ensureMetadata(topics: string[]): Promise<void> {
     if (!this.#metadataStale && topics.every(t => this.#metadata.has(t))) return
     const metadata = await labelled('KDR_ERR_KAFKA_FETCH', { operation: 'fetch metadata', cluster: this.cluster }, () =>
-      this.#consumer.metadata({ topics, forceUpdate: true })
+      this.#client.metadataOf(topics, true)
     )
+    this.#brokers = metadata.brokers
     const next = new Map<string, TopicMeta>()
     for (const [name, topic] of metadata.topics) {
       next.set(name, { topicId: topic.id, leaders: topic.partitions.map(p => p.leader) })
@@ -138,33 +265,44 @@ export class PartitionFetcher {
 
     let response: FetchResponse
     try {
-      response = await this.#consumer.fetch({
-        node,
-        isolationLevel:
-          this.#options.isolation === 'read_committed'
-            ? FetchIsolationLevels.READ_COMMITTED
-            : FetchIsolationLevels.READ_UNCOMMITTED,
-        maxWaitTime: this.#options.maxWaitMs,
-        topics: [...byTopic.values()].map(t => ({
-          topicId: t.topicId,
-          partitions: t.partitions.map(p => ({
-            partition: p.partition,
-            fetchOffset: p.offset,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-            partitionMaxBytes: this.#options.partitionMaxBytes
-          }))
+      const broker = this.#brokers.get(node)
+      if (broker === undefined) throw new Error(`broker ${node} is not in the cluster metadata`)
+      const [api, connection] = await Promise.all([this.#fetchApi(), this.#client.connectionTo(broker)])
+      const topics = [...byTopic.values()].map(t => ({
+        topicId: t.topicId,
+        partitions: t.partitions.map(p => ({
+          partition: p.partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: p.offset,
+          lastFetchedEpoch: -1,
+          partitionMaxBytes: this.#options.partitionMaxBytes
         }))
-      })
+      }))
+      const isolation =
+        this.#options.isolation === 'read_committed'
+          ? FetchIsolationLevels.READ_COMMITTED
+          : FetchIsolationLevels.READ_UNCOMMITTED
+      // Session id 0 with epoch -1: a full fetch outside any fetch session, so every partition asked
+      // for is answered, with or without new records.
+      response = await api.async(
+        connection,
+        this.#options.maxWaitMs,
+        this.#options.minBytes,
+        this.#options.maxBytes,
+        isolation,
+        0,
+        -1,
+        topics,
+        [],
+        ''
+      )
+      if (response.errorCode !== 0)
+        throw new Error(`broker ${node} answered the fetch with error code ${response.errorCode}`)
     } catch (error) {
-      // A partition-level error fails the whole call; its parsed response still holds every partition.
-      const partial = (error as { response?: FetchResponse }).response
-      if (partial?.responses === undefined) {
-        this.#metadataStale = true
-        const message = `fetch from broker ${node} failed: ${describeCause(error)}`
-        return requests.map(r => this.#failed(r, 'KDR_ERR_KAFKA_FETCH', message, true, error))
-      }
-      response = partial
+      if (KdrError.is(error) && error.code === 'KDR_ERR_KAFKA_FETCH' && this.#api === null) throw error
+      this.#metadataStale = true
+      const message = `fetch from broker ${node} failed: ${describeCause(error)}`
+      return requests.map(r => this.#failed(r, 'KDR_ERR_KAFKA_FETCH', message, true, error))
     }
 
     const wanted = new Map(requests.map(r => [`${r.topic}:${r.partition}`, r]))
@@ -182,7 +320,7 @@ export class PartitionFetcher {
       }
     }
     await Promise.all(outOfRange.map(r => this.#describeRange(r)))
-    // With incremental fetch sessions the broker leaves out partitions that have nothing new.
+    // Every partition asked for is in a sessionless answer; one missing is treated as empty.
     for (const request of wanted.values()) results.push(this.#empty(request))
     return results
   }
@@ -213,9 +351,20 @@ export class PartitionFetcher {
       state = { decoder: new PartitionDecoder(this.#options.isolation === 'read_committed'), expected: request.offset }
       this.#decoders.set(key, state)
     }
-    const decoded = state.decoder.decode(p.records ?? [], request.offset, p.abortedTransactions)
+    let decoded
+    try {
+      const batches = p.records === null ? [] : readBatches(p.records, decompress)
+      decoded = state.decoder.decode(batches, request.offset, p.abortedTransactions, this.#options.provenanceKey)
+    } catch (error) {
+      // A corrupt or unreadable batch is never turned into data; fetching it again may help
+      // (corruption on the way), so the partition retries rather than skips.
+      this.#decoders.delete(key)
+      const what = error instanceof BatchFormatError ? error.message : `undecodable records: ${describeCause(error)}`
+      return { ...base, ...this.#failed(request, 'KDR_ERR_KAFKA_FETCH', what, true, error) }
+    }
     state.expected = decoded.nextOffset
-    base.records = decoded.records
+    if (this.#options.raw) base.raw = decoded.records
+    else base.records = decoded.records.map(toFetchedRecord)
     base.nextOffset = decoded.nextOffset
     base.abortedRecords = decoded.abortedRecords
     base.controlRecords = decoded.controlRecords
@@ -234,6 +383,11 @@ export class PartitionFetcher {
   /** Looks up log start and end so an out-of-range report says how many records are gone. */
   async #describeRange(result: PartitionFetch): Promise<void> {
     const partitions = { [result.topic]: [result.partition] }
+    // The library's Consumer requires a group id; listOffsets never joins that group.
+    this.#consumer ??= new Consumer({
+      ...toClientOptions(this.#connection, 'fetcher'),
+      groupId: 'kafka-dr-fetcher-unused'
+    })
     try {
       const [earliest, latest] = await Promise.all([
         this.#consumer.listOffsets({ topics: [result.topic], partitions, timestamp: ListOffsetTimestamps.EARLIEST }),
@@ -260,6 +414,7 @@ export class PartitionFetcher {
       topicId: this.#metadata.get(request.topic)?.topicId ?? '',
       fetchOffset: request.offset,
       records: [],
+      raw: [],
       nextOffset: request.offset,
       highWatermark: -1n,
       lastStableOffset: -1n,

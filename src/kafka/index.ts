@@ -5,7 +5,17 @@
 export { KafkaAdmin, type ClusterDescription, type NewTopic, type OffsetSpec, type TopicDescription } from './admin.ts'
 export { PartitionFetcher, type PartitionFetch, type PartitionFetcherOptions } from './fetcher.ts'
 export { RecordProducer, type ProducedPartition, type RecordProducerOptions } from './producer.ts'
-export { PartitionDecoder, type AbortedTransaction, type BatchView, type DecodeResult } from './batches.ts'
+export { PartitionDecoder, toFetchedRecord, type AbortedTransaction, type DecodeResult } from './batches.ts'
+export { BatchProducer } from './batch-producer.ts'
+export { CODEC_IDS, compressorFor, type CompressionName } from './compression.ts'
+export {
+  RECORD_WRITE_OVERHEAD,
+  RecordBatchWriter,
+  encodeHeaderKey,
+  recordParts,
+  type HeaderToAdd,
+  type RawRecord
+} from './record-batch.ts'
 export { parseBroker } from './options.ts'
 export { protocolErrorName } from './call.ts'
 export type * from './types.ts'

@@ -199,7 +199,11 @@ describe('source topic deleted and re-created under the same name', () => {
         await dc1.createTopics([{ name: topic, partitions: 1 }])
         return true
       })
-      await produceSequence(producer, topic, 1, 5, 'new')
+      // The producer may still see the topic as unknown for a moment: such a send writes nothing.
+      await waitFor('records written to the new topic', 20_000, async () => {
+        await produceSequence(producer, topic, 1, 5, 'new')
+        return true
+      })
       const status = await erroredPartition(running)
       const [after] = await dc1.describeTopics([topic])
       assert.match(

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { ensureJars } from './jars.ts'
 import { kafkaVersion } from './paths.ts'
+import { startDelayProxy } from './delay-proxy.ts'
 import { down, kill, restart, start, status, stop, up } from './harness.ts'
 
 /** `npm run kafka -- <command>`: local KRaft clusters for tests, the demo and benchmarks. */
@@ -21,6 +22,12 @@ function clusterKeyValue(
   }
   const index = Number(match[1])
   return { ...previous, [index]: keyValue(match[2], previous[index]) }
+}
+
+function clusterPort(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port, got "${value}"`)
+  return n
 }
 
 function clusterIndex(value: string): number {
@@ -121,6 +128,29 @@ program
         `cluster ${s.index}: ${s.running ? `running (pid ${s.pid}${rss})` : 'stopped'} at ${s.bootstrap}, Kafka ${s.kafkaVersion}, id ${s.clusterId}`
       )
     }
+  })
+
+program
+  .command('delay-proxy')
+  .description('TCP proxy that delays each direction (a WAN stand-in), until SIGINT or SIGTERM')
+  .requiredOption('--listen <port>', 'port to listen on at 127.0.0.1', clusterPort)
+  .requiredOption('--to <host:port>', 'where to forward')
+  .option('--delay-ms <ms>', 'one-way delay per direction', value => Number(value), 25)
+  .action(async (opts: { listen: number; to: string; delayMs: number }) => {
+    const match = /^(.+):(\d+)$/.exec(opts.to)
+    if (match?.[1] === undefined || match[2] === undefined) throw new InvalidArgumentError('--to expects host:port')
+    const proxy = await startDelayProxy({
+      listenPort: opts.listen,
+      targetHost: match[1],
+      targetPort: Number(match[2]),
+      delayMs: opts.delayMs
+    })
+    console.log(`delay proxy: 127.0.0.1:${proxy.port} -> ${opts.to}, ${opts.delayMs} ms each way`)
+    await new Promise<void>(resolve => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await proxy.close()
   })
 
 try {

@@ -1,6 +1,16 @@
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,6 +30,18 @@ export const MAX_CLUSTERS = 5
 
 const runFile = promisify(execFile)
 
+/**
+ * A further broker listener beside PLAINTEXT (e.g. one reached through a delay proxy). Clients that
+ * connect to it are told `advertisedPort`, so a proxy in front of `port` stays on their path.
+ */
+export interface ExtraListener {
+  /** Listener name, upper case (e.g. DELAYED). */
+  name: string
+  port: number
+  /** The port clients are told to use; defaults to `port`. */
+  advertisedPort?: number
+}
+
 export interface ClusterInfo {
   index: number
   clusterId: string
@@ -29,10 +51,15 @@ export interface ClusterInfo {
   bootstrap: string
   overrides: Record<string, string>
   heap: string
+  listeners?: ExtraListener[]
 }
 
 export interface UpOptions {
-  clusters: number
+  /** Starts clusters 1..clusters, or exactly the `indexes` given. */
+  clusters?: number
+  indexes?: number[]
+  /** Extra listeners per cluster index (clusters started fresh only). */
+  clusterListeners?: Record<number, ExtraListener[]>
   /** Broker config for every cluster started fresh. */
   overrides?: Record<string, string>
   /** Broker config per cluster index, on top of `overrides`. */
@@ -76,16 +103,28 @@ export function newClusterId(): string {
 
 export function serverProperties(info: ClusterInfo, dataDir: string): string {
   const { index, brokerPort: bp, controllerPort: cp } = info
+  const extra = info.listeners ?? []
   const base: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     // Static voters: the one form that works on both 3.9.x and 4.x.
     'controller.quorum.voters': `1@127.0.0.1:${cp}`,
-    listeners: `PLAINTEXT://127.0.0.1:${bp},CONTROLLER://127.0.0.1:${cp}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${bp}`,
+    listeners: [
+      `PLAINTEXT://127.0.0.1:${bp}`,
+      `CONTROLLER://127.0.0.1:${cp}`,
+      ...extra.map(l => `${l.name}://127.0.0.1:${l.port}`)
+    ].join(','),
+    'advertised.listeners': [
+      `PLAINTEXT://127.0.0.1:${bp}`,
+      ...extra.map(l => `${l.name}://127.0.0.1:${l.advertisedPort ?? l.port}`)
+    ].join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': [
+      'CONTROLLER:PLAINTEXT',
+      'PLAINTEXT:PLAINTEXT',
+      ...extra.map(l => `${l.name}:PLAINTEXT`)
+    ].join(','),
     'log.dirs': dataDir,
     'num.partitions': '1',
     'default.replication.factor': '1',
@@ -240,14 +279,17 @@ async function waitReady(info: ClusterInfo, pid: number, timeoutMs: number): Pro
 /** Starts (or leaves running) clusters 1..n. Idempotent: running clusters are left alone. */
 export async function up(options: UpOptions): Promise<ClusterStatus[]> {
   const log = options.log ?? console.log
-  if (options.clusters < 1 || options.clusters > MAX_CLUSTERS) {
-    throw new Error(`--clusters must be 1..${MAX_CLUSTERS}, got ${options.clusters}`)
+  const indexes = options.indexes ?? Array.from({ length: options.clusters ?? 1 }, (_, i) => i + 1)
+  if (indexes.length === 0 || indexes.some(i => !Number.isInteger(i) || i < 1 || i > MAX_CLUSTERS)) {
+    throw new Error(`cluster numbers must be 1..${MAX_CLUSTERS}, got ${indexes.join(', ') || 'none'}`)
   }
   const version = kafkaVersion()
   const libs = ensureJars(version, log)
   const starting: ClusterInfo[] = []
+  /** Clusters formatted for the first time here: only their data folders are pristine copies. */
+  const fresh = new Set<number>()
 
-  for (let index = 1; index <= options.clusters; index++) {
+  for (const index of indexes) {
     const running = ownedPid(index)
     if (running !== null) {
       log(`cluster ${index}: already running (pid ${running}) at ${bootstrapOf(index)}`)
@@ -256,6 +298,7 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
     let info = readInfo(index)
     if (info === null) {
       const overrides = { ...options.overrides, ...options.clusterOverrides?.[index] }
+      const listeners = options.clusterListeners?.[index]
       info = {
         index,
         clusterId: newClusterId(),
@@ -264,14 +307,17 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
         controllerPort: brokerPort(index) + 1,
         bootstrap: bootstrapOf(index),
         overrides,
-        heap: options.heap ?? '512m'
+        heap: options.heap ?? '512m',
+        ...(listeners === undefined ? {} : { listeners })
       }
+      fresh.add(index)
+      rmSync(join(clusterDir(index), 'formatted-data'), { recursive: true, force: true })
     } else if (info.kafkaVersion !== version) {
       throw new Error(
         `cluster ${index} was formatted with Kafka ${info.kafkaVersion}, not ${version}: run 'down' first (its data is not portable)`
       )
     }
-    for (const port of [info.brokerPort, info.controllerPort]) {
+    for (const port of [info.brokerPort, info.controllerPort, ...(info.listeners ?? []).map(l => l.port)]) {
       if (await portInUse(port)) {
         throw new Error(`port ${port} for cluster ${index} is in use by a process this harness did not start`)
       }
@@ -288,6 +334,7 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
     starting.map(async info => {
       const startedAt = Date.now()
       await format(info, libs)
+      if (fresh.has(info.index)) keepFormattedCopy(info.index)
       const pid = launch(info, libs)
       const clusterId = await waitReady(info, pid, options.readyTimeoutMs ?? 90_000)
       if (clusterId !== info.clusterId)
@@ -297,7 +344,43 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
       )
     })
   )
-  return status().filter(s => s.index <= options.clusters)
+  return status().filter(s => indexes.includes(s.index))
+}
+
+/**
+ * The data folder as the format tool left it (cluster id and bootstrap metadata, no records), kept
+ * so that `wipe` can reset a cluster without another format JVM.
+ */
+function keepFormattedCopy(index: number): void {
+  const dir = clusterDir(index)
+  const copy = join(dir, 'formatted-data')
+  if (existsSync(copy)) return
+  cpSync(join(dir, 'data'), copy, { recursive: true })
+}
+
+/**
+ * Resets one cluster to empty: the broker is killed (its data is discarded anyway), the data folder
+ * is replaced by the freshly formatted copy, and the broker starts again with the same cluster id,
+ * ports and config. For benchmarks that need an empty target between trials.
+ */
+export async function wipe(index: number, readyTimeoutMs = 90_000): Promise<ClusterStatus> {
+  checkIndex(index)
+  const info = readInfo(index)
+  if (info === null) throw new Error(`cluster ${index} was never created: use 'up' first`)
+  await terminate(index, 'SIGKILL')
+  const dir = clusterDir(index)
+  const libs = ensureJars(info.kafkaVersion)
+  rmSync(join(dir, 'data'), { recursive: true, force: true })
+  if (existsSync(join(dir, 'formatted-data'))) {
+    cpSync(join(dir, 'formatted-data'), join(dir, 'data'), { recursive: true })
+  } else {
+    mkdirSync(join(dir, 'data'), { recursive: true })
+    await format(info, libs)
+    keepFormattedCopy(index)
+  }
+  const pid = launch(info, libs)
+  await waitReady(info, pid, readyTimeoutMs)
+  return status().find(s => s.index === index)!
 }
 
 /** Signals the broker of one cluster and waits for it to exit; SIGKILL after the grace period. */
@@ -349,21 +432,29 @@ export async function restart(index: number): Promise<ClusterStatus> {
   return start(index)
 }
 
-/** Stops every cluster this harness started (by pid file only) and, unless keepData, deletes the run folder. */
-export async function down(options: { keepData?: boolean; log?: (line: string) => void } = {}): Promise<void> {
+/**
+ * Stops every cluster this harness started (by pid file only) and, unless keepData, deletes the run
+ * folder; with `indexes`, only those clusters (and only their folders).
+ */
+export async function down(
+  options: { keepData?: boolean; indexes?: number[]; log?: (line: string) => void } = {}
+): Promise<void> {
   const log = options.log ?? console.log
-  const indexes = existsSync(runDir())
+  const present = existsSync(runDir())
     ? readdirSync(runDir())
         .map(name => /^cluster-(\d+)$/.exec(name)?.[1])
         .filter((n): n is string => n !== undefined)
         .map(Number)
     : []
+  const indexes = options.indexes === undefined ? present : present.filter(i => options.indexes!.includes(i))
   await Promise.all(
     indexes.map(async index => {
       if (await terminate(index, 'SIGTERM')) log(`cluster ${index}: stopped`)
     })
   )
-  if (!options.keepData) rmSync(runDir(), { recursive: true, force: true })
+  if (options.keepData) return
+  if (options.indexes === undefined) rmSync(runDir(), { recursive: true, force: true })
+  else for (const index of indexes) rmSync(clusterDir(index), { recursive: true, force: true })
 }
 
 export function status(): ClusterStatus[] {

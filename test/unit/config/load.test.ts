@@ -50,8 +50,13 @@ test('the documented example compiles with every default', () => {
       syncGroupOffsets: false,
       commitIntervalMs: 1000,
       sync: { topicsIntervalMs: 5000, configsIntervalMs: 15000 },
-      producer: { compression: 'none', maxBatchBytes: 1000000, maxBufferedBytesPerPartition: 8388608 },
-      fetch: { maxWaitMs: 200, maxBytes: 52428800, partitionMaxBytes: 4194304 }
+      producer: {
+        compression: 'none',
+        maxBatchBytes: 1000000,
+        maxBufferedBytesPerPartition: 2097152,
+        maxBufferedBytes: 67108864
+      },
+      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576 }
     }
   ])
   assert.deepEqual(config.warnings, [])
@@ -86,8 +91,13 @@ test('every link key can be set explicitly', () => {
     syncGroupOffsets: true,
     commitIntervalMs: 100,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
-    producer: { compression: 'zstd', maxBatchBytes: 16777216, maxBufferedBytesPerPartition: 33554432 },
-    fetch: { maxWaitMs: 0, maxBytes: 1024, partitionMaxBytes: 1024 }
+    producer: {
+      compression: 'zstd',
+      maxBatchBytes: 16777216,
+      maxBufferedBytesPerPartition: 33554432,
+      maxBufferedBytes: 134217728
+    },
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024 }
   }
   const [link] = parseConfig(yaml(input)).links
   assert.deepEqual(link, {
@@ -106,8 +116,13 @@ test('every link key can be set explicitly', () => {
     syncGroupOffsets: true,
     commitIntervalMs: 100,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
-    producer: { compression: 'zstd', maxBatchBytes: 16777216, maxBufferedBytesPerPartition: 33554432 },
-    fetch: { maxWaitMs: 0, maxBytes: 1024, partitionMaxBytes: 1024 }
+    producer: {
+      compression: 'zstd',
+      maxBatchBytes: 16777216,
+      maxBufferedBytesPerPartition: 33554432,
+      maxBufferedBytes: 134217728
+    },
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024 }
   })
 })
 
@@ -119,9 +134,10 @@ test('partly given nested sections keep the defaults of the keys left out', () =
   assert.deepEqual(link?.producer, {
     compression: 'lz4',
     maxBatchBytes: 1000000,
-    maxBufferedBytesPerPartition: 8388608
+    maxBufferedBytesPerPartition: 2097152,
+    maxBufferedBytes: 67108864
   })
-  assert.deepEqual(link?.fetch, { maxWaitMs: 200, maxBytes: 52428800, partitionMaxBytes: 4194304 })
+  assert.deepEqual(link?.fetch, { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576 })
 })
 
 test('replicationFactor null means the target default', () => {

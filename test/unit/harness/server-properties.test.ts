@@ -32,3 +32,26 @@ test('cluster ids are Kafka Uuids: 22 URL-safe base64 characters, never starting
     assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/)
   }
 })
+
+test('an extra listener is bound on its port and advertised at the port given (a proxy in front)', () => {
+  const text = serverProperties(
+    {
+      index: 3,
+      clusterId: 'x',
+      kafkaVersion: '4.1.2',
+      brokerPort: brokerPort(3),
+      controllerPort: brokerPort(3) + 1,
+      bootstrap: bootstrapOf(3),
+      overrides: {},
+      heap: '512m',
+      listeners: [{ name: 'DELAYED', port: 39094, advertisedPort: 39095 }]
+    },
+    '/tmp/data'
+  )
+  assert.match(
+    text,
+    /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:39092,CONTROLLER:\/\/127\.0\.0\.1:39093,DELAYED:\/\/127\.0\.0\.1:39094$/m
+  )
+  assert.match(text, /^advertised\.listeners=PLAINTEXT:\/\/127\.0\.0\.1:39092,DELAYED:\/\/127\.0\.0\.1:39095$/m)
+  assert.match(text, /^listener\.security\.protocol\.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,DELAYED:PLAINTEXT$/m)
+})

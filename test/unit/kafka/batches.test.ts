@@ -1,57 +1,76 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+// The client library's batch encoder builds the input batches (an implementation independent of ours).
+// eslint-disable-next-line no-restricted-imports
+import { createRecordsBatch } from '@platformatic/kafka'
 import {
   ATTR_CONTROL,
   ATTR_TIMESTAMP_LOG_APPEND,
   ATTR_TRANSACTIONAL,
-  type BatchView,
-  PartitionDecoder
+  PartitionDecoder,
+  toFetchedRecord
 } from '../../../src/kafka/batches.ts'
+import { decompress } from '../../../src/kafka/compression.ts'
+import { type RawBatch, readBatches } from '../../../src/kafka/record-batch.ts'
+import { type FetchedRecord } from '../../../src/kafka/types.ts'
 
 const b = (s: string): Buffer => Buffer.from(s)
 
-function batch(firstOffset: bigint, values: string[], extra: Partial<BatchView> = {}): BatchView {
-  return {
-    firstOffset,
-    lastOffsetDelta: values.length - 1,
-    attributes: 0,
-    firstTimestamp: 1000n,
-    maxTimestamp: 1000n + BigInt(values.length - 1),
-    producerId: -1n,
-    records: values.map((v, i) => ({
-      timestampDelta: BigInt(i),
-      offsetDelta: i,
-      key: null,
-      value: b(v),
-      headers: [[b('h'), b(v)]]
+interface Entry {
+  key?: Buffer | null
+  value: Buffer | null
+  headers?: [Buffer, Buffer | null][]
+}
+
+/** A real v2 batch of `entries` at `firstOffset`, decoded back to a RawBatch; fields may be overridden. */
+function rawBatch(firstOffset: bigint, entries: Entry[], extra: Partial<RawBatch> = {}): RawBatch {
+  const writer = createRecordsBatch(
+    entries.map((e, i) => ({
+      topic: 't',
+      partition: 0,
+      timestamp: 1000n + BigInt(i),
+      key: (e.key ?? null) as Buffer,
+      value: e.value as Buffer,
+      headers: new Map((e.headers ?? []).map(([k, v]) => [k, v as Buffer]))
     })),
-    ...extra
-  }
+    {}
+  )
+  const bytes = Buffer.from(writer.buffer)
+  bytes.writeBigInt64BE(firstOffset, 0)
+  const [decoded] = readBatches(bytes, decompress)
+  return { ...decoded!, ...extra }
+}
+
+function batch(firstOffset: bigint, values: string[], extra: Partial<RawBatch> = {}): RawBatch {
+  return rawBatch(
+    firstOffset,
+    values.map(v => ({ value: b(v), headers: [[b('h'), b(v)]] })),
+    extra
+  )
 }
 
 /** A control batch with one marker record: key = int16 version 0, int16 type (0 abort, 1 commit). */
-function marker(offset: bigint, producerId: bigint, commit: boolean): BatchView {
+function marker(offset: bigint, producerId: bigint, commit: boolean): RawBatch {
   const key = Buffer.alloc(4)
   key.writeInt16BE(commit ? 1 : 0, 2)
-  return {
-    firstOffset: offset,
-    lastOffsetDelta: 0,
+  return rawBatch(offset, [{ key, value: b('\u0000\u0000') }], {
     attributes: ATTR_CONTROL | ATTR_TRANSACTIONAL,
-    firstTimestamp: 0n,
-    maxTimestamp: 0n,
-    producerId,
-    records: [{ timestampDelta: 0n, offsetDelta: 0, key, value: b('\u0000\u0000'), headers: [] }]
-  }
+    producerId
+  })
 }
 
-const values = (result: { records: { value: Buffer | null }[] }): (string | undefined)[] =>
-  result.records.map(r => r.value?.toString())
+function records(result: ReturnType<PartitionDecoder['decode']>): FetchedRecord[] {
+  return result.records.map(toFetchedRecord)
+}
+
+const values = (result: ReturnType<PartitionDecoder['decode']>): (string | undefined)[] =>
+  records(result).map(r => r.value?.toString())
 
 describe('PartitionDecoder', () => {
   test('assigns offsets and CreateTime timestamps from batch base plus deltas', () => {
     const result = new PartitionDecoder(false).decode([batch(10n, ['a', 'b', 'c'])], 10n, null)
     assert.deepEqual(
-      result.records.map(r => [r.offset, r.timestamp, r.timestampType]),
+      records(result).map(r => [r.offset, r.timestamp, r.timestampType]),
       [
         [10n, 1000n, 'create'],
         [11n, 1001n, 'create'],
@@ -59,7 +78,7 @@ describe('PartitionDecoder', () => {
       ]
     )
     assert.equal(result.nextOffset, 13n)
-    assert.deepEqual(result.records[1]?.headers, [[b('h'), b('b')]])
+    assert.deepEqual(records(result)[1]?.headers, [[b('h'), b('b')]])
   })
 
   test('skips records below the fetch offset inside the first batch', () => {
@@ -69,10 +88,10 @@ describe('PartitionDecoder', () => {
   })
 
   test('LogAppendTime batches give every record the batch max timestamp', () => {
-    const logAppend = batch(0n, ['a', 'b'], { attributes: ATTR_TIMESTAMP_LOG_APPEND, maxTimestamp: 5555n })
+    const logAppend = batch(0n, ['a', 'b'], { attributes: ATTR_TIMESTAMP_LOG_APPEND, maxTimestamp: 5555 })
     const result = new PartitionDecoder(false).decode([logAppend], 0n, null)
     assert.deepEqual(
-      result.records.map(r => [r.timestamp, r.timestampType]),
+      records(result).map(r => [r.timestamp, r.timestampType]),
       [
         [5555n, 'log-append'],
         [5555n, 'log-append']
@@ -81,7 +100,7 @@ describe('PartitionDecoder', () => {
   })
 
   test('a compacted batch whose records are all gone still moves nextOffset past it', () => {
-    const emptied = { ...batch(0n, ['x', 'y', 'z']), records: [] }
+    const emptied = { ...batch(0n, ['x', 'y', 'z']), recordCount: 0, records: Buffer.alloc(0) }
     const result = new PartitionDecoder(false).decode([emptied], 0n, null)
     assert.equal(result.records.length, 0)
     assert.equal(result.nextOffset, 3n)
@@ -137,11 +156,8 @@ describe('PartitionDecoder', () => {
   })
 
   test('null header values and null keys pass through', () => {
-    const withNulls: BatchView = {
-      ...batch(0n, ['v']),
-      records: [{ timestampDelta: 0n, offsetDelta: 0, key: null, value: null, headers: [[b('k'), null]] }]
-    }
-    const [record] = new PartitionDecoder(false).decode([withNulls], 0n, null).records
+    const withNulls = rawBatch(0n, [{ key: null, value: null, headers: [[b('k'), null]] }])
+    const [record] = records(new PartitionDecoder(false).decode([withNulls], 0n, null))
     assert.equal(record?.key, null)
     assert.equal(record?.value, null)
     assert.deepEqual(record?.headers, [[b('k'), null]])

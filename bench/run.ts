@@ -1,0 +1,362 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, statfsSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { KafkaAdmin } from '../src/kafka/index.ts'
+import { bootstrapOf, brokerPort, down, up } from '../tools/harness/harness.ts'
+import { ensureJars } from '../tools/harness/jars.ts'
+import { kafkaVersion, libsDir, repoRoot } from '../tools/harness/paths.ts'
+import { type Calibration, calibrate } from './lib/calibrate.ts'
+import { loadBacklog } from './lib/load.ts'
+import { CONFIGS } from './lib/replicators.ts'
+import { type BenchRun, writeReport } from './lib/report.ts'
+import {
+  type BenchClusters,
+  type TrialResult,
+  catchUpTrial,
+  steadyTrial,
+  trialDir,
+  waitForLeaders
+} from './lib/trial.ts'
+import { type Workload, workloads } from './lib/workloads.ts'
+import { machineDescription } from './lib/machine.ts'
+
+/**
+ * `npm run bench`: kafka-dr against MirrorMaker 2 on the same machine, in one run. Starts its own
+ * source and target clusters (harness clusters 3 and 4, so a developer's clusters 1 and 2 are left
+ * alone), loads each source backlog once, calibrates the brokers' ceiling, then runs trials of each
+ * configuration alternately (never two replicators at once), wiping the target before each trial.
+ *
+ *   npm run bench                      full run (about 40 minutes), report in docs/benchmarks.md
+ *   npm run bench -- --quick           sizes / 32, 1 trial each, no MM2 defaults (under 5 minutes), report in bench/out/
+ *   npm run bench -- --workloads W1,W3 --trials 2
+ *   npm run bench -- --workloads W1 --configs kafka-dr --profile   CPU profile + memory samples per trial
+ *   npm run bench -- --workloads W3 --configs kafka-dr --probe     memory and event-loop samples only
+ *   npm run bench -- --configs kafka-dr --kafka-dr-link 'fetch: { partitionMaxBytes: 1048576 }'   tuning experiments
+ */
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    workloads: { type: 'string' },
+    configs: { type: 'string' },
+    trials: { type: 'string' },
+    out: { type: 'string' },
+    'keep-clusters': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    probe: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    'kafka-dr-link': { type: 'string', multiple: true }
+  }
+})
+const quick = values.quick === true
+const trials = Number(values.trials ?? (quick ? 1 : 3))
+const wanted = values.workloads?.split(',').map(w => w.trim().toUpperCase())
+// Quick mode leaves out MirrorMaker 2's out-of-the-box configuration (the slowest) to stay short.
+const configs =
+  values.configs === undefined
+    ? quick
+      ? CONFIGS.filter(c => c !== 'mm2-default')
+      : CONFIGS
+    : CONFIGS.filter(c => values.configs!.split(',').includes(c))
+const selected = workloads(quick).filter(w => wanted === undefined || wanted.includes(w.id))
+if (selected.length === 0 || !(trials >= 1) || configs.length === 0) {
+  console.error('nothing to run: check --workloads, --configs and --trials')
+  process.exit(2)
+}
+const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
+const runDir = join(repoRoot, 'bench', 'out', runId)
+const outFile =
+  values.out ??
+  (quick || wanted !== undefined ? join(runDir, 'benchmarks.md') : join(repoRoot, 'docs', 'benchmarks.md'))
+const log = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`)
+mkdirSync(runDir, { recursive: true })
+
+/**
+ * Where the benchmark brokers keep their logs. On these machines the disk's write-back comes in
+ * bursts that stall every process writing for up to seconds (seen in vmstat during W3), which would
+ * measure the disk, not the replicators; so broker data goes to tmpfs when it has room.
+ */
+function brokerDataDir(): { dir: string; kind: string } {
+  if (values['data-dir'] !== undefined) return { dir: values['data-dir'], kind: 'as given by --data-dir' }
+  const needGiB = quick ? 2 : 12
+  try {
+    const fs = statfsSync('/dev/shm')
+    if ((fs.bavail * fs.bsize) / 2 ** 30 >= needGiB) return { dir: '/dev/shm/kafka-dr-bench', kind: 'tmpfs (/dev/shm)' }
+  } catch {
+    // no /dev/shm
+  }
+  return { dir: join(repoRoot, '.kafka', 'bench-run'), kind: 'disk (too little room on /dev/shm)' }
+}
+const dataDir = brokerDataDir()
+process.env.KAFKA_DR_RUN_DIR = dataDir.dir
+
+const SOURCE = 3
+const TARGET = 4
+const DELAYED_PORT = brokerPort(SOURCE) + 2
+const PROXY_PORT = brokerPort(SOURCE) + 3
+const clusters: BenchClusters = {
+  sourceIndex: SOURCE,
+  sourceBootstrap: bootstrapOf(SOURCE),
+  delayedSourceBootstrap: `127.0.0.1:${PROXY_PORT}`,
+  targetIndex: TARGET,
+  targetBootstrap: bootstrapOf(TARGET)
+}
+
+let proxy: ChildProcess | null = null
+async function cleanup(): Promise<void> {
+  proxy?.kill('SIGTERM')
+  if (values['keep-clusters'] !== true) await down({ indexes: [SOURCE, TARGET], log: () => {} })
+}
+process.once('SIGINT', () => {
+  void cleanup().then(() => process.exit(130))
+})
+
+function ensureTools(): void {
+  try {
+    execFileSync('kcat', ['-V'], { stdio: 'ignore' })
+  } catch {
+    log('kcat is missing: running scripts/install-deps.sh')
+    execFileSync(join(repoRoot, 'scripts', 'install-deps.sh'), { stdio: 'inherit' })
+  }
+  ensureJars(kafkaVersion(), log)
+  log('building kafka-dr (npm run build): trials run dist/cli/main.js, as an installed package does')
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: repoRoot, stdio: 'inherit' })
+  const hasMirror = execFileSync('ls', [libsDir(kafkaVersion())], { encoding: 'utf8' }).includes('connect-mirror-')
+  if (!hasMirror) throw new Error(`MirrorMaker 2 (connect-mirror ${kafkaVersion()}) is not among the gathered jars`)
+}
+
+async function startProxy(delayMs: number): Promise<void> {
+  if (proxy !== null) return
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'tools', 'harness', 'cli.ts'),
+      'delay-proxy',
+      '--listen',
+      String(PROXY_PORT),
+      '--to',
+      `127.0.0.1:${DELAYED_PORT}`,
+      '--delay-ms',
+      String(delayMs)
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
+  proxy = child
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve())
+    child.once('exit', code => reject(new Error(`delay proxy exited with code ${code}`)))
+  })
+}
+
+/** Round trip through the proxy as a client sees it: the median of a few metadata calls. */
+async function measureRoundTrip(bootstrap: string): Promise<number> {
+  const admin = new KafkaAdmin({ alias: 'bench-rtt', bootstrap: [bootstrap] })
+  try {
+    await admin.describeCluster()
+    const times: number[] = []
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now()
+      await admin.describeCluster()
+      times.push(performance.now() - t)
+    }
+    return times.sort((a, b) => a - b)[3]!
+  } finally {
+    await admin.close()
+  }
+}
+
+const trialOptions = {
+  profile: values.profile === true ? ('cpu' as const) : values.probe === true ? ('memory' as const) : null,
+  linkExtra: values['kafka-dr-link'] ?? []
+}
+const topicFor = (workload: Workload): string => `bench-${workload.id.toLowerCase()}-${runId}`
+
+async function main(): Promise<void> {
+  ensureTools()
+  const machine = { ...machineDescription(), brokerData: dataDir.kind }
+  log(`machine: ${machine.cpu}, ${machine.memoryGiB} GiB; Kafka ${kafkaVersion()}; Node ${process.versions.node}`)
+  await down({ indexes: [SOURCE, TARGET], log: () => {} })
+  await up({
+    indexes: [SOURCE, TARGET],
+    clusterListeners: { [SOURCE]: [{ name: 'DELAYED', port: DELAYED_PORT, advertisedPort: PROXY_PORT }] },
+    log
+  })
+  const source = new KafkaAdmin({ alias: 'bench-source', bootstrap: [clusters.sourceBootstrap] })
+  const target = new KafkaAdmin({ alias: 'bench-target', bootstrap: [clusters.targetBootstrap] })
+  const timestampBase = Date.now() - 3_600_000
+  const run: BenchRun = {
+    runId,
+    quick,
+    trialsPerConfig: trials,
+    command: `npm run bench${process.argv.slice(2).length > 0 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    started: new Date().toISOString(),
+    finished: null,
+    machine,
+    calibration: null,
+    roundTripMs: null,
+    workloads: selected,
+    results: []
+  }
+  const save = (): void => writeFileSync(join(runDir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`)
+
+  // Sources, loaded once.
+  for (const workload of selected) {
+    if (workload.kind !== 'catch-up' || workload.sourceOf !== undefined) continue
+    const topic = topicFor(workload)
+    await source.createTopics([{ name: topic, partitions: workload.partitions }])
+    await waitForLeaders(source, topic, workload.partitions)
+    const t = performance.now()
+    await loadBacklog(
+      {
+        bootstrap: clusters.sourceBootstrap,
+        topic,
+        partitions: workload.partitions,
+        recordBytes: workload.recordBytes,
+        payload: workload.payload,
+        compression: workload.sourceCompression
+      },
+      workload.recordsPerPartition,
+      timestampBase
+    )
+    const total = workload.recordsPerPartition * workload.partitions
+    log(`${workload.id}: loaded ${total} records into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  }
+
+  // Calibration on a 1 KiB backlog: W1's (or one loaded for it).
+  const needsCeiling =
+    selected.some(w => w.kind === 'steady' && 'ofCeiling' in w.rate) || selected.some(w => w.kind === 'catch-up')
+  if (needsCeiling) run.calibration = await runCalibration(source, target, timestampBase)
+  save()
+
+  for (const workload of selected) {
+    let rate = 0
+    if (workload.kind === 'steady') {
+      rate =
+        'perSecond' in workload.rate
+          ? workload.rate.perSecond
+          : Math.round(workload.rate.ofCeiling * run.calibration!.ceilingRecordsPerSecond)
+      log(`${workload.id}: ${rate} records/s for ${workload.durationMs / 1000} s per trial`)
+    }
+    if (workload.sourceDelayMs > 0) {
+      await startProxy(workload.sourceDelayMs)
+      run.roundTripMs = {
+        direct: await measureRoundTrip(clusters.sourceBootstrap),
+        proxied: await measureRoundTrip(clusters.delayedSourceBootstrap)
+      }
+      log(
+        `${workload.id}: metadata round trip ${run.roundTripMs.direct.toFixed(1)} ms direct, ${run.roundTripMs.proxied.toFixed(1)} ms through the delay proxy`
+      )
+    }
+    for (let round = 0; round < trials; round++) {
+      // Alternate the order (A B C, C B A, ...) so drift on the machine does not favour one tool.
+      const order = round % 2 === 0 ? configs : [...configs].reverse()
+      for (const config of order) {
+        const dir = trialDir(runDir, workload.id, config, round)
+        let result: TrialResult
+        if (workload.kind === 'catch-up') {
+          const topic = topicFor(
+            workload.sourceOf === undefined ? workload : (selected.find(w => w.id === workload.sourceOf) ?? workload)
+          )
+          result = await catchUpTrial(clusters, workload, topic, timestampBase, config, round, dir, trialOptions)
+        } else {
+          result = await steadyTrial(
+            clusters,
+            workload,
+            rate,
+            `${topicFor(workload)}-${config}-${round}`,
+            config,
+            round,
+            dir,
+            trialOptions
+          )
+        }
+        run.results.push(result)
+        save()
+        log(`${workload.id} ${config} #${round + 1}: ${describe(result)}`)
+      }
+    }
+  }
+  await Promise.all([source.close(), target.close()])
+  run.finished = new Date().toISOString()
+  save()
+  const written = await writeReport(run, outFile)
+  log(
+    `report: ${written.map(f => relative(repoRoot, f)).join(', ')}; raw results: ${relative(repoRoot, join(runDir, 'results.json'))}`
+  )
+}
+
+async function runCalibration(source: KafkaAdmin, target: KafkaAdmin, timestampBase: number): Promise<Calibration> {
+  let backlog = selected.find(
+    w => w.kind === 'catch-up' && w.recordBytes === 1024 && w.payload === 'random' && w.sourceOf === undefined
+  )
+  let topic: string
+  let records: number
+  if (backlog !== undefined && backlog.kind === 'catch-up') {
+    topic = topicFor(backlog)
+    records = backlog.recordsPerPartition * backlog.partitions
+  } else {
+    // No 1 KiB backlog among the chosen workloads: load W1's for the ceiling alone.
+    backlog = workloads(quick).find(w => w.id === 'W1')!
+    if (backlog.kind !== 'catch-up') throw new Error('W1 must be a catch-up workload')
+    topic = `bench-calibration-${runId}`
+    records = backlog.recordsPerPartition * backlog.partitions
+    await source.createTopics([{ name: topic, partitions: 8 }])
+    await loadBacklog(
+      {
+        bootstrap: clusters.sourceBootstrap,
+        topic,
+        partitions: 8,
+        recordBytes: 1024,
+        payload: 'random',
+        compression: 'none'
+      },
+      backlog.recordsPerPartition,
+      timestampBase
+    )
+  }
+  const produceTopic = `bench-calibration-produce-${runId}`
+  await source.createTopics([{ name: produceTopic, partitions: 8 }])
+  await target.createTopics([{ name: produceTopic, partitions: 8 }])
+  const calibration = await calibrate({
+    sourceBootstrap: clusters.sourceBootstrap,
+    targetBootstrap: clusters.targetBootstrap,
+    backlogTopic: topic,
+    produceTopicSource: produceTopic,
+    produceTopicTarget: produceTopic,
+    records,
+    recordBytes: 1024
+  })
+  await source.deleteTopics([produceTopic])
+  log(
+    `calibration: produce ${calibration.produce.mbPerSecond.toFixed(1)} MB/s, consume ${calibration.consume.mbPerSecond.toFixed(1)} MB/s, both at once ${calibration.together.consume.mbPerSecond.toFixed(1)} / ${calibration.together.produce.mbPerSecond.toFixed(1)} MB/s: ceiling ${calibration.ceilingMbPerSecond.toFixed(1)} MB/s`
+  )
+  return calibration
+}
+
+function describe(r: TrialResult): string {
+  const parts = [
+    r.valid ? 'valid' : `INVALID (${r.error})`,
+    `${r.mbPerSecond.toFixed(1)} MB/s`,
+    `${Math.round(r.recordsPerSecond)} rec/s`,
+    `${r.cpuSecondsPerGiB.toFixed(1)} CPU-s/GiB`,
+    `peak RSS ${Math.round(r.peakRssMiB)} MiB`,
+    `start-up ${r.startupSeconds.toFixed(1)} s`
+  ]
+  if (r.latency !== null) parts.push(`latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms`)
+  if (r.drainMs !== null) parts.push(`drained ${Math.round(r.drainMs)} ms after the last record`)
+  parts.push(`host CPU ${Math.round(r.hostBusyPercent)} % busy`)
+  if (r.check !== null && r.check.duplicates > 0) parts.push(`${r.check.duplicates} duplicates`)
+  return parts.join(', ')
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}
+// Sleep a moment so child processes' exits are reaped before Node exits.
+await sleep(100)

@@ -1,0 +1,457 @@
+import {
+  type ClusterMetadata,
+  type Connection,
+  ProtocolError,
+  type Reader,
+  Writer,
+  createAPI,
+  initProducerIdV0,
+  initProducerIdV1,
+  initProducerIdV2,
+  initProducerIdV3,
+  initProducerIdV4,
+  initProducerIdV5
+} from '@platformatic/kafka'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KdrError, describeCause } from '../errors.ts'
+import { protocolErrorName } from './call.ts'
+import { RawClient } from './raw-client.ts'
+import { batchRecordCount, stampBatch } from './record-batch.ts'
+import { type ClusterConnection } from './types.ts'
+
+/**
+ * An idempotent producer of ready-made record batches (see RecordBatchWriter): the data path hands
+ * over one batch per partition and gets back its base offset. Batches sent in the same event-loop
+ * turn to the same broker travel in one Produce request.
+ *
+ * Invariants the caller keeps and this class relies on: at most one batch per partition is in
+ * flight, and a batch that failed is sent again (it keeps its sequence number, so a retry of a
+ * batch the broker did write is recognised as a duplicate and answered with the first offset).
+ * Sequence numbers only advance when the broker acknowledged a batch.
+ */
+
+/** Produce v9..v11 share one request layout (flexible versions); v9 needs Kafka 2.4 or later. */
+const PRODUCE_MIN_VERSION = 9
+const ACKS_ALL = -1
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+/** Broker errors after which the producer id is no longer usable: a new one is requested. */
+const PRODUCER_STATE_ERRORS = new Set([45, 46, 47, 49, 59, 90])
+/** InitProducerId answers that go away by themselves once the broker's coordinator is ready. */
+const COORDINATOR_NOT_READY = new Set([
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+  'CONCURRENT_TRANSACTIONS'
+])
+
+/** Broker errors that mean the metadata (leader) used for the request is out of date. */
+const STALE_METADATA_ERRORS = new Set([3, 5, 6, 74, 75])
+
+interface Pending {
+  topic: string
+  partition: number
+  batch: Buffer
+  records: number
+  sequence: number
+  producerId: bigint
+  /** Times this batch went back to the queue after the leader moved or was not ready yet. */
+  attempts: number
+  resolve: (baseOffset: bigint) => void
+  reject: (error: Error) => void
+}
+
+/** Quiet retries of a batch whose partition leader was not ready (e.g. a topic just created). */
+const LEADER_RETRIES = 8
+
+interface PartitionAnswer {
+  errorCode: number
+  baseOffset: bigint
+  errorMessage: string | null
+}
+
+type ProduceAnswers = Map<string, PartitionAnswer>
+
+type ProduceApi = ReturnType<typeof createAPI<[number, Map<string, Pending[]>], ProduceAnswers>>
+
+interface TopicLeaders {
+  leaders: number[]
+  /** Metadata generation this entry came from; older than #staleSince means stale. */
+  generation: number
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+/*
+  Produce Request (Version: 9..11) => transactional_id acks timeout_ms [topic_data] TAG_BUFFER
+    topic_data => name [partition_data] TAG_BUFFER
+      partition_data => index records TAG_BUFFER
+*/
+function createProduceRequest(timeoutMs: number, byTopic: Map<string, Pending[]>): Writer {
+  const writer = Writer.create().appendString(null).appendInt16(ACKS_ALL).appendInt32(timeoutMs)
+  writer.appendUnsignedVarInt(byTopic.size + 1)
+  for (const [topic, list] of byTopic) {
+    writer.appendString(topic).appendUnsignedVarInt(list.length + 1)
+    for (const pending of list) {
+      writer
+        .appendInt32(pending.partition)
+        .appendUnsignedVarInt(pending.batch.length + 1)
+        .append(pending.batch)
+      writer.appendTaggedFields()
+    }
+    writer.appendTaggedFields()
+  }
+  return writer.appendTaggedFields()
+}
+
+/*
+  Produce Response (Version: 9..11) => [responses] throttle_time_ms TAG_BUFFER
+    responses => name [partition_responses] TAG_BUFFER
+      partition_responses => index error_code base_offset log_append_time_ms log_start_offset
+                             [record_errors] error_message TAG_BUFFER
+        record_errors => batch_index batch_index_error_message TAG_BUFFER
+*/
+function parseProduceResponse(
+  _correlationId: number,
+  _apiKey: number,
+  _apiVersion: number,
+  reader: Reader
+): ProduceAnswers {
+  const answers: ProduceAnswers = new Map()
+  reader.readArray(
+    r => {
+      const topic = r.readString()
+      r.readArray(
+        p => {
+          const index = p.readInt32()
+          const errorCode = p.readInt16()
+          const baseOffset = p.readInt64()
+          p.readInt64() // log_append_time_ms
+          p.readInt64() // log_start_offset
+          const recordErrors: string[] = []
+          p.readArray(
+            e => {
+              const batchIndex = e.readInt32()
+              const message = e.readNullableString()
+              e.readTaggedFields()
+              recordErrors.push(`record ${batchIndex}: ${message ?? 'no message'}`)
+            },
+            true,
+            false
+          )
+          const errorMessage = p.readNullableString()
+          p.readTaggedFields()
+          const detail = [errorMessage, ...recordErrors].filter(m => m !== null && m !== '').join('; ')
+          answers.set(partitionKey(topic, index), {
+            errorCode,
+            baseOffset,
+            errorMessage: detail === '' ? null : detail
+          })
+        },
+        true,
+        false
+      )
+      r.readTaggedFields()
+    },
+    true,
+    false
+  )
+  reader.readInt32() // throttle_time_ms
+  reader.readTaggedFields()
+  return answers
+}
+
+const initProducerIdApis = [
+  initProducerIdV0,
+  initProducerIdV1,
+  initProducerIdV2,
+  initProducerIdV3,
+  initProducerIdV4,
+  initProducerIdV5
+]
+
+export class BatchProducer {
+  readonly cluster: string
+  readonly #client: RawClient
+  readonly #requestTimeoutMs: number
+  #producer: { id: bigint; epoch: number } | null = null
+  #initializing: Promise<{ id: bigint; epoch: number }> | null = null
+  readonly #sequences = new Map<string, number>()
+  /** Leaders per topic; refreshed one topic at a time (the library fails a metadata call on any unknown topic). */
+  readonly #topics = new Map<string, TopicLeaders>()
+  #brokers: ClusterMetadata['brokers'] = new Map()
+  #generation = 0
+  /** Entries from before this generation are stale (set when a request finds metadata out of date). */
+  #staleBefore = 1
+  readonly #refreshing = new Map<string, Promise<TopicLeaders | undefined>>()
+  #produceApi: ProduceApi | null = null
+  readonly #queues = new Map<number, Pending[]>()
+  #flushScheduled = false
+  #closed = false
+
+  constructor(connection: ClusterConnection, options: { requestTimeoutMs?: number } = {}) {
+    this.cluster = connection.alias
+    this.#client = new RawClient(connection, 'producer')
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? connection.requestTimeoutMs ?? 30_000
+  }
+
+  /**
+   * Sends one finished batch to `partition` of `topic`; resolves with the offset the broker gave its
+   * first record. Errors carry the broker's error (ProtocolError with its name) as cause.
+   */
+  async send(topic: string, partition: number, batch: Buffer): Promise<bigint> {
+    if (this.#closed)
+      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', 'producer is closed', { cluster: this.cluster, topic, partition })
+    const producer = await this.#producerId(topic, partition)
+    const leader = await this.#leader(topic, partition)
+    const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? 0
+    stampBatch(batch, producer.id, producer.epoch, sequence)
+    return new Promise<bigint>((resolve, reject) => {
+      this.#enqueue(leader, {
+        topic,
+        partition,
+        batch,
+        records: batchRecordCount(batch),
+        sequence,
+        producerId: producer.id,
+        attempts: 0,
+        resolve,
+        reject
+      })
+    })
+  }
+
+  #enqueue(leader: number, pending: Pending): void {
+    let queue = this.#queues.get(leader)
+    if (queue === undefined) this.#queues.set(leader, (queue = []))
+    queue.push(pending)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(() => this.#flush())
+    }
+  }
+
+  /** Sends a batch again, unchanged (same sequence), to the partition's leader as metadata now says. */
+  #retryLater(pending: Pending): void {
+    pending.attempts++
+    setTimeout(() => {
+      if (this.#closed) {
+        pending.reject(this.#error(pending, 'producer closed before sending'))
+        return
+      }
+      this.#leader(pending.topic, pending.partition).then(
+        leader => this.#enqueue(leader, pending),
+        (error: unknown) => pending.reject(error instanceof Error ? error : new Error(String(error)))
+      )
+    }, 50 * pending.attempts).unref()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const queue of this.#queues.values()) {
+      for (const pending of queue.splice(0)) pending.reject(this.#error(pending, 'producer closed before sending'))
+    }
+    await this.#client.close()
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    for (const [node, queue] of this.#queues) {
+      while (queue.length > 0) {
+        const request: Pending[] = []
+        let bytes = 0
+        while (queue.length > 0 && (request.length === 0 || bytes + queue[0]!.batch.length <= MAX_REQUEST_BYTES)) {
+          const next = queue.shift()!
+          bytes += next.batch.length
+          request.push(next)
+        }
+        void this.#sendRequest(node, request)
+      }
+    }
+  }
+
+  async #sendRequest(node: number, request: Pending[]): Promise<void> {
+    let answers: ProduceAnswers
+    try {
+      const broker = this.#brokers.get(node)
+      if (broker === undefined) throw new Error(`broker ${node} is not in the cluster metadata`)
+      const [connection, api] = await Promise.all([this.#client.connectionTo(broker), this.#api()])
+      const byTopic = new Map<string, Pending[]>()
+      for (const pending of request) {
+        let list = byTopic.get(pending.topic)
+        if (list === undefined) byTopic.set(pending.topic, (list = []))
+        list.push(pending)
+      }
+      answers = await api.async(connection, this.#requestTimeoutMs, byTopic)
+    } catch (error) {
+      // The request as a whole failed (connection, timeout): every batch in it may be sent again.
+      this.#markStale()
+      for (const pending of request)
+        pending.reject(this.#error(pending, `produce request to broker ${node} failed: ${describeCause(error)}`, error))
+      return
+    }
+    for (const pending of request) {
+      const answer = answers.get(partitionKey(pending.topic, pending.partition))
+      if (answer === undefined) {
+        pending.reject(this.#error(pending, `broker ${node} did not answer for this partition`))
+        continue
+      }
+      if (answer.errorCode === 0) {
+        const key = partitionKey(pending.topic, pending.partition)
+        if (pending.producerId === this.#producer?.id) this.#sequences.set(key, pending.sequence + pending.records)
+        pending.resolve(answer.baseOffset)
+        continue
+      }
+      if (STALE_METADATA_ERRORS.has(answer.errorCode)) {
+        this.#markStale()
+        if (pending.attempts < LEADER_RETRIES && pending.producerId === this.#producer?.id) {
+          this.#retryLater(pending)
+          continue
+        }
+      }
+      if (PRODUCER_STATE_ERRORS.has(answer.errorCode) && pending.producerId === this.#producer?.id) {
+        // The broker no longer accepts this producer id's sequence; start over with a new id. A batch
+        // it had written already is then written again: at-least-once, never a gap.
+        this.#producer = null
+        this.#sequences.clear()
+      }
+      const cause = new ProtocolError(answer.errorCode, answer.errorMessage)
+      pending.reject(
+        this.#error(
+          pending,
+          `target refused the batch: ${describeCause(cause)}${answer.errorMessage === null ? '' : ` (${answer.errorMessage})`}`,
+          cause
+        )
+      )
+    }
+  }
+
+  #error(pending: Pending, message: string, cause?: unknown): KdrError {
+    return new KdrError(
+      'KDR_ERR_KAFKA_PRODUCE',
+      message,
+      { cluster: this.cluster, topic: pending.topic, partition: pending.partition },
+      { cause }
+    )
+  }
+
+  #markStale(): void {
+    this.#staleBefore = this.#generation + 1
+  }
+
+  async #api(): Promise<ProduceApi> {
+    if (this.#produceApi !== null) return this.#produceApi
+    const version = Math.min(11, await this.#client.negotiatedVersion('Produce'))
+    if (version < PRODUCE_MIN_VERSION) {
+      throw new KdrError(
+        'KDR_ERR_KAFKA_PRODUCE',
+        `the cluster supports Produce up to v${version}; kafka-dr needs v${PRODUCE_MIN_VERSION} (Kafka 2.4 or later)`,
+        { cluster: this.cluster }
+      )
+    }
+    this.#produceApi = createAPI<[number, Map<string, Pending[]>], ProduceAnswers>(
+      0,
+      version,
+      createProduceRequest,
+      parseProduceResponse
+    )
+    return this.#produceApi
+  }
+
+  #producerId(topic: string, partition: number): Promise<{ id: bigint; epoch: number }> {
+    if (this.#producer !== null) return Promise.resolve(this.#producer)
+    this.#initializing ??= (async () => {
+      try {
+        const version = Math.min(initProducerIdApis.length - 1, await this.#client.negotiatedVersion('InitProducerId'))
+        // A broker that just started answers COORDINATOR_LOAD_IN_PROGRESS (or NOT_COORDINATOR) for a
+        // while: asked again here, quietly, instead of failing every partition's send.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const connection: Connection = await this.#client.bootstrapConnection()
+            const response = await initProducerIdApis[version]!.api.async(connection, null, 60_000, -1n, -1)
+            this.#producer = { id: response.producerId, epoch: response.producerEpoch }
+            this.#sequences.clear()
+            return this.#producer
+          } catch (error) {
+            const name = protocolErrorName(error)
+            if (attempt >= 40 || name === undefined || !COORDINATOR_NOT_READY.has(name)) throw error
+            await sleep(Math.min(1000, 100 * (attempt + 1)))
+          }
+        }
+      } catch (error) {
+        throw new KdrError(
+          'KDR_ERR_KAFKA_PRODUCE',
+          `could not obtain an idempotent producer id: ${describeCause(error)}`,
+          { cluster: this.cluster, topic, partition },
+          { cause: error }
+        )
+      } finally {
+        this.#initializing = null
+      }
+    })()
+    return this.#initializing
+  }
+
+  /**
+   * The leader of a partition from metadata refreshed since it was last found stale. A partition
+   * number beyond the topic's partitions is an error here, never mapped elsewhere.
+   */
+  async #leader(topic: string, partition: number): Promise<number> {
+    let entry = this.#topics.get(topic)
+    if (entry === undefined || entry.generation < this.#staleBefore || partition >= entry.leaders.length) {
+      entry = await this.#refresh(topic)
+    }
+    const count = entry?.leaders.length ?? 0
+    if (entry === undefined || partition >= count) {
+      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', `partition ${partition} does not exist (the topic has ${count})`, {
+        cluster: this.cluster,
+        topic,
+        partition
+      })
+    }
+    const leader = entry.leaders[partition] ?? -1
+    if (leader < 0) {
+      this.#markStale()
+      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', 'the partition has no leader right now', {
+        cluster: this.cluster,
+        topic,
+        partition
+      })
+    }
+    return leader
+  }
+
+  #refresh(topic: string): Promise<TopicLeaders | undefined> {
+    let refreshing = this.#refreshing.get(topic)
+    if (refreshing === undefined) {
+      refreshing = (async () => {
+        try {
+          const metadata = await this.#client.metadataOf([topic], true)
+          this.#brokers = metadata.brokers
+          const generation = ++this.#generation
+          const found = metadata.topics.get(topic)
+          if (found === undefined) {
+            this.#topics.delete(topic)
+            return undefined
+          }
+          const entry = { leaders: found.partitions.map(p => p.leader), generation }
+          this.#topics.set(topic, entry)
+          return entry
+        } catch (error) {
+          throw new KdrError(
+            'KDR_ERR_KAFKA_PRODUCE',
+            `metadata refresh failed: ${describeCause(error)}`,
+            { cluster: this.cluster, topic },
+            { cause: error }
+          )
+        } finally {
+          this.#refreshing.delete(topic)
+        }
+      })()
+      this.#refreshing.set(topic, refreshing)
+    }
+    return refreshing
+  }
+}
