@@ -62,13 +62,23 @@ export function formatLocation(location: ErrorLocation): string {
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`
 }
 
-/** A short text for the cause chain of any thrown value, including aggregated client errors. */
+/**
+ * A short text for the cause chain of any thrown value: nested causes and aggregated client errors
+ * (retries, one per broker) down to the root reason, e.g. "Connection to host:port failed: SASL
+ * authentication failed", each distinct reason once. A KdrError's message already describes its cause.
+ */
 export function describeCause(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    // Retries often fail the same way several times; say each distinct reason once.
-    const inner = [...new Set(error.errors.map(e => describeCause(e)))].join('; ')
-    return `${error.message}: ${inner}`
-  }
-  if (error instanceof Error) return error.message
-  return String(error)
+  return describeChain(error, new Set())
+}
+
+function describeChain(error: unknown, seen: Set<string>): string {
+  if (!(error instanceof Error)) return String(error)
+  const own = error.message.replace(/\.$/, '')
+  seen.add(own)
+  if (error instanceof KdrError) return own
+  const errors: unknown = (error as { errors?: unknown }).errors
+  const inner: unknown[] = Array.isArray(errors) ? errors : []
+  const causes = inner.length > 0 ? inner : error.cause === undefined ? [] : [error.cause]
+  const reasons = [...new Set(causes.map(c => describeChain(c, new Set(seen))))].filter(r => r !== '' && !seen.has(r))
+  return reasons.length === 0 ? own : `${own}: ${reasons.join('; ')}`
 }

@@ -48,8 +48,16 @@ export interface RunningReplicator {
   stop(): Promise<void>
 }
 
-/** MirrorMaker 2's JVM heap: the harness's (the shipped script uses -Xms256M -Xmx2G). */
-export const MM2_HEAP = ['-Xms256m', '-Xmx1g']
+/**
+ * MirrorMaker 2's JVM heap: the defaults configuration gets what the shipped script
+ * (bin/connect-mirror-maker.sh) sets; the tuned one 1 GiB, which it never ran out of, while the
+ * defaults configuration did on W2 (OutOfMemoryError with 1 GiB: its offset bookkeeping of
+ * hundreds of thousands of small records between 60 s offset flushes).
+ */
+export const MM2_HEAP: Record<'mm2-default' | 'mm2-tuned', string[]> = {
+  'mm2-default': ['-Xms256m', '-Xmx2g'],
+  'mm2-tuned': ['-Xms256m', '-Xmx1g']
+}
 
 /** Settings both MM2 configurations need on single-node clusters, and nothing more. */
 function mm2Base(spec: ReplicatorSpec): Record<string, string> {
@@ -169,7 +177,7 @@ export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
     )
     binary = javaBinary()
     args = [
-      ...MM2_HEAP,
+      ...MM2_HEAP[spec.config],
       ...JVM_PERFORMANCE_OPTS,
       `-Dkafka.logs.dir=${spec.dir}`,
       `-Dlog4j2.configurationFile=${join(harnessConfigDir, 'log4j2-server.properties')}`,

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { format } from 'prettier'
+import { fileURLToPath } from 'node:url'
+import { format, resolveConfig } from 'prettier'
 import { type Calibration } from './calibrate.ts'
 import { type Machine } from './machine.ts'
 import { CONFIGS, type ConfigName, MM2_HEAP, kafkaDrYaml, mm2Properties } from './replicators.ts'
@@ -242,7 +243,7 @@ function configListing(run: BenchRun): string {
       .map(([k, v]) => `${k} = ${v}`)
       .join('\n')
   return [
-    `MirrorMaker 2 runs in dedicated mode (\`org.apache.kafka.connect.mirror.MirrorMaker mm2.properties --clusters B\`, Kafka ${run.machine.kafka} jars, Java heap \`${MM2_HEAP.join(' ')}\`). For W1 (8 partitions):`,
+    `MirrorMaker 2 runs in dedicated mode (\`org.apache.kafka.connect.mirror.MirrorMaker mm2.properties --clusters B\`, Kafka ${run.machine.kafka} jars; Java heap \`${MM2_HEAP['mm2-default'].join(' ')}\` for the defaults, as the shipped script sets, and \`${MM2_HEAP['mm2-tuned'].join(' ')}\` tuned). For W1 (8 partitions):`,
     '',
     '**Defaults** (only what single-node clusters and identical topic names need, plus `tasks.max` = partitions):',
     '',
@@ -452,9 +453,11 @@ export async function writeReport(run: BenchRun, outFile: string): Promise<strin
   const dir = dirname(outFile)
   const svgFile = join(dir, `${base}.svg`)
   const jsonFile = join(dir, `${base}.json`)
-  const md = await format(markdown(run, `${base}.svg`), { parser: 'markdown', printWidth: 120, proseWrap: 'preserve' })
+  // The project's Prettier settings, so the report passes `npm run check` as written.
+  const style = (await resolveConfig(fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)))) ?? {}
+  const md = await format(markdown(run, `${base}.svg`), { ...style, parser: 'markdown' })
   writeFileSync(outFile, md)
   writeFileSync(svgFile, svg(run))
-  writeFileSync(jsonFile, await format(JSON.stringify(run), { parser: 'json', printWidth: 120 }))
+  writeFileSync(jsonFile, await format(JSON.stringify(run), { ...style, parser: 'json' }))
   return [outFile, svgFile, jsonFile]
 }

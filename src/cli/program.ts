@@ -6,6 +6,7 @@ import { replicate } from './commands/replicate.ts'
 import { failbackCommand, failoverCommand, statusCommand } from './commands/dr.ts'
 import { translate } from './commands/translate.ts'
 import { validate } from './commands/validate.ts'
+import { type VerifyCommandOptions, verifyCommand } from './commands/verify.ts'
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
 export const EXIT_FAILURE = 1
@@ -98,6 +99,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
         setExit(await failbackCommand(opts))
       }
     )
+
+  program
+    .command('verify')
+    .description(
+      'prove the target holds what the source still holds: per partition missing, altered, reordered, duplicate and not yet replicated records (exit 0 only when it matches)'
+    )
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
+    .option('--topics <names>', 'comma-separated source topics (default: all of the link)')
+    .option('--from-time <time>', 'check records from this time on (ISO date-time or epoch ms)')
+    .option('--range-size <n>', 'source offsets per range digest', '10000')
+    .option('--json', 'machine-readable output')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts: VerifyCommandOptions) => {
+      setExit(await verifyCommand(opts))
+    })
 
   program
     .command('validate')

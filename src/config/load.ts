@@ -50,7 +50,7 @@ export interface LinkConfig {
     /** All partitions of the link together; fetching pauses above it. */
     maxBufferedBytes: number
   }
-  fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number }
+  fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
 }
 
 export interface KafkaDrConfig {

@@ -202,9 +202,10 @@ const topicNameSchema = z
   .refine(isLegalTopicName, { error: `expected a topic name (1 to 249 characters from ${topicCharactersText})` })
 
 /**
- * The data path's defaults, measured on the benchmark (docs/benchmarks.md): 1 MiB per partition per
- * fetch keeps a 50 ms round trip fed, and small buffers keep memory low without costing throughput
- * (larger ones were slower: more garbage for the collector, burstier writes).
+ * The data path's defaults, measured on the benchmark (docs/benchmarks.md): small buffers keep memory
+ * low without costing throughput (larger ones were slower: more garbage for the collector, burstier
+ * writes). On a long round trip to the source the fetch and buffer sizes grow with it
+ * (core/fetch-sizing.ts); fetch.concurrency adds fetches in flight, each on its own connection.
  */
 export const DATA_PATH_DEFAULTS = {
   maxBatchBytes: 1_000_000,
@@ -213,7 +214,8 @@ export const DATA_PATH_DEFAULTS = {
   fetchMaxWaitMs: 200,
   fetchMinBytes: 1,
   fetchMaxBytes: 16 * 1024 * 1024,
-  fetchPartitionMaxBytes: 1024 * 1024
+  fetchPartitionMaxBytes: 1024 * 1024,
+  fetchConcurrency: 1
 } as const
 
 export const linkSchema = strict({
@@ -255,7 +257,8 @@ export const linkSchema = strict({
     maxWaitMs: int(0, 30000).default(DATA_PATH_DEFAULTS.fetchMaxWaitMs),
     minBytes: int(1).default(DATA_PATH_DEFAULTS.fetchMinBytes),
     maxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchMaxBytes),
-    partitionMaxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchPartitionMaxBytes)
+    partitionMaxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchPartitionMaxBytes),
+    concurrency: int(1, 64).default(DATA_PATH_DEFAULTS.fetchConcurrency)
   }).prefault({})
 })
 

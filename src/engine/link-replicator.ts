@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
+import { FetchSizing } from '../core/fetch-sizing.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
@@ -43,6 +44,8 @@ export interface LinkStatus {
 }
 
 const SHUTDOWN_DRAIN_MS = 30_000
+/** How often the round trip to the source is measured (fetch sizes follow it). */
+const ROUND_TRIP_PROBE_MS = 5_000
 
 function fenceMessage(link: string, fence: Record<string, unknown>): string {
   return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
@@ -61,7 +64,12 @@ export class LinkReplicator {
   #lastCommitAt: number | null = null
   #sourceAdmin: KafkaAdmin | null = null
   #targetAdmin: KafkaAdmin | null = null
-  #fetcher: PartitionFetcher | null = null
+  /** One fetcher (own connections) per fetch lane; partition copiers are spread over the lanes. */
+  #fetchers: PartitionFetcher[] = []
+  readonly #laneOf = new Map<PartitionCopier, number>()
+  /** Fetch and buffer sizes follow the round trip to the source. */
+  readonly #sizing = new FetchSizing()
+  #nextLane = 0
   /** State records and dead letters. */
   #producer: RecordProducer | null = null
   /** Copied records: ready-made batches. */
@@ -74,7 +82,8 @@ export class LinkReplicator {
   #uncommitted = new Map<string, CommitPart>()
   #loops: Promise<void>[] = []
   #stopping = false
-  #wake: (() => void) | null = null
+  /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
+  readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
   /** Reads the state topic's tail for a fence set by failover. */
   #stateReader: PartitionFetcher | null = null
@@ -147,15 +156,19 @@ export class LinkReplicator {
 
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
     this.#batchProducer = new BatchProducer(this.#targetConnection)
-    this.#fetcher = new PartitionFetcher(this.#sourceConnection, {
-      isolation: 'read_committed',
-      raw: true,
-      provenanceKey: PROVENANCE_HEADER_KEY,
-      maxWaitMs: config.fetch.maxWaitMs,
-      minBytes: config.fetch.minBytes,
-      maxBytes: config.fetch.maxBytes,
-      partitionMaxBytes: config.fetch.partitionMaxBytes
-    })
+    this.#fetchers = Array.from(
+      { length: config.fetch.concurrency },
+      () =>
+        new PartitionFetcher(this.#sourceConnection, {
+          isolation: 'read_committed',
+          raw: true,
+          provenanceKey: PROVENANCE_HEADER_KEY,
+          maxWaitMs: config.fetch.maxWaitMs,
+          minBytes: config.fetch.minBytes,
+          maxBytes: config.fetch.maxBytes,
+          partitionMaxBytes: config.fetch.partitionMaxBytes
+        })
+    )
     this.#topicSync = new TopicSync(
       {
         link: config.name,
@@ -191,13 +204,18 @@ export class LinkReplicator {
     )
     this.#checkpoints.seed(this.#storedCheckpoints)
     this.#state = 'running'
+    // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
+    await this.#probeRoundTrip().catch((error: unknown) =>
+      this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
+    )
     this.#loops = [
-      this.#fetchLoop(),
+      ...this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane)),
       this.#every(config.commitIntervalMs, async () => {
         if (await this.#fenced()) return
         await this.commit()
       }),
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
+      this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
         await this.#heartbeat('running')
@@ -213,7 +231,7 @@ export class LinkReplicator {
     this.#stopping = true
     this.#state = 'stopping'
     this.#timers.abort()
-    this.#wake?.()
+    this.#wakeLanes()
     await Promise.all(this.#loops)
     const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
     // ref: false so an unused timer cannot hold the process open after a clean stop.
@@ -234,7 +252,7 @@ export class LinkReplicator {
     const finalState = this.#fence === null ? 'stopped' : 'fenced'
     await this.#heartbeat(finalState).catch(() => {})
     await Promise.allSettled([
-      this.#fetcher?.close(),
+      ...this.#fetchers.map(f => f.close()),
       this.#producer?.close(),
       this.#batchProducer?.close(),
       this.#sourceAdmin?.close(),
@@ -429,8 +447,10 @@ export class LinkReplicator {
         // A copier of a re-created topic starts with the old id, so sourceRecreated() below applies the policy.
         { offset, runs: OffsetRuns.from(stored?.runs ?? []), topicId: recreatedFrom ?? topic.topicId }
       )
-      copier.onSpace = () => this.#wake?.()
+      copier.onSpace = () => this.#wakeLanes()
+      copier.bufferScale = this.#sizing.scale
       this.#copiers.set(partitionKey(topic.source, partition), copier)
+      this.#laneOf.set(copier, this.#nextLane++ % Math.max(1, this.#fetchers.length))
       if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
       this.#log.info(
         {
@@ -445,25 +465,55 @@ export class LinkReplicator {
     }
   }
 
-  async #fetchLoop(): Promise<void> {
+  /** Measures the round trip to the source and scales fetch and buffer sizes to it. */
+  async #probeRoundTrip(): Promise<void> {
+    const fetcher = this.#fetchers[0]
+    if (fetcher === undefined) return
+    const topics = [...new Set([...this.#copiers.values()].map(c => c.topic))]
+    if (!this.#sizing.sample(await fetcher.roundTripMs(topics))) return
+    for (const copier of this.#copiers.values()) copier.bufferScale = this.#sizing.scale
+    this.#log.info(
+      {
+        roundTripMs: Number(this.#sizing.roundTripMs!.toFixed(1)),
+        partitionFetchBytes: this.config.fetch.partitionMaxBytes * this.#sizing.scale,
+        partitionBufferBytes: this.config.producer.maxBufferedBytesPerPartition * this.#sizing.scale
+      },
+      'fetch sizes follow the round trip to the source'
+    )
+    this.#wakeLanes()
+  }
+
+  #wakeLanes(): void {
+    for (const wake of [...this.#wakers]) wake()
+  }
+
+  /** One fetch lane: fetches its share of the partitions, one request at a time, for as long as the link runs. */
+  async #fetchLoop(fetcher: PartitionFetcher, lane: number): Promise<void> {
     let backoff = 0
     while (!this.#stopping) {
       let queued = 0
       for (const copier of this.#copiers.values()) queued += copier.queuedBytes
       // The link-wide limit: no new fetch while the partitions together hold this much unwritten.
       const active =
-        queued >= this.config.producer.maxBufferedBytes ? [] : [...this.#copiers.values()].filter(c => c.wantsFetch)
+        queued >= this.config.producer.maxBufferedBytes
+          ? []
+          : [...this.#copiers.values()].filter(c => c.wantsFetch && this.#laneOf.get(c) === lane)
       if (active.length === 0) {
         await new Promise<void>(resolve => {
-          this.#wake = resolve
-          setTimeout(resolve, 500).unref()
+          const done = (): void => {
+            this.#wakers.delete(done)
+            clearTimeout(timer)
+            resolve()
+          }
+          const timer = setTimeout(done, 500).unref()
+          this.#wakers.add(done)
         })
-        this.#wake = null
         continue
       }
       try {
-        const results = await this.#fetcher!.fetch(
-          active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset }))
+        const results = await fetcher.fetch(
+          active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset })),
+          this.#sizing.scale
         )
         let retriable: string | null = null
         for (const result of results) {

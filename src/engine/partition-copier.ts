@@ -14,6 +14,7 @@ import {
   RecordBatchWriter,
   type RecordProducer,
   type RecordToProduce,
+  asyncCompressorFor,
   compressorFor,
   encodeHeaderKey,
   recordParts
@@ -132,6 +133,8 @@ export class PartitionCopier {
   readonly #writer = new RecordBatchWriter()
   readonly #codec: number
   readonly #compress: ReturnType<typeof compressorFor>
+  /** Compression on the shared worker pool when the machine has a core to spare (else inline). */
+  readonly #compressOffThread: ReturnType<typeof asyncCompressorFor>
   /** The provenance header being added, updated per record (no object per record). */
   readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
   readonly #targetIdBytes: Buffer
@@ -177,6 +180,7 @@ export class PartitionCopier {
     this.#producers = producers
     this.#codec = CODEC_IDS[settings.compression]
     this.#compress = compressorFor(settings.compression)
+    this.#compressOffThread = asyncCompressorFor(settings.compression)
     this.#targetIdBytes = Buffer.from(settings.targetClusterId)
     this.topic = topic
     this.partition = partition
@@ -201,8 +205,15 @@ export class PartitionCopier {
     return this.#queuedBytes
   }
 
+  /** Multiplies maxBufferedBytes, in step with the fetch sizes of a long round trip (core/fetch-sizing.ts). */
+  bufferScale = 1
+
   get wantsFetch(): boolean {
-    return this.#state === 'running' && !this.#draining && this.#queuedBytes < this.#settings.maxBufferedBytes
+    return (
+      this.#state === 'running' &&
+      !this.#draining &&
+      this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale
+    )
   }
 
   /** Next source offset whose predecessors are all on the target (acknowledged). */
@@ -506,7 +517,7 @@ export class PartitionCopier {
   }
 
   /** Encodes records (one partition, in order) into this partition's batch buffer. */
-  #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Buffer {
+  async #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Promise<Buffer> {
     const writer = this.#writer
     const header = this.#header
     writer.begin(bytes)
@@ -516,7 +527,9 @@ export class PartitionCopier {
       header.valueInt64 = record.offset
       writer.append(record, header)
     }
-    return writer.finish(this.#codec, this.#compress)
+    return this.#compressOffThread === null
+      ? writer.finish(this.#codec, this.#compress)
+      : writer.finishCompressed(this.#codec, this.#compressOffThread)
   }
 
   /**
@@ -528,7 +541,7 @@ export class PartitionCopier {
    * included), or null when the partition stopped.
    */
   async #sendAll(records: RawRecord[], prefixes: Buffer[], bytes: number): Promise<number | null> {
-    const encoded = this.#encode(records, prefixes, bytes)
+    const encoded = await this.#encode(records, prefixes, bytes)
     for (;;) {
       try {
         const baseOffset = await this.#producers.batches.send(this.targetTopic, this.partition, encoded)

@@ -26,6 +26,8 @@ import { type CommitPart } from './partition-copier.ts'
 export interface PartitionState {
   progress: ProgressValue | null
   runs: OffsetRun[]
+  /** Source ranges knowingly skipped by policy (onDataLoss: skip), oldest first. */
+  gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
 export type LinkState = Map<string, PartitionState>
@@ -141,7 +143,7 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     await fetcher.close()
   }
   for (const [key, byStart] of runs) {
-    const partition = state.get(key) ?? { progress: null, runs: [] }
+    const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
     partition.runs = [...byStart.values()]
     state.set(key, partition)
   }
@@ -156,7 +158,7 @@ function apply(
   const key = partitionKey(entry.topic, entry.partition)
   switch (entry.kind) {
     case 'progress': {
-      const partition = state.get(key) ?? { progress: null, runs: [] }
+      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
       partition.progress = entry.value
       state.set(key, partition)
       return
@@ -168,8 +170,15 @@ function apply(
       else byStart.set(entry.sourceStart, { sourceStart: entry.sourceStart, ...entry.value })
       return
     }
-    case 'gap':
+    case 'gap': {
+      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
+      partition.gaps = partition.gaps.filter(g => g.from !== entry.from)
+      if (entry.value !== null)
+        partition.gaps.push({ from: entry.from, to: entry.value.to, reason: entry.value.reason })
+      partition.gaps.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
+      state.set(key, partition)
       return
+    }
   }
 }
 

@@ -191,7 +191,11 @@ export class PartitionFetcher {
   }
 
   /** One fetch round: one request per leader broker, in parallel. */
-  async fetch(requests: readonly TopicPartitionOffset[]): Promise<PartitionFetch[]> {
+  /**
+   * Fetches the given partitions (one request per leader, in parallel). `sizeScale` multiplies
+   * `maxBytes` and `partitionMaxBytes` for this call: the caller's answer to a long round trip.
+   */
+  async fetch(requests: readonly TopicPartitionOffset[], sizeScale = 1): Promise<PartitionFetch[]> {
     const topics = [...new Set(requests.map(r => r.topic))]
     await this.#ensureMetadata(topics)
 
@@ -209,9 +213,23 @@ export class PartitionFetcher {
       list.push(request)
     }
 
-    const perNode = await Promise.all([...byNode].map(([node, list]) => this.#fetchFromNode(node, list)))
+    const perNode = await Promise.all([...byNode].map(([node, list]) => this.#fetchFromNode(node, list, sizeScale)))
     for (const list of perNode) results.push(...list)
     return results
+  }
+
+  /**
+   * Times one small request (metadata of `topics`) to the source: the round trip as the fetches
+   * see it, without transfer time or a broker's wait for data. Refreshes the metadata too.
+   */
+  async roundTripMs(topics: string[]): Promise<number> {
+    const started = performance.now()
+    const metadata = await labelled('KDR_ERR_KAFKA_FETCH', { operation: 'fetch metadata', cluster: this.cluster }, () =>
+      this.#client.metadataOf(topics, true)
+    )
+    const elapsed = performance.now() - started
+    this.#brokers = metadata.brokers
+    return elapsed
   }
 
   async close(): Promise<void> {
@@ -252,7 +270,7 @@ export class PartitionFetcher {
     this.#metadataStale = false
   }
 
-  async #fetchFromNode(node: number, requests: TopicPartitionOffset[]): Promise<PartitionFetch[]> {
+  async #fetchFromNode(node: number, requests: TopicPartitionOffset[], sizeScale: number): Promise<PartitionFetch[]> {
     const byTopic = new Map<string, { topicId: string; partitions: TopicPartitionOffset[] }>()
     const topicNames = new Map<string, string>()
     for (const r of requests) {
@@ -275,7 +293,7 @@ export class PartitionFetcher {
           currentLeaderEpoch: -1,
           fetchOffset: p.offset,
           lastFetchedEpoch: -1,
-          partitionMaxBytes: this.#options.partitionMaxBytes
+          partitionMaxBytes: this.#options.partitionMaxBytes * sizeScale
         }))
       }))
       const isolation =
@@ -288,7 +306,7 @@ export class PartitionFetcher {
         connection,
         this.#options.maxWaitMs,
         this.#options.minBytes,
-        this.#options.maxBytes,
+        this.#options.maxBytes * sizeScale,
         isolation,
         0,
         -1,

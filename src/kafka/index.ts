@@ -8,11 +8,13 @@ export { RecordProducer, type ProducedPartition, type RecordProducerOptions } fr
 export { PartitionDecoder, toFetchedRecord, type AbortedTransaction, type DecodeResult } from './batches.ts'
 export { BatchProducer } from './batch-producer.ts'
 export { CODEC_IDS, compressorFor, type CompressionName } from './compression.ts'
+export { asyncCompressorFor } from './compression-pool.ts'
 export {
   RECORD_WRITE_OVERHEAD,
   RecordBatchWriter,
   encodeHeaderKey,
   recordParts,
+  type AsyncCompressor,
   type HeaderToAdd,
   type RawRecord
 } from './record-batch.ts'

@@ -329,6 +329,9 @@ export function firstRecordKey(batch: RawBatch): Buffer | null {
 
 export type Compressor = (data: Buffer) => Buffer
 
+/** Compresses off the calling thread; the result has `headroom` free bytes in front. */
+export type AsyncCompressor = (data: Buffer, headroom: number) => Promise<Buffer>
+
 /** A header a writer adds to each record: the key encoded once, the value as a prefix and an int64. */
 export interface HeaderToAdd {
   /** Varint key length followed by the key bytes (see encodeHeaderKey). */
@@ -476,14 +479,25 @@ export class RecordBatchWriter {
    */
   finish(codec: number, compress: Compressor | null): Buffer {
     if (this.#count === 0) throw new RangeError('an empty batch cannot be finished')
-    let batch: Buffer
-    if (codec === 0 || compress === null) {
-      batch = this.#buf.subarray(0, this.#pos)
-    } else {
-      const compressed = compress(this.#buf.subarray(BATCH_HEADER_BYTES, this.#pos))
-      batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length)
-      compressed.copy(batch, BATCH_HEADER_BYTES)
-    }
+    if (codec === 0 || compress === null) return this.#seal(this.#buf.subarray(0, this.#pos), 0)
+    const compressed = compress(this.#buf.subarray(BATCH_HEADER_BYTES, this.#pos))
+    const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length)
+    compressed.copy(batch, BATCH_HEADER_BYTES)
+    return this.#seal(batch, codec)
+  }
+
+  /**
+   * `finish` with the record region compressed elsewhere (another thread). The writer must not be
+   * begun again until the returned promise settles; the batch is a new buffer.
+   */
+  async finishCompressed(codec: number, compress: AsyncCompressor): Promise<Buffer> {
+    if (this.#count === 0) throw new RangeError('an empty batch cannot be finished')
+    const batch = await compress(this.#buf.subarray(BATCH_HEADER_BYTES, this.#pos), BATCH_HEADER_BYTES)
+    return this.#seal(batch, codec)
+  }
+
+  /** Writes the batch header for this writer's records in front of `batch`'s record region. */
+  #seal(batch: Buffer, codec: number): Buffer {
     batch.writeBigInt64BE(0n, 0)
     batch.writeInt32BE(batch.length - 12, 8)
     batch.writeInt32BE(-1, 12) // partitionLeaderEpoch: set by the broker

@@ -159,10 +159,18 @@ export class TopicSync {
       await this.#checkTargetLimits(target)
     } else if (targetCount < partitions) {
       await this.#target.createPartitions(target, partitions)
-      this.#log.info(
-        { topic: source, target, from: targetCount, to: partitions },
-        'target partitions added to follow the source'
-      )
+      const fields = { topic: source, target, from: targetCount, to: partitions }
+      if (this.#known.has(source)) {
+        this.#log.info(fields, 'target partitions added to follow the source')
+      } else {
+        // A topic kafka-dr did not create, with fewer partitions: grown so that every source
+        // partition has its own target partition (records are never mapped onto another one).
+        this.#log.warn(
+          fields,
+          `existing target topic ${target} had ${targetCount} partitions, the source ${partitions}: partitions added so that partition numbers match`
+        )
+        await this.#checkTargetLimits(target)
+      }
       targetCount = partitions
     } else if (!this.#known.has(source)) {
       // An existing target topic: adopted. Say so, and check it can take the records.

@@ -36,3 +36,74 @@ export function headerPairs(flat: (string | null)[] | undefined): [string, strin
   for (let i = 0; flat !== undefined && i < flat.length; i += 2) pairs.push([flat[i] ?? '', flat[i + 1] ?? null])
   return pairs
 }
+
+export interface SequenceAudit {
+  records: number
+  /** Expected sequence numbers not on the topic. */
+  missing: number
+  /** Records seen a second time (replays). */
+  duplicates: number
+  /** Times a partition jumped forward past a record not seen before it (a gap, maybe filled later). */
+  forwardJumps: number
+  /** Records of this tag whose value names another partition, or whose seq is out of range. */
+  misplaced: number
+  /** Records of other writers (another tag), e.g. the other side of an active-active pair. */
+  otherTags: number
+}
+
+/**
+ * Streams a whole topic through kcat and audits "<tag>:<partition>:<seq>" values against
+ * `expected[p]` records per partition: bounded memory, for topics of millions of records.
+ */
+export async function kcatAuditSequences(
+  bootstrap: string,
+  topic: string,
+  tag: string,
+  expected: number[]
+): Promise<SequenceAudit> {
+  const { spawn } = await import('node:child_process')
+  const { createInterface } = await import('node:readline')
+  const child = spawn('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %s\n'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const seen = expected.map(n => new Uint8Array(n))
+  const highest = expected.map(() => -1)
+  const audit: SequenceAudit = { records: 0, missing: 0, duplicates: 0, forwardJumps: 0, misplaced: 0, otherTags: 0 }
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line === '') continue
+    audit.records++
+    const [partitionText, value = ''] = line.split(' ')
+    const p = Number(partitionText)
+    const [t, vp, vs] = value.split(':')
+    const seq = Number(vs)
+    const marks = seen[p]
+    if (t !== tag) {
+      audit.otherTags++
+      continue
+    }
+    if (Number(vp) !== p || marks === undefined || !(seq >= 0 && seq < marks.length)) {
+      audit.misplaced++
+      continue
+    }
+    if (marks[seq] === 1) {
+      audit.duplicates++
+      continue
+    }
+    marks[seq] = 1
+    // Going forward past an unseen record is a gap; going back (a replay) is not.
+    if (seq > highest[p]! + 1) {
+      let gap = false
+      for (let s = highest[p]! + 1; s < seq && !gap; s++) gap = marks[s] === 0
+      if (gap) audit.forwardJumps++
+    }
+    highest[p] = Math.max(highest[p]!, seq)
+  }
+  const code = await new Promise<number | null>(resolve =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)
+  )
+  if (code !== 0) throw new Error(`kcat reading ${topic} exited ${code}: ${stderr}`)
+  for (const marks of seen) for (const m of marks) if (m === 0) audit.missing++
+  return audit
+}

@@ -26,5 +26,19 @@ test('describeCause flattens aggregated errors', () => {
     [new Error('NOT_LEADER'), new Error('TIMEOUT'), new Error('TIMEOUT')],
     'Producing messages failed.'
   )
-  assert.equal(describeCause(aggregate), 'Producing messages failed.: NOT_LEADER; TIMEOUT')
+  assert.equal(describeCause(aggregate), 'Producing messages failed: NOT_LEADER; TIMEOUT')
+})
+
+test('describeCause follows nested causes to the root reason, each reason once', () => {
+  const auth = new Error('SASL authentication failed.', {
+    cause: new Error('Received response with error', { cause: new Error('SASL authentication failed.') })
+  })
+  const network = new Error('Connection to 127.0.0.1:9094 failed.', { cause: auth })
+  const retries = Object.assign(new Error('metadata failed 2 times.'), { errors: [network, network] })
+  assert.equal(
+    describeCause(retries),
+    'metadata failed 2 times: Connection to 127.0.0.1:9094 failed: SASL authentication failed: Received response with error'
+  )
+  const wrapped = new KdrError('KDR_ERR_KAFKA_ADMIN', 'list offsets failed: x', { cluster: 'dc1' }, { cause: auth })
+  assert.equal(describeCause(new Error('outer', { cause: wrapped })), `outer: ${wrapped.message}`)
 })

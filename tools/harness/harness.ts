@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { KafkaAdmin } from '../../src/kafka/index.ts'
 import { ensureJars } from './jars.ts'
+import { type ClusterTls, ensureClusterTls } from './tls.ts'
 import { JVM_PERFORMANCE_OPTS, harnessConfigDir, javaBinary, kafkaVersion, runDir, usesLegacyLogging } from './paths.ts'
 
 /**
@@ -40,6 +41,20 @@ export interface ExtraListener {
   port: number
   /** The port clients are told to use; defaults to `port`. */
   advertisedPort?: number
+  /** PLAINTEXT (default) or SASL_SSL: SCRAM-SHA-256/512 over TLS with the harness's certificates. */
+  protocol?: 'PLAINTEXT' | 'SASL_SSL'
+}
+
+/** Authentication and authorization of a cluster (for security tests). */
+export interface ClusterSecurity {
+  /** SCRAM credentials (SHA-256 and SHA-512) created when the cluster is formatted. */
+  scramUsers?: { name: string; password: string }[]
+  /**
+   * Turn on Kafka's StandardAuthorizer: nothing is allowed without an ACL, except for super users
+   * (User:admin, and User:ANONYMOUS, the principal of the PLAINTEXT listeners the harness itself,
+   * the controller and the tests' setup use).
+   */
+  authorizer?: boolean
 }
 
 export interface ClusterInfo {
@@ -52,6 +67,7 @@ export interface ClusterInfo {
   overrides: Record<string, string>
   heap: string
   listeners?: ExtraListener[]
+  security?: ClusterSecurity
 }
 
 export interface UpOptions {
@@ -60,6 +76,8 @@ export interface UpOptions {
   indexes?: number[]
   /** Extra listeners per cluster index (clusters started fresh only). */
   clusterListeners?: Record<number, ExtraListener[]>
+  /** SCRAM users and authorizer per cluster index (clusters started fresh only). */
+  clusterSecurity?: Record<number, ClusterSecurity>
   /** Broker config for every cluster started fresh. */
   overrides?: Record<string, string>
   /** Broker config per cluster index, on top of `overrides`. */
@@ -101,9 +119,11 @@ export function newClusterId(): string {
   }
 }
 
-export function serverProperties(info: ClusterInfo, dataDir: string): string {
+export function serverProperties(info: ClusterInfo, dataDir: string, keystoreFile?: string): string {
   const { index, brokerPort: bp, controllerPort: cp } = info
   const extra = info.listeners ?? []
+  const secure = extra.filter(l => l.protocol === 'SASL_SSL')
+  if (secure.length > 0 && keystoreFile === undefined) throw new Error('a SASL_SSL listener needs a keystore file')
   const base: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
@@ -123,7 +143,7 @@ export function serverProperties(info: ClusterInfo, dataDir: string): string {
     'listener.security.protocol.map': [
       'CONTROLLER:PLAINTEXT',
       'PLAINTEXT:PLAINTEXT',
-      ...extra.map(l => `${l.name}:PLAINTEXT`)
+      ...extra.map(l => `${l.name}:${l.protocol ?? 'PLAINTEXT'}`)
     ].join(','),
     'log.dirs': dataDir,
     'num.partitions': '1',
@@ -140,7 +160,23 @@ export function serverProperties(info: ClusterInfo, dataDir: string): string {
     'num.network.threads': '2',
     'num.io.threads': '4'
   }
-  const merged = { ...base, ...info.overrides }
+  const security: Record<string, string> = {}
+  for (const l of secure) {
+    const prefix = `listener.name.${l.name.toLowerCase()}`
+    security[`${prefix}.sasl.enabled.mechanisms`] = 'SCRAM-SHA-512,SCRAM-SHA-256'
+    for (const mechanism of ['scram-sha-512', 'scram-sha-256']) {
+      security[`${prefix}.${mechanism}.sasl.jaas.config`] =
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+    }
+    security[`${prefix}.ssl.keystore.type`] = 'PEM'
+    security[`${prefix}.ssl.keystore.location`] = keystoreFile!
+  }
+  if (info.security?.authorizer === true) {
+    security['authorizer.class.name'] = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'
+    security['super.users'] = 'User:ANONYMOUS;User:admin'
+    security['allow.everyone.if.no.acl.found'] = 'false'
+  }
+  const merged = { ...base, ...security, ...info.overrides }
   const lines = [`# kafka-dr harness, cluster ${index} (generated; edit the overrides, not this file)`]
   for (const [key, value] of Object.entries(merged)) lines.push(`${key}=${value}`)
   return `${lines.join('\n')}\n`
@@ -149,6 +185,12 @@ export function serverProperties(info: ClusterInfo, dataDir: string): string {
 function readInfo(index: number): ClusterInfo | null {
   const file = join(clusterDir(index), 'cluster.json')
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo) : null
+}
+
+/** The certificates of a cluster with a SASL_SSL listener (clients trust `caFile`), or null. */
+export function clusterTls(index: number): ClusterTls | null {
+  const dir = join(clusterDir(index), 'tls')
+  return existsSync(join(dir, 'ca.crt')) ? ensureClusterTls(dir, `cluster ${index}`) : null
 }
 
 /** The pid from the pid file, only if that process is alive AND is the broker of this cluster folder. */
@@ -213,7 +255,10 @@ async function format(info: ClusterInfo, libs: string): Promise<void> {
     info.clusterId,
     '-c',
     join(dir, 'server.properties'),
-    '--ignore-formatted'
+    '--ignore-formatted',
+    ...(info.security?.scramUsers ?? []).flatMap(u =>
+      ['SCRAM-SHA-512', 'SCRAM-SHA-256'].flatMap(m => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`])
+    )
   ]
   try {
     await runFile(javaBinary(), args, { encoding: 'utf8' })
@@ -299,6 +344,7 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
     if (info === null) {
       const overrides = { ...options.overrides, ...options.clusterOverrides?.[index] }
       const listeners = options.clusterListeners?.[index]
+      const security = options.clusterSecurity?.[index]
       info = {
         index,
         clusterId: newClusterId(),
@@ -308,7 +354,8 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
         bootstrap: bootstrapOf(index),
         overrides,
         heap: options.heap ?? '512m',
-        ...(listeners === undefined ? {} : { listeners })
+        ...(listeners === undefined ? {} : { listeners }),
+        ...(security === undefined ? {} : { security })
       }
       fresh.add(index)
       rmSync(join(clusterDir(index), 'formatted-data'), { recursive: true, force: true })
@@ -324,7 +371,10 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
     }
     const dir = clusterDir(index)
     mkdirSync(join(dir, 'data'), { recursive: true })
-    writeFileSync(join(dir, 'server.properties'), serverProperties(info, join(dir, 'data')))
+    const tls = (info.listeners ?? []).some(l => l.protocol === 'SASL_SSL')
+      ? ensureClusterTls(join(dir, 'tls'), `cluster ${index}`)
+      : null
+    writeFileSync(join(dir, 'server.properties'), serverProperties(info, join(dir, 'data'), tls?.keystoreFile))
     writeFileSync(join(dir, 'cluster.json'), `${JSON.stringify(info, null, 2)}\n`)
     starting.push(info)
   }

@@ -56,7 +56,7 @@ test('the documented example compiles with every default', () => {
         maxBufferedBytesPerPartition: 2097152,
         maxBufferedBytes: 67108864
       },
-      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576 }
+      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576, concurrency: 1 }
     }
   ])
   assert.deepEqual(config.warnings, [])
@@ -97,7 +97,7 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024 }
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 }
   }
   const [link] = parseConfig(yaml(input)).links
   assert.deepEqual(link, {
@@ -122,7 +122,7 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024 }
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 }
   })
 })
 
@@ -137,7 +137,13 @@ test('partly given nested sections keep the defaults of the keys left out', () =
     maxBufferedBytesPerPartition: 2097152,
     maxBufferedBytes: 67108864
   })
-  assert.deepEqual(link?.fetch, { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576 })
+  assert.deepEqual(link?.fetch, {
+    maxWaitMs: 200,
+    minBytes: 1,
+    maxBytes: 16777216,
+    partitionMaxBytes: 1048576,
+    concurrency: 1
+  })
 })
 
 test('replicationFactor null means the target default', () => {
@@ -263,7 +269,7 @@ test('enums and integer ranges say what is allowed', () => {
     deadLetterTopic: 'dead letters',
     sync: { topicsIntervalMs: 999, configsIntervalMs: 1.5 },
     producer: { compression: 'brotli', maxBatchBytes: 16777217, maxBufferedBytesPerPartition: 65535 },
-    fetch: { maxWaitMs: 30001, maxBytes: '1MB', partitionMaxBytes: 1023 }
+    fetch: { maxWaitMs: 30001, maxBytes: '1MB', partitionMaxBytes: 1023, concurrency: 0 }
   })
   const issues = issuesOf(yaml(input))
   const expected: Record<string, string> = {
@@ -280,7 +286,8 @@ test('enums and integer ranges say what is allowed', () => {
     'links[0].producer.maxBufferedBytesPerPartition': 'expected an integer >= 65536',
     'links[0].fetch.maxWaitMs': 'expected an integer from 0 to 30000',
     'links[0].fetch.maxBytes': 'expected an integer >= 1024',
-    'links[0].fetch.partitionMaxBytes': 'expected an integer >= 1024'
+    'links[0].fetch.partitionMaxBytes': 'expected an integer >= 1024',
+    'links[0].fetch.concurrency': 'expected an integer from 1 to 64'
   }
   for (const [path, message] of Object.entries(expected)) assert.equal(issueAt(issues, path).message, message)
   assert.equal(issues.length, Object.keys(expected).length)

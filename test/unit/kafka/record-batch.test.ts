@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 // The client library's own batch codec is the independent oracle for ours.
 // eslint-disable-next-line no-restricted-imports
 import { Reader, createRecordsBatch, readRecordsBatch } from '@platformatic/kafka'
+import { CompressionPool } from '../../../src/kafka/compression-pool.ts'
 import { CODEC_IDS, type CompressionName, compressorFor, decompress } from '../../../src/kafka/compression.ts'
 import {
   ATTR_TIMESTAMP_LOG_APPEND,
@@ -146,6 +147,31 @@ describe('RecordBatchWriter', () => {
     const batch = writer.finish(CODEC_IDS[compression], compressorFor(compression))
     stampBatch(batch, 42n, 3, 17)
     return batch
+  }
+
+  for (const compression of ['lz4', 'zstd', 'gzip', 'snappy'] as const) {
+    test(`compressed on the worker pool (${compression}): byte for byte the batch compressed inline`, async () => {
+      const source = decodeAll(libraryBatch(sample, 9000n), 0, b('kdr-prov'))
+      const inline = rewrite(source, compression)
+      const pool = new CompressionPool(2)
+      try {
+        const writer = new RecordBatchWriter(256)
+        writer.begin(1024)
+        for (const record of source) {
+          header.valueInt64 = record.offset
+          writer.append(record, header)
+        }
+        const [offThread, second] = await Promise.all([
+          writer.finishCompressed(CODEC_IDS[compression], pool.compressor(compression)),
+          pool.compressor(compression)(Buffer.from('another job at the same time'), 0)
+        ])
+        stampBatch(offThread, 42n, 3, 17)
+        assert.deepEqual(offThread, inline)
+        assert.ok(second.length > 0)
+      } finally {
+        await pool.close()
+      }
+    })
   }
 
   for (const compression of ['none', 'lz4', 'zstd', 'gzip'] as const) {

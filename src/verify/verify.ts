@@ -1,0 +1,449 @@
+import { createHash } from 'node:crypto'
+import { type KafkaDrConfig } from '../config/index.ts'
+import { TopicNaming } from '../core/naming.ts'
+import { OffsetRuns } from '../core/offset-runs.ts'
+import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
+import { TopicFilter } from '../core/topic-filter.ts'
+import {
+  type Digest,
+  PartitionMerge,
+  type PartitionVerdict,
+  type SourceRecordDigest,
+  type VerifyHashing,
+  emptyVerdict
+} from '../core/verify-merge.ts'
+import { partitionKey } from '../engine/state-store.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
+import { type ClusterConnection, type FetchedRecord, KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+
+/**
+ * `kafka-dr verify`: proves, partition by partition, that the target holds what the source still
+ * holds, by reading both (the engine need not run). Source records are matched to their copies by
+ * the provenance header, which names the source topic, partition and offset of each copy; content is
+ * compared by a digest over key, value, headers (without provenance) and timestamp. See
+ * core/verify-merge.ts for how every record is classified.
+ */
+
+export interface VerifyOptions {
+  /** Source topics to check (default: every source topic the link replicates). */
+  topics?: string[]
+  /** Check only source records from this time (epoch ms) on. */
+  fromTime?: number
+  /** Source offsets per range digest. */
+  rangeSize?: number
+  onProgress?: (progress: VerifyProgress) => void
+}
+
+export interface VerifyProgress {
+  topic: string
+  partition: number
+  /** Source records checked so far, in all partitions, and how many the check covers. */
+  checked: number
+  total: number
+}
+
+export interface PartitionReport extends PartitionVerdict {
+  topic: string
+  partition: number
+  targetTopic: string
+  sourceRange: { from: number; to: number }
+  targetRange: { from: number; to: number } | null
+  replicatedNext: number | null
+  /**
+   * Records the source deleted (retention) after the stored replication position and before they
+   * were copied, that no recorded gap accounts for: lost, and a failure.
+   */
+  lostOnSource: { from: number; to: number; count: number } | null
+  /**
+   * Source records that came from the target cluster (their provenance names it as origin): in
+   * active-active setups they are never copied back, so they are not expected on the target.
+   */
+  fromTarget: number
+  /** Ranges the replicator skipped by policy (onDataLoss: skip) and recorded; reported, not a failure. */
+  recordedGaps: { from: number; to: number; reason: string }[]
+  error: string | null
+}
+
+export interface VerifyReport {
+  link: string
+  source: string
+  target: string
+  startedAt: string
+  finishedAt: string
+  ok: boolean
+  partitions: PartitionReport[]
+  totals: {
+    partitions: number
+    failedPartitions: number
+    checked: number
+    matched: number
+    missing: number
+    lostOnSource: number
+    altered: number
+    reordered: number
+    duplicates: number
+    notReplicated: number
+    expiredOnTarget: number
+    goneFromSource: number
+    foreign: number
+  }
+}
+
+const hashing: VerifyHashing = {
+  rangeHasher() {
+    const hash = createHash('sha256')
+    return {
+      update: (d: Digest) => hash.update(d),
+      digest: () => hash.digest('hex').slice(0, 32)
+    }
+  }
+}
+
+const NULL_LENGTH = Buffer.from([0xff, 0xff, 0xff, 0xff])
+
+/** Digest of what a copy must preserve: key, value, headers except provenance (in order), timestamp. */
+export function recordDigest(record: FetchedRecord): Digest {
+  const hash = createHash('sha256')
+  const length = Buffer.allocUnsafe(4)
+  const part = (bytes: Buffer | null): void => {
+    if (bytes === null) {
+      hash.update(NULL_LENGTH)
+      return
+    }
+    length.writeUInt32BE(bytes.length)
+    hash.update(length)
+    hash.update(bytes)
+  }
+  part(record.key)
+  part(record.value)
+  for (const [name, value] of record.headers) {
+    if (name.equals(PROVENANCE_HEADER_KEY)) continue
+    part(name)
+    part(value)
+  }
+  const ts = Buffer.allocUnsafe(8)
+  ts.writeBigInt64BE(record.timestamp)
+  hash.update(ts)
+  return hash.digest().subarray(0, 16)
+}
+
+/**
+ * The records of one partition in [from, to), in offset order, fetched as needed. A source whose log
+ * start moves past the reader during the check (retention) continues at the new log start.
+ */
+async function* partitionRecords(
+  fetcher: PartitionFetcher,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint
+): AsyncGenerator<FetchedRecord> {
+  let offset = from
+  let failures = 0
+  while (offset < to) {
+    const [result] = await fetcher.fetch([{ topic, partition, offset }])
+    if (result === undefined) throw new Error('empty fetch result')
+    if (result.error !== undefined) {
+      if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > offset) {
+        offset = result.logStartOffset
+        continue
+      }
+      if (result.error.retriable && failures++ < 10) continue
+      throw result.error.error
+    }
+    failures = 0
+    for (const record of result.records) {
+      if (record.offset >= to) return
+      yield record
+    }
+    if (result.nextOffset === offset) {
+      // Nothing more below `to` (the end moved back, or only markers remain): done.
+      if (result.highWatermark >= 0n && result.highWatermark <= offset) return
+    }
+    offset = result.nextOffset
+  }
+}
+
+interface Target {
+  topic: string
+  partitions: number
+}
+
+export async function verifyLink(
+  config: KafkaDrConfig,
+  linkName: string,
+  options: VerifyOptions = {}
+): Promise<VerifyReport> {
+  const link = findLink(config, linkName)
+  const startedAt = new Date().toISOString()
+  const sourceConnection: ClusterConnection = clusterOf(config, link.source, 'verify')
+  const targetConnection: ClusterConnection = clusterOf(config, link.target, 'verify')
+  const sourceAdmin = new KafkaAdmin(sourceConnection)
+  const targetAdmin = new KafkaAdmin(targetConnection)
+  const fetchOptions = { maxWaitMs: 0, isolation: 'read_committed' as const, partitionMaxBytes: 4 * 1024 * 1024 }
+  const sourceFetcher = new PartitionFetcher(sourceConnection, fetchOptions)
+  // The target side reads everything the log holds: copies are never transactional.
+  const targetFetcher = new PartitionFetcher(targetConnection, { ...fetchOptions, isolation: 'read_uncommitted' })
+  const naming = new TopicNaming(link.naming, link.source)
+  const filter = new TopicFilter(link.topics.include, link.topics.exclude)
+  const rangeSize = options.rangeSize ?? 10_000
+  const reports: PartitionReport[] = []
+  try {
+    const state = await readTargetState(config, link, 'verify')
+    const targetClusterId = (await targetAdmin.describeCluster()).clusterId
+    const sourceTopics = (await sourceAdmin.listTopics()).filter(
+      t => filter.matches(t) && (options.topics === undefined || options.topics.includes(t))
+    )
+    for (const wanted of options.topics ?? []) {
+      if (!sourceTopics.includes(wanted)) {
+        throw new KdrError('KDR_ERR_UNKNOWN_TOPIC', `topic ${wanted} is not a source topic of link ${link.name}`, {
+          cluster: link.source,
+          topic: wanted
+        })
+      }
+    }
+    const described = await sourceAdmin.describeTopics(sourceTopics)
+    const targets = new Map<string, Target>()
+    for (const t of await targetAdmin.describeTopics(described.map(d => naming.targetTopic(d.name)))) {
+      targets.set(t.name, { topic: t.name, partitions: t.partitions.length })
+    }
+    // Ranges first, so progress can say how much is left.
+    const plan: { topic: string; topicId: string; partition: number; logStart: bigint; from: bigint; to: bigint }[] = []
+    for (const topic of described.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const partitions = topic.partitions.map(p => p.partition)
+      const [earliest, start, end] = await Promise.all([
+        sourceAdmin.listOffsets(topic.name, partitions, 'earliest'),
+        options.fromTime === undefined
+          ? sourceAdmin.listOffsets(topic.name, partitions, 'earliest')
+          : sourceAdmin.listOffsets(topic.name, partitions, { timestamp: BigInt(options.fromTime) }),
+        sourceAdmin.listOffsets(topic.name, partitions, 'latest')
+      ])
+      for (const p of partitions) {
+        const to = end.get(p) ?? 0n
+        // listOffsets by time answers -1 when no record is that recent: nothing to check.
+        const fromRaw = start.get(p) ?? 0n
+        plan.push({
+          topic: topic.name,
+          topicId: topic.topicId,
+          partition: p,
+          logStart: earliest.get(p) ?? 0n,
+          from: fromRaw < 0n ? to : fromRaw,
+          to
+        })
+      }
+    }
+    const total = plan.reduce((n, p) => n + Number(p.to - p.from), 0)
+    let checkedBefore = 0
+    for (const item of plan) {
+      const targetTopic = naming.targetTopic(item.topic)
+      const stored = state.partitions.get(partitionKey(item.topic, item.partition))
+      const runs = OffsetRuns.from(stored?.runs ?? [])
+      const replicatedNext = stored?.progress?.next ?? null
+      const storedTopicId = stored?.progress?.topicId
+      if (storedTopicId !== undefined && storedTopicId !== item.topicId) {
+        // Same name, another topic: the copies on the target belong to the old one.
+        reports.push({
+          ...emptyVerdict(),
+          topic: item.topic,
+          partition: item.partition,
+          targetTopic,
+          sourceRange: { from: Number(item.from), to: Number(item.to) },
+          targetRange: null,
+          replicatedNext: replicatedNext === null ? null : Number(replicatedNext),
+          lostOnSource: null,
+          fromTarget: 0,
+          recordedGaps: [],
+          error: `source topic was re-created since it was replicated (topic id ${storedTopicId} -> ${item.topicId}): the target holds copies of the old topic, not of this one`
+        })
+        continue
+      }
+      const gaps = (stored?.gaps ?? []).map(g => ({ from: Number(g.from), to: Number(g.to), reason: g.reason }))
+      const lostOnSource = lossBeforeReplication(replicatedNext, item.logStart, gaps)
+      const report = await verifyPartition({
+        ...item,
+        targetClusterId,
+        lostOnSource,
+        recordedGaps: gaps,
+        targetTopic,
+        targetPartitions: targets.get(targetTopic)?.partitions ?? 0,
+        runs,
+        replicatedNext,
+        rangeSize,
+        sourceFetcher,
+        targetFetcher,
+        targetAdmin,
+        progress: checked =>
+          options.onProgress?.({
+            topic: item.topic,
+            partition: item.partition,
+            checked: checkedBefore + checked,
+            total
+          })
+      })
+      checkedBefore += report.checked
+      reports.push(report)
+    }
+  } finally {
+    await Promise.allSettled([sourceFetcher.close(), targetFetcher.close(), sourceAdmin.close(), targetAdmin.close()])
+  }
+  const sum = (pick: (r: PartitionReport) => number): number => reports.reduce((n, r) => n + pick(r), 0)
+  const failed = reports.filter(r => !r.ok).length
+  return {
+    link: link.name,
+    source: link.source,
+    target: link.target,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ok: failed === 0,
+    partitions: reports,
+    totals: {
+      partitions: reports.length,
+      failedPartitions: failed,
+      checked: sum(r => r.checked),
+      matched: sum(r => r.matched),
+      missing: sum(r => r.missing.count),
+      lostOnSource: sum(r => r.lostOnSource?.count ?? 0),
+      altered: sum(r => r.altered.count),
+      reordered: sum(r => r.reordered.count),
+      duplicates: sum(r => r.duplicates.count),
+      notReplicated: sum(r => r.notReplicated.count),
+      expiredOnTarget: sum(r => r.expiredOnTarget),
+      goneFromSource: sum(r => r.goneFromSource),
+      foreign: sum(r => r.foreign)
+    }
+  }
+}
+
+/**
+ * The source log starts after the stored replication position: the records in between were deleted
+ * before they were copied, unless a recorded gap (policy skip) covers them.
+ */
+function lossBeforeReplication(
+  replicatedNext: bigint | null,
+  logStart: bigint,
+  gaps: { from: number; to: number }[]
+): { from: number; to: number; count: number } | null {
+  if (replicatedNext === null || replicatedNext >= logStart) return null
+  const from = Number(replicatedNext)
+  const to = Number(logStart)
+  let covered = from
+  for (const g of gaps) if (g.from <= covered && g.to > covered) covered = g.to
+  return covered >= to ? null : { from: covered, to, count: to - covered }
+}
+
+async function verifyPartition(input: {
+  topic: string
+  partition: number
+  targetClusterId: string
+  lostOnSource: { from: number; to: number; count: number } | null
+  recordedGaps: { from: number; to: number; reason: string }[]
+  from: bigint
+  to: bigint
+  targetTopic: string
+  targetPartitions: number
+  runs: OffsetRuns
+  replicatedNext: bigint | null
+  rangeSize: number
+  sourceFetcher: PartitionFetcher
+  targetFetcher: PartitionFetcher
+  targetAdmin: KafkaAdmin
+  progress: (checked: number) => void
+}): Promise<PartitionReport> {
+  const { topic, partition, from, to, runs } = input
+  const base = {
+    topic,
+    partition,
+    lostOnSource: input.lostOnSource,
+    recordedGaps: input.recordedGaps,
+    targetTopic: input.targetTopic,
+    sourceRange: { from: Number(from), to: Number(to) },
+    replicatedNext: input.replicatedNext === null ? null : Number(input.replicatedNext)
+  }
+  let targetRange: { from: number; to: number } | null = null
+  if (partition < input.targetPartitions) {
+    const [start, end] = await Promise.all([
+      input.targetAdmin.listOffsets(input.targetTopic, [partition], 'earliest'),
+      input.targetAdmin.listOffsets(input.targetTopic, [partition], 'latest')
+    ])
+    targetRange = { from: Number(start.get(partition) ?? 0n), to: Number(end.get(partition) ?? 0n) }
+  }
+  const source = partitionRecords(input.sourceFetcher, topic, partition, from, to)
+  let pulled = 0
+  let fromTarget = 0
+  const merge = new PartitionMerge(
+    {
+      from: Number(from),
+      to: Number(to),
+      replicatedNext: base.replicatedNext,
+      targetOffsetOf: offset => {
+        const t = runs.translate(BigInt(offset))
+        return t?.copied === true ? Number(t.targetOffset) : null
+      },
+      targetLogStart: targetRange?.from ?? 0,
+      rangeSize: input.rangeSize,
+      hashing
+    },
+    async (): Promise<SourceRecordDigest | null> => {
+      for (;;) {
+        const next = await source.next()
+        if (next.done === true) return null
+        if (++pulled % 20_000 === 0) input.progress(pulled)
+        if (originOf(next.value) === input.targetClusterId) {
+          fromTarget++
+          continue
+        }
+        return { offset: Number(next.value.offset), digest: recordDigest(next.value) }
+      }
+    }
+  )
+  let error: string | null = null
+  try {
+    if (targetRange !== null && targetRange.to > targetRange.from) {
+      // Copies of records before `from` come before the copy of `from`: start there when it is known.
+      const first = runs.translate(from)
+      const start = BigInt(Math.max(targetRange.from, first === null ? targetRange.from : Number(first.targetOffset)))
+      for await (const record of partitionRecords(
+        input.targetFetcher,
+        input.targetTopic,
+        partition,
+        start,
+        BigInt(targetRange.to)
+      )) {
+        await merge.target(copiedFrom(record, topic, partition), recordDigest(record))
+      }
+    }
+  } catch (e) {
+    error = describeCause(e)
+  }
+  const verdict = await merge.finish().catch((e: unknown) => {
+    error ??= describeCause(e)
+    return null
+  })
+  input.progress(pulled)
+  if (verdict === null || error !== null) {
+    return { ...base, ...(verdict ?? emptyVerdict()), fromTarget, targetRange, error, ok: false }
+  }
+  return { ...base, ...verdict, fromTarget, ok: verdict.ok && input.lostOnSource === null, targetRange, error: null }
+}
+
+/** The origin cluster id of a record that carries provenance, or null. */
+function originOf(record: FetchedRecord): string | null {
+  for (let i = record.headers.length - 1; i >= 0; i--) {
+    const [name, value] = record.headers[i]!
+    if (name.equals(PROVENANCE_HEADER_KEY)) return decodeProvenance(value)?.originClusterId ?? null
+  }
+  return null
+}
+
+/** The source offset a target record was copied from, when its provenance names this source partition. */
+function copiedFrom(record: FetchedRecord, topic: string, partition: number): number | null {
+  for (let i = record.headers.length - 1; i >= 0; i--) {
+    const [name, value] = record.headers[i]!
+    if (!name.equals(PROVENANCE_HEADER_KEY)) continue
+    const provenance = decodeProvenance(value)
+    if (provenance?.topic !== topic || provenance.partition !== partition) return null
+    return Number(provenance.offset)
+  }
+  return null
+}
