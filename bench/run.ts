@@ -8,7 +8,7 @@ import { bootstrapOf, brokerPort, down, up } from '../tools/harness/harness.ts'
 import { ensureJars } from '../tools/harness/jars.ts'
 import { kafkaVersion, libsDir, repoRoot } from '../tools/harness/paths.ts'
 import { type Calibration, calibrate } from './lib/calibrate.ts'
-import { loadBacklog } from './lib/load.ts'
+import { loadBacklog, sourceOf } from './lib/load.ts'
 import { CONFIGS } from './lib/replicators.ts'
 import { type BenchRun, writeReport } from './lib/report.ts'
 import {
@@ -207,18 +207,7 @@ async function main(): Promise<void> {
     await source.createTopics([{ name: topic, partitions: workload.partitions }])
     await waitForLeaders(source, topic, workload.partitions)
     const t = performance.now()
-    await loadBacklog(
-      {
-        bootstrap: clusters.sourceBootstrap,
-        topic,
-        partitions: workload.partitions,
-        recordBytes: workload.recordBytes,
-        payload: workload.payload,
-        compression: workload.sourceCompression
-      },
-      workload.recordsPerPartition,
-      timestampBase
-    )
+    await loadBacklog(sourceOf(clusters.sourceBootstrap, topic, workload), workload.recordsPerPartition, timestampBase)
     const total = workload.recordsPerPartition * workload.partitions
     log(`${workload.id}: loaded ${total} records into ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   }
@@ -302,18 +291,7 @@ async function runCalibration(source: KafkaAdmin, target: KafkaAdmin, timestampB
     topic = `bench-calibration-${runId}`
     records = backlog.recordsPerPartition * backlog.partitions
     await source.createTopics([{ name: topic, partitions: 8 }])
-    await loadBacklog(
-      {
-        bootstrap: clusters.sourceBootstrap,
-        topic,
-        partitions: 8,
-        recordBytes: 1024,
-        payload: 'random',
-        compression: 'none'
-      },
-      backlog.recordsPerPartition,
-      timestampBase
-    )
+    await loadBacklog(sourceOf(clusters.sourceBootstrap, topic, backlog), backlog.recordsPerPartition, timestampBase)
   }
   const produceTopic = `bench-calibration-produce-${runId}`
   await source.createTopics([{ name: produceTopic, partitions: 8 }])

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BatchProducer, CODEC_IDS, RecordBatchWriter, compressorFor } from '../../src/kafka/index.ts'
 import { type PayloadKind, payloadPool, recordKey, recordTimestamp, recordValue } from './records.ts'
+import { type Workload } from './workloads.ts'
 
 /**
  * Writes benchmark records into a source topic: a backlog (catch-up workloads) or a paced stream
@@ -17,6 +18,22 @@ export interface LoadTarget {
   recordBytes: number
   payload: PayloadKind
   compression: 'none' | 'lz4' | 'zstd'
+}
+
+/** The source topic of a workload as the loaders write it (record size, payload, compression). */
+export function sourceOf(
+  bootstrap: string,
+  topic: string,
+  workload: Pick<Workload, 'partitions' | 'recordBytes' | 'payload' | 'sourceCompression'>
+): LoadTarget {
+  return {
+    bootstrap,
+    topic,
+    partitions: workload.partitions,
+    recordBytes: workload.recordBytes,
+    payload: workload.payload,
+    compression: workload.sourceCompression
+  }
 }
 
 /** Up to ~512 KB per partition and send: one batch each, under the broker's 1 MiB message limit. */

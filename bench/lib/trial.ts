@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KafkaAdmin } from '../../src/kafka/index.ts'
 import { ownedPid, wipe } from '../../tools/harness/harness.ts'
-import { PacedProducer } from './load.ts'
+import { PacedProducer, sourceOf } from './load.ts'
 import { cpuSeconds, hostBusySeconds, memory } from './proc.ts'
 import { type ConfigName, type RunningReplicator, startReplicator } from './replicators.ts'
 import { crossing, percentile, valueAt } from './stats.ts'
@@ -74,6 +74,28 @@ export interface TrialResult {
   sourceBrokerCpuPercent: number
   targetBrokerCpuPercent: number
   command: string
+}
+
+/** The trial's replicator, reading the source directly or through the delay proxy (W6). */
+function startTrialReplicator(
+  clusters: BenchClusters,
+  workload: Workload,
+  topic: string,
+  config: ConfigName,
+  dir: string,
+  options: TrialOptions
+): RunningReplicator {
+  return startReplicator({
+    config,
+    sourceBootstrap: workload.sourceDelayMs > 0 ? clusters.delayedSourceBootstrap : clusters.sourceBootstrap,
+    targetBootstrap: clusters.targetBootstrap,
+    topic,
+    partitions: workload.partitions,
+    compression: workload.writeCompression,
+    dir,
+    profile: options.profile,
+    linkExtra: options.linkExtra
+  })
 }
 
 /** CPU of the machine and of both brokers between start() and stop(), as percentages. */
@@ -165,17 +187,7 @@ export async function catchUpTrial(
   let replicator: RunningReplicator | null = null
   try {
     const started = performance.now()
-    replicator = startReplicator({
-      config,
-      sourceBootstrap: workload.sourceDelayMs > 0 ? clusters.delayedSourceBootstrap : clusters.sourceBootstrap,
-      targetBootstrap: clusters.targetBootstrap,
-      topic,
-      partitions: workload.partitions,
-      compression: workload.writeCompression,
-      dir,
-      profile: options.profile,
-      linkExtra: options.linkExtra
-    })
+    replicator = startTrialReplicator(clusters, workload, topic, config, dir, options)
     result.command = replicator.command
     const pid = replicator.pid
     let exitCode: number | null | undefined
@@ -335,14 +347,7 @@ export async function steadyTrial(
   const target = new KafkaAdmin({ alias: 'bench-target', bootstrap: [clusters.targetBootstrap] })
   let replicator: RunningReplicator | null = null
   let tail: TailingReader | null = null
-  const producer = new PacedProducer({
-    bootstrap: clusters.sourceBootstrap,
-    topic,
-    partitions: workload.partitions,
-    recordBytes: workload.recordBytes,
-    payload: workload.payload,
-    compression: workload.sourceCompression
-  })
+  const producer = new PacedProducer(sourceOf(clusters.sourceBootstrap, topic, workload))
   try {
     // The source stamps each record with its append time; both replicators carry that timestamp
     // to the target, where a tailing consumer notes when each record arrives.
@@ -355,17 +360,7 @@ export async function steadyTrial(
     await target.createTopics([{ name: topic, partitions: workload.partitions }])
     await waitForLeaders(target, topic, workload.partitions)
     const started = performance.now()
-    replicator = startReplicator({
-      config,
-      sourceBootstrap: workload.sourceDelayMs > 0 ? clusters.delayedSourceBootstrap : clusters.sourceBootstrap,
-      targetBootstrap: clusters.targetBootstrap,
-      topic,
-      partitions: workload.partitions,
-      compression: workload.writeCompression,
-      dir,
-      profile: options.profile,
-      linkExtra: options.linkExtra
-    })
+    replicator = startTrialReplicator(clusters, workload, topic, config, dir, options)
     result.command = replicator.command
     const pid = replicator.pid
     // Gate: one record per partition, copied, before the measured phase.

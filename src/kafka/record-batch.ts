@@ -383,13 +383,7 @@ export class RecordBatchWriter {
    */
   append(record: RawRecord, added: HeaderToAdd | null): void {
     const timestamp = record.timestamp
-    if (this.#count === 0) {
-      this.#baseTimestamp = timestamp
-      this.#maxTimestamp = timestamp
-    } else if (timestamp > this.#maxTimestamp) {
-      this.#maxTimestamp = timestamp
-    }
-    const timestampDelta = timestamp - this.#baseTimestamp
+    const timestampDelta = this.#timestampDelta(timestamp)
     const offsetDelta = this.#count
     const dropping = record.provAt >= 0
     const kept = record.end - record.headersAt - (dropping ? record.provEnd - record.provAt : 0)
@@ -443,13 +437,7 @@ export class RecordBatchWriter {
     value: Buffer | null,
     headers: readonly (readonly [Buffer, Buffer | null])[] = []
   ): void {
-    if (this.#count === 0) {
-      this.#baseTimestamp = timestamp
-      this.#maxTimestamp = timestamp
-    } else if (timestamp > this.#maxTimestamp) {
-      this.#maxTimestamp = timestamp
-    }
-    const timestampDelta = timestamp - this.#baseTimestamp
+    const timestampDelta = this.#timestampDelta(timestamp)
     const offsetDelta = this.#count
     const bytesOf = (b: Buffer | null): number => (b === null ? varintSize(-1) : varintSize(b.length) + b.length)
     let headerBytes = varintSize(headers.length)
@@ -509,6 +497,17 @@ export class RecordBatchWriter {
     batch.writeInt32BE(this.#count, 57)
     stampBatch(batch, -1n, -1, -1)
     return batch
+  }
+
+  /** Takes the batch's base and max timestamps into account for the next record; its delta. */
+  #timestampDelta(timestamp: number): number {
+    if (this.#count === 0) {
+      this.#baseTimestamp = timestamp
+      this.#maxTimestamp = timestamp
+    } else if (timestamp > this.#maxTimestamp) {
+      this.#maxTimestamp = timestamp
+    }
+    return timestamp - this.#baseTimestamp
   }
 
   #ensure(recordBytes: number): void {

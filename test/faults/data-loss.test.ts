@@ -95,12 +95,16 @@ describe('faults: source data loss', () => {
         await dc1.createTopics([{ name: topic, partitions: PARTITIONS }])
         return true
       })
-      const [after] = await dc1.describeTopics([topic])
+      // Metadata of the new topic may lag its creation on a busy broker: wait until it has its own id.
+      const after = await waitFor('the re-created topic described', 30_000, async () => {
+        const [described] = await dc1.describeTopics([topic])
+        return described !== undefined && described.topicId !== before!.topicId ? described : undefined
+      })
       const fresh = new SequenceWriter(clusterConnection(1), topic, PARTITIONS, 'new')
       await fresh.write(200)
       await fresh.close()
       await waitForOutput(replicator, 'KDR_ERR_SOURCE_TOPIC_RECREATED', 60_000)
-      assert.match(replicator.output(), new RegExp(`topic id ${before!.topicId} -> ${after!.topicId}`))
+      assert.match(replicator.output(), new RegExp(`topic id ${before!.topicId} -> ${after.topicId}`))
       await stopGracefully(replicator)
 
       assert.deepEqual(
@@ -117,13 +121,13 @@ describe('faults: source data loss', () => {
         assert.match(
           p.error ?? '',
           new RegExp(
-            `source topic was re-created since it was replicated \\(topic id ${before!.topicId} -> ${after!.topicId}\\)`
+            `source topic was re-created since it was replicated \\(topic id ${before!.topicId} -> ${after.topicId}\\)`
           )
         )
       }
       report('topic-recreated', {
         oldTopicId: before!.topicId,
-        newTopicId: after!.topicId,
+        newTopicId: after.topicId,
         targetRecords: 500 * PARTITIONS,
         newRecordsOnTarget: audit.otherTags
       })
