@@ -17,6 +17,8 @@ export const errorCodes = [
   'KDR_ERR_FENCED',
   'KDR_ERR_FAILOVER',
   'KDR_ERR_UNKNOWN_TOPIC',
+  'KDR_ERR_SCHEMA_REGISTRY',
+  'KDR_ERR_SCHEMA',
   'KDR_ERR_RUNTIME'
 ] as const
 

@@ -8,6 +8,7 @@ export {
   type KafkaDrConfig,
   type LinkConfig,
   type NamingPolicy,
+  type SchemasConfig,
   type TopicSelection
 } from './load.ts'
 export { configSchema, isLegalTopicName, isLiteralTopicEntry, topicEntryRegExp } from './schema.ts'

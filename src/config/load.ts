@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml'
 import { type z } from 'zod'
 import { KdrError } from '../errors.ts'
 import { parseBroker, type ClusterConnection } from '../kafka/index.ts'
+import { type RegistryConnection } from '../schemas/registry-client.ts'
 import {
   clusterAliasPattern,
   clusterSchema,
@@ -51,6 +52,20 @@ export interface LinkConfig {
     maxBufferedBytes: number
   }
   fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
+  /** Schema Registry replication; null when the link copies records only. */
+  schemas: SchemasConfig | null
+}
+
+export interface SchemasConfig {
+  subjects: { include: string[]; exclude: string[] }
+  /** keep-ids: the target registry gets the source's ids (IMPORT mode); translate-ids: records are rewritten. */
+  mode: 'keep-ids' | 'translate-ids'
+  /** A record whose schema cannot be made available on the target: stop the partition, or copy it untouched. */
+  onError: 'stop' | 'pass-through'
+  /** Which parts of a record may carry a schema id in the Confluent wire format. */
+  keys: boolean
+  values: boolean
+  intervalMs: number
 }
 
 export interface KafkaDrConfig {
@@ -58,6 +73,8 @@ export interface KafkaDrConfig {
   origin: string
   /** alias -> connection; bootstrap is always a list of host:port strings */
   clusters: Map<string, ClusterConnection>
+  /** alias -> its Schema Registry, for clusters that have one */
+  registries: Map<string, RegistryConnection>
   links: LinkConfig[]
   /** non-fatal findings, e.g. 'clusters.dc1.tls.rejectUnauthorized is false: certificates are not verified' */
   warnings: string[]
@@ -192,6 +209,9 @@ class Compilation {
       const sasl = cluster.sasl
       const tls = cluster.tls
       if (isRecord(sasl) && typeof sasl.password === 'string') this.addSecret(sasl.password)
+      const auth = isRecord(cluster.schemaRegistry) ? cluster.schemaRegistry.auth : undefined
+      if (isRecord(auth) && typeof auth.password === 'string') this.addSecret(auth.password)
+      if (isRecord(auth) && typeof auth.bearerToken === 'string') this.addSecret(auth.bearerToken)
       if (isRecord(tls) && typeof tls.passphrase === 'string') this.addSecret(tls.passphrase)
     }
   }
@@ -230,6 +250,7 @@ class Compilation {
     }
 
     const clusters = new Map<string, ClusterConnection>()
+    const registries = new Map<string, RegistryConnection>()
     const owners = new Map<string, string>()
     for (const [alias, rawCluster] of Object.entries(rawClusters ?? {})) {
       const path = ['clusters', alias]
@@ -240,6 +261,10 @@ class Compilation {
       if (!isRecord(rawCluster)) continue
       const connection = this.compileCluster(alias, input, rawCluster, path)
       if (connection !== undefined) clusters.set(alias, connection)
+      if (input?.schemaRegistry !== undefined) {
+        const { url, auth, timeoutMs } = input.schemaRegistry
+        registries.set(alias, { alias, url, timeoutMs, ...(auth === undefined ? {} : { auth }) })
+      }
       for (const { address, at } of readableAddresses(rawCluster.bootstrap, [...path, 'bootstrap'])) {
         const { host, port } = parseBroker(address)
         const key = `${host.toLowerCase()}:${port}`
@@ -273,9 +298,21 @@ class Compilation {
         }
       }
       if (input !== undefined) links.push(this.compileLink(input))
+      if (input?.schemas !== undefined) {
+        for (const role of ['source', 'target'] as const) {
+          const alias = input[role]
+          const cluster = rawClusters?.[alias]
+          if (isRecord(cluster) && cluster.schemaRegistry === undefined) {
+            this.issue(
+              [...path, 'schemas'],
+              `schema replication needs a registry on both clusters: clusters.${alias}.schemaRegistry is not set (${role})`
+            )
+          }
+        }
+      }
     }
 
-    return { origin, clusters, links, warnings: this.warnings, secrets: this.secrets }
+    return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets }
   }
 
   /**
@@ -395,7 +432,14 @@ class Compilation {
       commitIntervalMs: input.commitIntervalMs,
       sync: { ...input.sync },
       producer: { ...input.producer },
-      fetch: { ...input.fetch }
+      fetch: { ...input.fetch },
+      schemas:
+        input.schemas === undefined
+          ? null
+          : {
+              ...input.schemas,
+              subjects: { include: input.schemas.subjects.include, exclude: input.schemas.subjects.exclude }
+            }
     }
   }
 }
@@ -445,7 +489,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function redactedConfig(config: KafkaDrConfig): unknown {
   const view = {
     origin: config.origin,
-    clusters: Object.fromEntries([...config.clusters].map(([alias, cluster]) => [alias, redactCluster(cluster)])),
+    clusters: Object.fromEntries(
+      [...config.clusters].map(([alias, cluster]) => {
+        const registry = config.registries.get(alias)
+        const view = redactCluster(cluster)
+        if (registry !== undefined) view.schemaRegistry = redactRegistry(registry)
+        return [alias, view]
+      })
+    ),
     links: config.links,
     warnings: config.warnings
   }
@@ -462,6 +513,16 @@ function redactCluster(cluster: ClusterConnection): Record<string, unknown> {
     view.sasl = { mechanism: cluster.sasl.mechanism, username: cluster.sasl.username, password: '***' }
   }
   return view
+}
+
+function redactRegistry(registry: RegistryConnection): Record<string, unknown> {
+  const auth = registry.auth
+  return {
+    url: registry.url,
+    ...(auth === undefined
+      ? {}
+      : { auth: 'bearerToken' in auth ? { bearerToken: '***' } : { username: auth.username, password: '***' } })
+  }
 }
 
 const tlsMaterial = new Set(['ca', 'cert', 'key', 'pfx', 'crl'])

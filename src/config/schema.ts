@@ -124,8 +124,42 @@ const saslSchema = strict({
   password: nonEmptyString
 })
 
+const registryUrlSchema = z.string({ error: expected('an http:// or https:// URL') }).superRefine((text, ctx) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL', input: text })
+    return
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL', input: text })
+  }
+  if (url.username !== '' || url.password !== '') {
+    // A password in a URL ends up in logs and error messages; auth keeps it out of them.
+    ctx.addIssue({
+      code: 'custom',
+      message: 'credentials do not belong in the URL: use schemaRegistry.auth',
+      input: text
+    })
+  }
+})
+
+const registryAuthSchema = z.union(
+  [strict({ username: nonEmptyString, password: nonEmptyString }), strict({ bearerToken: nonEmptyString })],
+  { error: expected('a mapping with username and password, or with bearerToken') }
+)
+
+/** A Confluent-compatible Schema Registry beside the cluster (Confluent, Apicurio's ccompat API, Karapace, Redpanda). */
+export const schemaRegistrySchema = strict({
+  url: registryUrlSchema,
+  auth: registryAuthSchema.optional(),
+  timeoutMs: int(100, 600_000).default(10_000)
+})
+
 export const clusterSchema = strict({
   bootstrap: bootstrapSchema,
+  schemaRegistry: schemaRegistrySchema.optional(),
   clientId: nonEmptyString.optional(),
   tls: tlsSchema.optional(),
   sasl: saslSchema.optional(),
@@ -253,6 +287,21 @@ export const linkSchema = strict({
     maxBufferedBytesPerPartition: int(65536).default(DATA_PATH_DEFAULTS.maxBufferedBytesPerPartition),
     maxBufferedBytes: int(65536).default(DATA_PATH_DEFAULTS.maxBufferedBytes)
   }).prefault({}),
+  schemas: strict({
+    subjects: strict({
+      include: z
+        .array(topicEntrySchema, { error: expected('a list of subject names or regular expressions') })
+        .default(['.*']),
+      exclude: z
+        .array(topicEntrySchema, { error: expected('a list of subject names or regular expressions') })
+        .default([])
+    }).prefault({}),
+    mode: oneOf(['translate-ids', 'keep-ids']).default('translate-ids'),
+    onError: oneOf(['stop', 'pass-through']).default('stop'),
+    keys: z.boolean({ error: expected('true or false') }).default(true),
+    values: z.boolean({ error: expected('true or false') }).default(true),
+    intervalMs: int(1000).default(30_000)
+  }).optional(),
   fetch: strict({
     maxWaitMs: int(0, 30000).default(DATA_PATH_DEFAULTS.fetchMaxWaitMs),
     minBytes: int(1).default(DATA_PATH_DEFAULTS.fetchMinBytes),

@@ -10,8 +10,10 @@ import { BatchProducer, type ClusterConnection, KafkaAdmin, PartitionFetcher, Re
 import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
+import { RegistryClient, type RegistryConnection } from '../schemas/registry-client.ts'
+import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
-import { type CommitPart, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
+import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
 import {
   type LinkState,
@@ -41,6 +43,8 @@ export interface LinkStatus {
   targetClusterId: string | null
   lastCommitAt: number | null
   partitions: PartitionStatus[]
+  /** Schema Registry replication, when the link has it. */
+  schemas: SchemaSyncState | null
 }
 
 const SHUTDOWN_DRAIN_MS = 30_000
@@ -49,6 +53,19 @@ const ROUND_TRIP_PROBE_MS = 5_000
 
 function fenceMessage(link: string, fence: Record<string, unknown>): string {
   return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
+}
+
+/** The schema state a heartbeat carries: totals, and the subjects that need attention (bounded). */
+function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
+  const attention = state.subjects.filter(s => s.failed !== null || s.pending > 0 || s.softDeleted.length > 0)
+  return {
+    mode: state.mode,
+    lastSyncAt: state.lastSyncAt,
+    lastError: state.lastError,
+    totals: state.totals,
+    ids: state.ids,
+    subjects: attention.slice(0, 100)
+  }
 }
 
 export class LinkReplicator {
@@ -89,8 +106,17 @@ export class LinkReplicator {
   #stateReader: PartitionFetcher | null = null
   #stateOffset = 0n
   #fence: Record<string, unknown> | null = null
+  readonly #registries: ReadonlyMap<string, RegistryConnection>
+  #schemaSync: SchemaSync | null = null
+  #copierSchemas: CopierSchemas | null = null
 
-  constructor(config: LinkConfig, clusters: ReadonlyMap<string, ClusterConnection>, log: Logger) {
+  constructor(
+    config: LinkConfig,
+    clusters: ReadonlyMap<string, ClusterConnection>,
+    log: Logger,
+    registries: ReadonlyMap<string, RegistryConnection> = new Map()
+  ) {
+    this.#registries = registries
     this.config = config
     const source = clusters.get(config.source)
     const target = clusters.get(config.target)
@@ -154,6 +180,7 @@ export class LinkReplicator {
     }
     this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
 
+    await this.#startSchemaSync()
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
     this.#batchProducer = new BatchProducer(this.#targetConnection)
     this.#fetchers = Array.from(
@@ -215,6 +242,9 @@ export class LinkReplicator {
         await this.commit()
       }),
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
+      ...(this.#schemaSync === null
+        ? []
+        : [this.#every(config.schemas!.intervalMs, async () => void (await this.#schemaSync!.syncAll()))]),
       this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
@@ -223,6 +253,49 @@ export class LinkReplicator {
       })
     ]
     await this.#heartbeat('running')
+  }
+
+  /**
+   * Schema replication: both registries must answer (and keep ids, under keep-ids) before any record
+   * moves; a first full pass runs before the copiers start, later passes every schemas.intervalMs.
+   */
+  async #startSchemaSync(): Promise<void> {
+    const schemas = this.config.schemas
+    if (schemas === null) return
+    const source = this.#registries.get(this.config.source)
+    const target = this.#registries.get(this.config.target)
+    if (source === undefined || target === undefined) {
+      throw new KdrError(
+        'KDR_ERR_CONFIG',
+        `link ${this.config.name}: schemas needs a schemaRegistry on clusters ${this.config.source} and ${this.config.target}`
+      )
+    }
+    const sync = new SchemaSync(
+      {
+        link: this.config.name,
+        mode: schemas.mode,
+        subjects: new TopicFilter(schemas.subjects.include, schemas.subjects.exclude, () => false),
+        retryMs: schemas.intervalMs
+      },
+      new RegistryClient(source),
+      new RegistryClient(target),
+      this.#log
+    )
+    await sync.preflight()
+    const state = await sync.syncAll()
+    this.#log.info(
+      { mode: state.mode, ...state.totals, ids: state.ids },
+      'schema registries compared: subjects replicated to the target'
+    )
+    this.#schemaSync = sync
+    this.#copierSchemas = {
+      keys: schemas.keys,
+      values: schemas.values,
+      rewrite: schemas.mode === 'translate-ids',
+      onError: schemas.onError,
+      targetId: id => sync.targetId(id),
+      ensureIds: ids => sync.ensureIds(ids)
+    }
   }
 
   /** Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. */
@@ -337,7 +410,8 @@ export class LinkReplicator {
           pid: process.pid,
           state,
           intervalMs: this.config.checkpointIntervalMs,
-          stopped
+          stopped,
+          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) })
         }
       }
     ])
@@ -359,6 +433,7 @@ export class LinkReplicator {
       sourceClusterId: this.#sourceClusterId,
       targetClusterId: this.#targetClusterId,
       lastCommitAt: this.#lastCommitAt,
+      schemas: this.#schemaSync?.state() ?? null,
       partitions: [...this.#copiers.values()]
         .map(c => c.status())
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
@@ -437,7 +512,8 @@ export class LinkReplicator {
           onRecordError: this.config.onRecordError,
           onDataLoss: this.config.onDataLoss,
           deadLetterTopic: this.config.deadLetterTopic,
-          compression: this.config.producer.compression
+          compression: this.config.producer.compression,
+          schemas: this.#copierSchemas
         },
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,

@@ -1,13 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
+import { wireSchemaId } from '../core/schema-wire.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import {
   type BatchProducer,
   CODEC_IDS,
   type CompressionName,
   type HeaderToAdd,
+  type Int32Patch,
   type PartitionFetch,
+  type PayloadSpans,
   RECORD_WRITE_OVERHEAD,
   type RawRecord,
   type RecordHeader,
@@ -17,9 +20,11 @@ import {
   asyncCompressorFor,
   compressorFor,
   encodeHeaderKey,
+  payloadSpans,
   recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
+import { type SchemaFailure } from '../schemas/schema-sync.ts'
 import { classifyProduceError } from './errors.ts'
 
 /**
@@ -48,6 +53,22 @@ export interface CopierSettings {
   onDataLoss: 'stop' | 'skip'
   deadLetterTopic: string
   compression: CompressionName
+  /** Schema replication of the link, or null when records are copied as they are. */
+  schemas: CopierSchemas | null
+}
+
+/**
+ * What a copier needs of schema replication (schemas/schema-sync.ts): which record parts may hold a
+ * wire-format schema id, the ids known on the target, and on-demand registration of the others.
+ */
+export interface CopierSchemas {
+  keys: boolean
+  values: boolean
+  /** translate-ids: ids in records are rewritten to the target's. */
+  rewrite: boolean
+  onError: 'stop' | 'pass-through'
+  targetId(sourceId: number): number | undefined
+  ensureIds(ids: Iterable<number>): Promise<Map<number, number | SchemaFailure>>
 }
 
 /** The two producers a copier writes with: batches of copied records, and single dead letters. */
@@ -113,6 +134,8 @@ interface Batch {
   coveredEnd: bigint
   loopSkipped: number
   gaps: { from: bigint; to: bigint; reason: string }[]
+  /** Schema ids the records use that are not known on the target yet (null: none). */
+  schemaIds: Set<number> | null
 }
 
 /** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
@@ -164,6 +187,13 @@ export class PartitionCopier {
   #loopSkipped = 0
   #deadLettered = 0
   #lost = 0n
+  readonly #schemas: CopierSchemas | null
+  /** Reused per record on the schema path: where key and value are, and the id bytes to rewrite. */
+  readonly #spans: PayloadSpans = { keyAt: 0, keyLength: -1, valueAt: 0, valueLength: -1 }
+  readonly #patch: Int32Patch = { keyIdAt: -1, keyId: 0, valueIdAt: -1, valueId: 0 }
+  /** Ids whose records pass through untouched (schemas.onError=pass-through), each reported once. */
+  readonly #passedThrough = new Set<number>()
+  #schemaStop: KdrError | null = null
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
 
@@ -194,6 +224,7 @@ export class PartitionCopier {
     this.#committedNext = start.offset
     this.#batchLimit = settings.maxBatchBytes
     this.#provenanceBytes = PROVENANCE_OVERHEAD + Buffer.byteLength(topic)
+    this.#schemas = settings.schemas
   }
 
   get state(): CopierState {
@@ -454,9 +485,11 @@ export class PartitionCopier {
       bytes: 0,
       coveredEnd: this.#ackedNext,
       loopSkipped: 0,
-      gaps: []
+      gaps: [],
+      schemaIds: null
     }
     const { sourceClusterId } = this.#settings
+    const schemas = this.#schemas
     const maxBatchBytes = this.#batchLimit
     const ownPrefix = this.#encoder.prefix(sourceClusterId, 1)
     while (this.#queue.length > 0) {
@@ -490,6 +523,7 @@ export class PartitionCopier {
         batch.records.push(record)
         batch.prefixes.push(prefix)
         batch.bytes += size
+        if (schemas !== null) this.#noteSchemaIds(record, schemas, batch)
       }
       this.#queue.shift()
       this.#queuedBytes -= chunk.bytes
@@ -509,8 +543,110 @@ export class PartitionCopier {
     )
   }
 
+  /** Adds the ids of `record`'s wire-format key and value that the target does not know yet. */
+  #noteSchemaIds(record: RawRecord, schemas: CopierSchemas, batch: Batch): void {
+    const spans = this.#spans
+    payloadSpans(record, spans)
+    if (schemas.keys) {
+      const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
+      if (id >= 0 && schemas.targetId(id) === undefined) (batch.schemaIds ??= new Set()).add(id)
+    }
+    if (schemas.values) {
+      const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
+      if (id >= 0 && schemas.targetId(id) === undefined) (batch.schemaIds ??= new Set()).add(id)
+    }
+  }
+
+  /** The ids `record` carries (key, value), as far as the link looks at them; -1 for none. */
+  #schemaIdsOf(record: RawRecord, schemas: CopierSchemas): [number, number] {
+    const spans = this.#spans
+    payloadSpans(record, spans)
+    return [
+      schemas.keys ? wireSchemaId(record.data, spans.keyAt, spans.keyLength) : -1,
+      schemas.values ? wireSchemaId(record.data, spans.valueAt, spans.valueLength) : -1
+    ]
+  }
+
+  /**
+   * The ordering guarantee: makes every schema the batch refers to exist on the target before any
+   * of its records is written (registering on demand; while the registry does not answer, the
+   * partition waits). Returns how many leading records may be sent (all, unless a schema failed
+   * under onError=stop), or null when the partition stops or drains meanwhile.
+   */
+  async #ensureSchemas(batch: Batch, schemas: CopierSchemas): Promise<number | null> {
+    let backoff = 0
+    for (;;) {
+      if (this.#state !== 'running' || this.#draining) return null
+      let outcome: Map<number, number | SchemaFailure>
+      try {
+        outcome = await schemas.ensureIds(batch.schemaIds!)
+      } catch (error) {
+        backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 500 : backoff * 2)
+        this.#log.warn(
+          { err: describeCause(error), retryInMs: backoff, offset: String(batch.records[0]!.offset) },
+          'schema registry not available; records wait until their schemas exist on the target'
+        )
+        await sleep(backoff)
+        continue
+      }
+      const failed = new Map<number, SchemaFailure>()
+      for (const [id, result] of outcome) if (typeof result !== 'number') failed.set(id, result)
+      if (failed.size === 0) return batch.records.length
+      for (let i = 0; i < batch.records.length; i++) {
+        const record = batch.records[i]!
+        for (const id of this.#schemaIdsOf(record, schemas)) {
+          const failure = id < 0 ? undefined : failed.get(id)
+          if (failure === undefined) continue
+          const location = {
+            cluster: this.#settings.sourceCluster,
+            topic: this.topic,
+            partition: this.partition,
+            offset: BigInt(record.offset)
+          }
+          if (schemas.onError === 'stop') {
+            this.#schemaStop = new KdrError(
+              'KDR_ERR_SCHEMA',
+              `${failure.reason}. Policy schemas.onError=stop: partition stopped before this record`,
+              location
+            )
+            return i
+          }
+          if (!this.#passedThrough.has(id)) {
+            this.#passedThrough.add(id)
+            this.#log.error(
+              { code: 'KDR_ERR_SCHEMA', schemaId: id, offset: String(record.offset) },
+              `${failure.reason}. Policy schemas.onError=pass-through: records with schema id ${id} are copied untouched (not decodable on the target until the schema exists there)`
+            )
+          }
+        }
+      }
+      return batch.records.length
+    }
+  }
+
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
+    const schemas = this.#schemas
+    if (schemas !== null && batch.schemaIds !== null) {
+      const sendable = await this.#ensureSchemas(batch, schemas)
+      if (sendable === null) return
+      if (sendable < batch.records.length) {
+        const stop = this.#schemaStop!
+        if (sendable > 0) {
+          const sent = await this.#sendAll(
+            batch.records.slice(0, sendable),
+            batch.prefixes.slice(0, sendable),
+            batch.bytes
+          )
+          if (sent === null) return
+          this.#replicatedRecords += sent
+        }
+        // Everything before the record is on the target; a restart tries the record again.
+        this.#ackedNext = BigInt(batch.records[sendable]!.offset)
+        this.fail(stop)
+        return
+      }
+    }
     const delivered = batch.records.length === 0 ? 0 : await this.#sendAll(batch.records, batch.prefixes, batch.bytes)
     if (delivered === null) return
     this.#complete(batch, delivered)
@@ -520,16 +656,43 @@ export class PartitionCopier {
   async #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Promise<Buffer> {
     const writer = this.#writer
     const header = this.#header
+    const rewrite = this.#schemas?.rewrite === true ? this.#schemas : null
     writer.begin(bytes)
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
       header.valuePrefix = prefixes[i]!
       header.valueInt64 = record.offset
-      writer.append(record, header)
+      writer.append(record, header, rewrite === null ? null : this.#idPatch(record, rewrite))
     }
     return this.#compressOffThread === null
       ? writer.finish(this.#codec, this.#compress)
       : writer.finishCompressed(this.#codec, this.#compressOffThread)
+  }
+
+  /** The target ids to write into `record` (translate-ids), or null when nothing changes. */
+  #idPatch(record: RawRecord, schemas: CopierSchemas): Int32Patch | null {
+    const spans = this.#spans
+    const patch = this.#patch
+    payloadSpans(record, spans)
+    patch.keyIdAt = -1
+    patch.valueIdAt = -1
+    if (schemas.keys) {
+      const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
+      const target = id < 0 ? undefined : schemas.targetId(id)
+      if (target !== undefined && target !== id) {
+        patch.keyIdAt = spans.keyAt + 1 - record.keyAt
+        patch.keyId = target
+      }
+    }
+    if (schemas.values) {
+      const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
+      const target = id < 0 ? undefined : schemas.targetId(id)
+      if (target !== undefined && target !== id) {
+        patch.valueIdAt = spans.valueAt + 1 - record.keyAt
+        patch.valueId = target
+      }
+    }
+    return patch.keyIdAt < 0 && patch.valueIdAt < 0 ? null : patch
   }
 
   /**

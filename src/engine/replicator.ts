@@ -18,7 +18,7 @@ export class Replicator {
   constructor(config: KafkaDrConfig, log: Logger) {
     this.#config = config
     this.#log = log
-    this.#links = config.links.map(link => new LinkReplicator(link, config.clusters, log))
+    this.#links = config.links.map(link => new LinkReplicator(link, config.clusters, log, config.registries))
   }
 
   get links(): readonly LinkReplicator[] {
@@ -63,7 +63,7 @@ export class Replicator {
       this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
       await link.stop().catch(() => {})
       if (this.#stopped) return
-      this.#links[index] = new LinkReplicator(link.config, this.#config.clusters, this.#log)
+      this.#links[index] = new LinkReplicator(link.config, this.#config.clusters, this.#log, this.#config.registries)
       const timer = setTimeout(() => {
         this.#retries.delete(timer)
         if (!this.#stopped) void this.#startLink(index, attempt + 1)

@@ -218,7 +218,7 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     }
     await writeState(producer1!, seeds)
     const log = options.log ?? createLogger({ level: 'warn', secrets: config.secrets })
-    const replicator = new LinkReplicator(reverse, config.clusters, log)
+    const replicator = new LinkReplicator(reverse, config.clusters, log, config.registries)
     await replicator.start()
     try {
       const deadline = Date.now() + (options.catchUpTimeoutMs ?? 120_000)

@@ -3,6 +3,9 @@ import { TopicNaming } from '../core/naming.ts'
 import { describeCause } from '../errors.ts'
 import { type LoadedState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import { TopicFilter } from '../core/topic-filter.ts'
+import { compareRegistries, type RegistryComparison } from '../schemas/compare.ts'
+import { RegistryClient } from '../schemas/registry-client.ts'
 import { parseDocument } from './failover.ts'
 import { clusterOf, readTargetState } from './translate.ts'
 
@@ -50,6 +53,13 @@ export interface LinkRpo {
   sourceError: string | null
   partitions: PartitionRpo[]
   groups: GroupRpo[]
+  /** Schema replication of the link: both registries compared now, plus what the replicator last reported. */
+  schemas: {
+    mode: string
+    registries: RegistryComparison
+    /** The replicator's last heartbeat on schemas (failed subjects, last pass), or null. */
+    replicator: Record<string, unknown> | null
+  } | null
 }
 
 const SAMPLE_BYTES = 1024 * 1024
@@ -85,7 +95,23 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
     sourceReachable: false,
     sourceError: null,
     partitions: [],
-    groups: []
+    groups: [],
+    schemas: null
+  }
+  const sourceRegistry = config.registries.get(link.source)
+  const targetRegistry = config.registries.get(link.target)
+  if (link.schemas !== null && sourceRegistry !== undefined && targetRegistry !== undefined) {
+    const reported = heartbeat?.schemas
+    result.schemas = {
+      mode: link.schemas.mode,
+      registries: await compareRegistries(
+        new RegistryClient(sourceRegistry),
+        new RegistryClient(targetRegistry),
+        new TopicFilter(link.schemas.subjects.include, link.schemas.subjects.exclude, () => false),
+        link.schemas.mode
+      ),
+      replicator: typeof reported === 'object' && reported !== null ? (reported as Record<string, unknown>) : null
+    }
   }
 
   const sourceConnection = {

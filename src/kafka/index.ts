@@ -13,9 +13,12 @@ export {
   RECORD_WRITE_OVERHEAD,
   RecordBatchWriter,
   encodeHeaderKey,
+  payloadSpans,
   recordParts,
   type AsyncCompressor,
   type HeaderToAdd,
+  type Int32Patch,
+  type PayloadSpans,
   type RawRecord
 } from './record-batch.ts'
 export { parseBroker } from './options.ts'

@@ -313,6 +313,27 @@ export function recordParts(record: RawRecord): {
   return { key, value, headers }
 }
 
+/** Where a raw record's key and value bytes are: start within `data` and length (-1 for null). */
+export interface PayloadSpans {
+  keyAt: number
+  keyLength: number
+  valueAt: number
+  valueLength: number
+}
+
+/** Fills `out` with the positions of `record`'s key and value (no allocation: the caller reuses `out`). */
+export function payloadSpans(record: RawRecord, out: PayloadSpans): void {
+  const data = record.data
+  at = record.keyAt
+  const kl = readVarint(data)
+  out.keyAt = at
+  out.keyLength = kl
+  at += Math.max(0, kl)
+  const vl = readVarint(data)
+  out.valueAt = at
+  out.valueLength = vl
+}
+
 /** The key of the first record of a batch (control batches: version and type). */
 export function firstRecordKey(batch: RawBatch): Buffer | null {
   if (batch.recordCount === 0) return null
@@ -339,6 +360,17 @@ export interface HeaderToAdd {
   valuePrefix: Buffer
   /** When >= 0, appended to the value after the prefix as a big-endian int64. */
   valueInt64: number
+}
+
+/**
+ * 4-byte values to overwrite in a copied record's key/value region (the schema ids of
+ * translate-ids); positions are relative to the record's keyAt, -1 for none. The length never changes.
+ */
+export interface Int32Patch {
+  keyIdAt: number
+  keyId: number
+  valueIdAt: number
+  valueId: number
 }
 
 export function encodeHeaderKey(key: Buffer): Buffer {
@@ -379,9 +411,9 @@ export class RecordBatchWriter {
 
   /**
    * Appends a copy of `record`. Its header [provAt, provEnd) (if located) is dropped, and `added`
-   * (if given) becomes its last header.
+   * (if given) becomes its last header; `patch` (if given) overwrites ids in the key and value.
    */
-  append(record: RawRecord, added: HeaderToAdd | null): void {
+  append(record: RawRecord, added: HeaderToAdd | null, patch: Int32Patch | null = null): void {
     const timestamp = record.timestamp
     const timestampDelta = this.#timestampDelta(timestamp)
     const offsetDelta = this.#count
@@ -409,7 +441,12 @@ export class RecordBatchWriter {
     pos = writeVarlong(buf, pos, timestampDelta)
     pos = writeVarint(buf, pos, offsetDelta)
     const data = record.data
+    const region = pos
     pos += data.copy(buf, pos, record.keyAt, record.headerCountAt)
+    if (patch !== null) {
+      if (patch.keyIdAt >= 0) buf.writeUInt32BE(patch.keyId, region + patch.keyIdAt)
+      if (patch.valueIdAt >= 0) buf.writeUInt32BE(patch.valueId, region + patch.valueIdAt)
+    }
     pos = writeVarint(buf, pos, headerCount)
     if (dropping) {
       pos += data.copy(buf, pos, record.headersAt, record.provAt)

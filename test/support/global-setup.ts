@@ -19,6 +19,7 @@ export async function globalSetup(): Promise<void> {
   await up({
     clusters: TEST_CLUSTERS,
     overrides: { 'log.cleaner.backoff.ms': '1000' },
+    schemaRegistry: true,
     log: line => console.error(`[harness] ${line}`)
   })
   startedHere = Array.from({ length: TEST_CLUSTERS }, (_, i) => i + 1).filter(i => !runningBefore.has(i))

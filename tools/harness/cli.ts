@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { ensureJars } from './jars.ts'
 import { kafkaVersion } from './paths.ts'
 import { startDelayProxy } from './delay-proxy.ts'
+import { registryUrl } from './registry.ts'
 import { down, kill, restart, start, status, stop, up } from './harness.ts'
 
 /** `npm run kafka -- <command>`: local KRaft clusters for tests, the demo and benchmarks. */
@@ -56,8 +57,10 @@ program
   .option('--override <key=value>', 'broker config for every new cluster (repeatable)', keyValue)
   .option('--cluster-override <n:key=value>', 'broker config for cluster n only (repeatable)', clusterKeyValue)
   .option('--heap <size>', 'broker heap (-Xms and -Xmx)', '512m')
+  .option('--schema-registry', 'also start a Schema Registry (Apicurio) per cluster at n*10000+8081')
   .action(
     async (opts: {
+      schemaRegistry?: boolean
       clusters: number
       override?: Record<string, string>
       clusterOverride?: Record<number, Record<string, string>>
@@ -66,10 +69,13 @@ program
       const clusters = await up({
         clusters: opts.clusters,
         heap: opts.heap,
+        schemaRegistry: opts.schemaRegistry === true,
         ...(opts.override === undefined ? {} : { overrides: opts.override }),
         ...(opts.clusterOverride === undefined ? {} : { clusterOverrides: opts.clusterOverride })
       })
       console.log(`bootstrap: ${clusters.map(c => c.bootstrap).join(' ')}`)
+      if (opts.schemaRegistry === true)
+        console.log(`schema registries: ${clusters.map(c => registryUrl(c.index)).join(' ')}`)
     }
   )
 

@@ -18,6 +18,7 @@ import { promisify } from 'node:util'
 import { KafkaAdmin } from '../../src/kafka/index.ts'
 import { ensureJars } from './jars.ts'
 import { type ClusterTls, ensureClusterTls } from './tls.ts'
+import { registryIndexes, startRegistry, stopRegistry } from './registry.ts'
 import { JVM_PERFORMANCE_OPTS, harnessConfigDir, javaBinary, kafkaVersion, runDir, usesLegacyLogging } from './paths.ts'
 
 /**
@@ -85,6 +86,8 @@ export interface UpOptions {
   heap?: string
   readyTimeoutMs?: number
   log?: (line: string) => void
+  /** Also start a Schema Registry beside each cluster (tools/harness/registry.ts). */
+  schemaRegistry?: boolean
 }
 
 export interface ClusterStatus extends ClusterInfo {
@@ -394,6 +397,8 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
       )
     })
   )
+  // One registry JVM at a time: side by side they only fight over the two cores.
+  if (options.schemaRegistry === true) for (const index of indexes) await startRegistry(index, log)
   return status().filter(s => indexes.includes(s.index))
 }
 
@@ -497,6 +502,8 @@ export async function down(
         .map(Number)
     : []
   const indexes = options.indexes === undefined ? present : present.filter(i => options.indexes!.includes(i))
+  const registries = registryIndexes().filter(i => options.indexes === undefined || options.indexes.includes(i))
+  for (const index of registries) if (await stopRegistry(index)) log(`registry ${index}: stopped`)
   await Promise.all(
     indexes.map(async index => {
       if (await terminate(index, 'SIGTERM')) log(`cluster ${index}: stopped`)

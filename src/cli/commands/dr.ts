@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/index.ts'
 import { failback } from '../../failover/failback.ts'
 import { failover } from '../../failover/failover.ts'
-import { status } from '../../failover/status.ts'
+import { type LinkRpo, status } from '../../failover/status.ts'
 
 /** `kafka-dr status`, `failover` and `failback`: read what the engine stored; work with the engine down. */
 
@@ -56,8 +56,50 @@ export async function statusCommand(options: { config: string; link?: string; js
         )
       )
     }
+    if (l.schemas !== null) printSchemas(l.schemas)
   }
   return 0
+}
+
+function printSchemas(schemas: NonNullable<LinkRpo['schemas']>): void {
+  const { registries, replicator } = schemas
+  const failed = new Map<string, string>()
+  if (Array.isArray(replicator?.subjects)) {
+    for (const s of replicator.subjects as { subject: string; failed: string | null }[]) {
+      if (s.failed !== null) failed.set(s.subject, s.failed)
+    }
+  }
+  if (!registries.compared) {
+    console.log(`schemas (${schemas.mode}): registries not compared: ${registries.error}`)
+  } else {
+    const t = registries.totals
+    console.log(
+      `schemas (${schemas.mode}): ${t.subjects} subjects, ${t.versions} versions: ${t.inSync} in sync, ${t.pending} pending, ${failed.size} failed, ${t.softDeleted} soft-deleted on the source (not copied)`
+    )
+    const rows = registries.subjects.filter(s => s.pending > 0 || s.softDeleted.length > 0 || failed.has(s.subject))
+    if (rows.length > 0) {
+      console.log(
+        table(
+          ['subject', 'versions', 'in sync', 'pending', 'soft-deleted', 'state'],
+          rows.map(s => [
+            s.subject,
+            String(s.versions),
+            String(s.inSync),
+            String(s.pending),
+            s.softDeleted.join(',') || '-',
+            failed.get(s.subject) === undefined
+              ? s.pending > 0
+                ? 'pending'
+                : 'in sync'
+              : `failed: ${failed.get(s.subject)}`
+          ])
+        )
+      )
+    }
+  }
+  if (replicator !== null && typeof replicator.lastError === 'string') {
+    console.log(`  last schema pass of the replicator failed: ${replicator.lastError}`)
+  }
 }
 
 export async function failoverCommand(options: {
