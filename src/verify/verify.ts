@@ -16,6 +16,8 @@ import { partitionKey } from '../engine/state-store.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
 import { type ClusterConnection, type FetchedRecord, KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import { TargetIdLookup } from '../schemas/id-lookup.ts'
+import { RegistryClient } from '../schemas/registry-client.ts'
 
 /**
  * `kafka-dr verify`: proves, partition by partition, that the target holds what the source still
@@ -189,6 +191,13 @@ export async function verifyLink(
   const filter = new TopicFilter(link.topics.include, link.topics.exclude)
   const rangeSize = options.rangeSize ?? 10_000
   const reports: PartitionReport[] = []
+  // translate-ids rewrites schema ids: source records are compared as the link writes them.
+  const sourceRegistry = config.registries.get(link.source)
+  const targetRegistry = config.registries.get(link.target)
+  const ids =
+    link.schemas?.mode === 'translate-ids' && sourceRegistry !== undefined && targetRegistry !== undefined
+      ? new TargetIdLookup(new RegistryClient(sourceRegistry), new RegistryClient(targetRegistry), link.schemas)
+      : null
   try {
     const state = await readTargetState(config, link, 'verify')
     const targetClusterId = (await targetAdmin.describeCluster()).clusterId
@@ -273,6 +282,7 @@ export async function verifyLink(
         sourceFetcher,
         targetFetcher,
         targetAdmin,
+        ids,
         progress: checked =>
           options.onProgress?.({
             topic: item.topic,
@@ -348,6 +358,7 @@ async function verifyPartition(input: {
   sourceFetcher: PartitionFetcher
   targetFetcher: PartitionFetcher
   targetAdmin: KafkaAdmin
+  ids: TargetIdLookup | null
   progress: (checked: number) => void
 }): Promise<PartitionReport> {
   const { topic, partition, from, to, runs } = input
@@ -393,7 +404,8 @@ async function verifyPartition(input: {
           fromTarget++
           continue
         }
-        return { offset: Number(next.value.offset), digest: recordDigest(next.value) }
+        const record = input.ids === null ? next.value : await input.ids.translate(next.value)
+        return { offset: Number(record.offset), digest: recordDigest(record) }
       }
     }
   )

@@ -3,6 +3,7 @@ import { after, afterEach, describe, test } from 'node:test'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import { parseConfig } from '../../src/config/index.ts'
 import { status } from '../../src/failover/status.ts'
+import { verifyLink } from '../../src/verify/verify.ts'
 import { RecordProducer, type RecordToProduce } from '../../src/kafka/index.ts'
 import { registryUrl } from '../../tools/harness/registry.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
@@ -193,6 +194,10 @@ describe('schema replication dc1 -> dc2', () => {
       pending: 0,
       softDeleted: 0
     })
+    // verify compares each source record with its copy as written, i.e. with dc2's ids.
+    const verified = await verifyLink(config, 'schemas-translate')
+    assert.equal(verified.ok, true, JSON.stringify(verified.partitions.filter(p => !p.ok)))
+    assert.equal(verified.totals.matched, 400)
   })
 
   test('references are registered first, compatibility (global and per subject) is copied, soft-deleted versions are reported', async () => {

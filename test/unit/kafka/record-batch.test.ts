@@ -13,9 +13,12 @@ import {
   RecordBatchWriter,
   encodeHeaderKey,
   readBatches,
+  payloadSpans,
   readRecords,
   recordParts,
-  stampBatch
+  stampBatch,
+  type Int32Patch,
+  type PayloadSpans
 } from '../../../src/kafka/record-batch.ts'
 
 interface Message {
@@ -268,5 +271,45 @@ describe('RecordBatchWriter', () => {
       assert.equal(decodeAll(batch).length, 50)
       assert.deepEqual(decodeAll(batch).at(-1) && recordParts(decodeAll(batch).at(-1)!).value, Buffer.alloc(10_000, 49))
     }
+  })
+
+  test('an Int32Patch rewrites the schema ids of key and value in place; everything else is copied as is', () => {
+    const wire = (id: number, body: string): Buffer => {
+      const buf = Buffer.alloc(5 + body.length)
+      buf.writeUInt32BE(id, 1)
+      buf.write(body, 5)
+      return buf
+    }
+    const messages: Message[] = [
+      { key: wire(3, 'k'), value: wire(7, 'value-1'), headers: [[b('h'), b('v')]], timestamp: 10n },
+      { key: null, value: wire(7, ''), headers: [], timestamp: 11n },
+      { key: b('plain'), value: null, headers: [], timestamp: 12n }
+    ]
+    const source = decodeAll(libraryBatch(messages, 100n))
+    const spans: PayloadSpans = { keyAt: 0, keyLength: 0, valueAt: 0, valueLength: 0 }
+    payloadSpans(source[0]!, spans)
+    assert.deepEqual(source[0]!.data.subarray(spans.keyAt, spans.keyAt + spans.keyLength), messages[0]!.key)
+    assert.deepEqual(source[0]!.data.subarray(spans.valueAt, spans.valueAt + spans.valueLength), messages[0]!.value)
+    payloadSpans(source[2]!, spans)
+    assert.equal(spans.valueLength, -1)
+
+    const writer = new RecordBatchWriter()
+    writer.begin(0)
+    const patch: Int32Patch = { keyIdAt: -1, keyId: 0, valueIdAt: -1, valueId: 0 }
+    for (const record of source) {
+      payloadSpans(record, spans)
+      patch.keyIdAt = record.data[spans.keyAt] === 0 && spans.keyLength >= 5 ? spans.keyAt + 1 - record.keyAt : -1
+      patch.keyId = 30_000
+      patch.valueIdAt = spans.valueLength >= 5 ? spans.valueAt + 1 - record.keyAt : -1
+      patch.valueId = 70_000
+      writer.append(record, null, patch)
+    }
+    const batch = writer.finish(0, null)
+    stampBatch(batch, -1n, -1, -1)
+    assert.deepEqual(decodeAll(batch).map(asMessage), [
+      { ...messages[0]!, key: wire(30_000, 'k'), value: wire(70_000, 'value-1') },
+      { ...messages[1]!, value: wire(70_000, '') },
+      messages[2]
+    ])
   })
 })
