@@ -1,22 +1,49 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import { Kafka, logLevel } from 'kafkajs'
 import { loadConfig } from '../src/config/index.ts'
 import { Replicator } from '../src/engine/replicator.ts'
 import { KafkaAdmin, RecordProducer, type RecordToProduce } from '../src/kafka/index.ts'
 import { createLogger } from '../src/observability/logger.ts'
 import { up } from '../tools/harness/harness.ts'
+import { registryUrl } from '../tools/harness/registry.ts'
 
 /**
- * `npm run demo`: two local clusters, sample traffic in dc1, replicated to dc2 by kafka-dr with
- * examples/kafka-dr.yaml, then a summary read back from both clusters. The clusters stay up.
+ * `npm run demo`: two local clusters with their schema registries, sample traffic in dc1 (JSON, and
+ * Avro in the Confluent wire format), replicated to dc2 by kafka-dr with examples/kafka-dr.yaml, then
+ * a summary read back from both clusters, and Avro records decoded on dc2 with dc2's registry. The
+ * clusters stay up.
  */
 const CONFIG = 'examples/kafka-dr.yaml'
 const TOPICS = [
   { name: 'orders', partitions: 8, records: 40_000 },
   { name: 'payments.eu', partitions: 4, records: 10_000 },
-  { name: 'payments.internal.audit', partitions: 1, records: 1_000 } // excluded by the config
+  { name: 'payments.internal.audit', partitions: 1, records: 1_000 }, // excluded by the config
+  { name: 'orders.avro', partitions: 4, records: 2_000 }
 ]
+const AVRO_TOPIC = 'orders.avro'
+const orderSchema = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'dev.kafkadr.demo',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'customer', type: 'string' },
+    { name: 'amount', type: 'double' }
+  ]
+}
 
-const clusters = await up({ clusters: 2 })
+const clusters = await up({ clusters: 2, schemaRegistry: true })
+const dc1Registry = new SchemaRegistry({ host: registryUrl(1) })
+// dc2's registry already holds a schema of its own, so the ids it assigns differ from dc1's.
+await new SchemaRegistry({ host: registryUrl(2) }).register(
+  { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Dc2Local', fields: [] }) },
+  { subject: 'dc2-local-value' }
+)
+const { id: sourceSchemaId } = await dc1Registry.register(
+  { type: SchemaType.AVRO, schema: JSON.stringify(orderSchema) },
+  { subject: `${AVRO_TOPIC}-value` }
+)
 const [dc1, dc2] = clusters.map(c => new KafkaAdmin({ alias: `dc${c.index}`, bootstrap: [c.bootstrap] })) as [
   KafkaAdmin,
   KafkaAdmin
@@ -35,9 +62,11 @@ for (const topic of TOPICS) {
       timestamp: BigInt(Date.now()),
       key: Buffer.from(customer),
       value:
-        i % 50 === 49
-          ? null
-          : Buffer.from(JSON.stringify({ id: i, customer, amount: (i % 1000) / 10, note: 'x'.repeat(i % 200) })),
+        topic.name === AVRO_TOPIC
+          ? await dc1Registry.encode(sourceSchemaId, { id: i, customer, amount: (i % 1000) / 10 })
+          : i % 50 === 49
+            ? null
+            : Buffer.from(JSON.stringify({ id: i, customer, amount: (i % 1000) / 10, note: 'x'.repeat(i % 200) })),
       headers: [
         [Buffer.from('source'), Buffer.from('demo')],
         [Buffer.from('trace-id'), Buffer.from(`t-${i}`)]
@@ -84,7 +113,35 @@ const total = status.flatMap(l => l.partitions).reduce((n, p) => n + p.replicate
 console.log(`\n${total} records copied in ${seconds.toFixed(1)} s; payments.internal.* is excluded by the config.`)
 await Promise.all([dc1.close(), dc2.close()])
 
+// The standby side: Avro records read from dc2 and decoded with dc2's registry alone.
+const schemas = status.find(l => l.schemas !== null)?.schemas
+console.log(
+  `\nschemas: ${schemas?.totals.inSync ?? 0} of ${schemas?.totals.versions ?? 0} versions in sync (${schemas?.mode}); ${AVRO_TOPIC} on dc2, decoded with dc2's registry:`
+)
+const dc2Registry = new SchemaRegistry({ host: registryUrl(2) })
+const kafka = new Kafka({ clientId: 'kafka-dr-demo', brokers: [clusters[1]!.bootstrap], logLevel: logLevel.NOTHING })
+const consumer = kafka.consumer({ groupId: `kafka-dr-demo-${Date.now()}` })
+await consumer.connect()
+await consumer.subscribe({ topic: AVRO_TOPIC, fromBeginning: true })
+let shown = 0
+await new Promise<void>(resolve => {
+  void consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      if (shown >= 3 || message.value === null) return
+      shown++
+      const id = message.value.readUInt32BE(1)
+      const decoded = (await dc2Registry.decode(message.value)) as Record<string, unknown>
+      console.log(
+        `  dc2 ${AVRO_TOPIC} partition ${partition} offset ${message.offset}: schema id ${id} (dc1 id ${sourceSchemaId}) -> ${JSON.stringify(decoded)}`
+      )
+      if (shown === 3) resolve()
+    }
+  })
+})
+await consumer.disconnect()
+
 console.log(`
-try:   kcat -b 127.0.0.1:29092 -C -t orders -c 3 -J        # a replicated record, with its kdr-prov header
-       npm run kafka-dr -- replicate --config ${CONFIG}     # keep replicating (Ctrl-C stops gracefully)
+try:   kcat -b 127.0.0.1:29092 -C -t orders -c 3 -J                    # a replicated record, with its kdr-prov header
+       npm run kafka-dr -- status --config ${CONFIG}       # lag, RPO and schema sync state
+       npm run kafka-dr -- replicate --config ${CONFIG}    # keep replicating (Ctrl-C stops gracefully)
 stop:  npm run kafka -- down`)

@@ -170,13 +170,17 @@ export class SchemaSync {
     }
   }
 
-  /** One pass: compatibility, then every selected subject's missing versions. Failures are per subject. */
+  /**
+   * One pass: compatibility, then every selected subject's missing versions. Failures are per
+   * subject. The lock is taken subject by subject, so records waiting for an on-demand registration
+   * wait for one subject at most, never for a whole pass.
+   */
   async syncAll(): Promise<SchemaSyncState> {
-    await this.#exclusive(async () => {
-      try {
-        await this.#syncGlobalCompatibility()
-        const subjects = (await this.#source.subjects()).filter(s => this.#settings.subjects.matches(s))
-        for (const subject of subjects) {
+    try {
+      await this.#exclusive(() => this.#syncGlobalCompatibility())
+      const subjects = (await this.#source.subjects()).filter(s => this.#settings.subjects.matches(s))
+      for (const subject of subjects) {
+        await this.#exclusive(async () => {
           try {
             await this.#syncSubject(subject, Number.POSITIVE_INFINITY)
           } catch (error) {
@@ -184,16 +188,16 @@ export class SchemaSync {
             this.#subjectState(subject).failed = describeCause(error)
             this.#log.error({ subject, err: describeCause(error) }, 'schema subject could not be replicated')
           }
-        }
-        for (const known of this.#subjects.keys()) if (!subjects.includes(known)) this.#subjects.delete(known)
-        this.#lastError = null
-      } catch (error) {
-        this.#lastError = describeCause(error)
-        throw error
-      } finally {
-        this.#lastSyncAt = Date.now()
+        })
       }
-    })
+      for (const known of this.#subjects.keys()) if (!subjects.includes(known)) this.#subjects.delete(known)
+      this.#lastError = null
+    } catch (error) {
+      this.#lastError = describeCause(error)
+      throw error
+    } finally {
+      this.#lastSyncAt = Date.now()
+    }
     return this.state()
   }
 

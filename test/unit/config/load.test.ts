@@ -56,7 +56,8 @@ test('the documented example compiles with every default', () => {
         maxBufferedBytesPerPartition: 2097152,
         maxBufferedBytes: 67108864
       },
-      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576, concurrency: 1 }
+      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576, concurrency: 1 },
+      schemas: null
     }
   ])
   assert.deepEqual(config.warnings, [])
@@ -97,8 +98,18 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 }
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
+    schemas: {
+      subjects: { include: ['orders-.*'], exclude: ['orders-tmp-value'] },
+      mode: 'keep-ids',
+      onError: 'pass-through',
+      keys: false,
+      values: true,
+      intervalMs: 5000
+    }
   }
+  input.clusters.dc1!.schemaRegistry = { url: 'http://registry.dc1:8081' }
+  input.clusters.dc2!.schemaRegistry = { url: 'http://registry.dc2:8081' }
   const [link] = parseConfig(yaml(input)).links
   assert.deepEqual(link, {
     name: 'orders-dr',
@@ -122,7 +133,15 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 }
+    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
+    schemas: {
+      subjects: { include: ['orders-.*'], exclude: ['orders-tmp-value'] },
+      mode: 'keep-ids',
+      onError: 'pass-through',
+      keys: false,
+      values: true,
+      intervalMs: 5000
+    }
   })
 })
 

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import { parseConfig } from '../../src/config/index.ts'
+import { Replicator } from '../../src/engine/replicator.ts'
+import { KafkaAdmin, RecordProducer, type RecordToProduce } from '../../src/kafka/index.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+import { bootstrapOf, up } from '../../tools/harness/harness.ts'
+import { registryUrl } from '../../tools/harness/registry.ts'
+
+/**
+ * `node bench/schemas/overhead.ts [records]`: what schema replication costs on the data path. One
+ * backlog of Avro records in the wire format (about 100 bytes each, 8 partitions) is copied three
+ * times into fresh target topics: without `schemas`, with `schemas` in translate-ids (every record's
+ * id rewritten) and again without, alternating. Reports records/s and the replicator's CPU seconds.
+ * Uses harness clusters 1 and 2 with their registries (started if needed).
+ */
+
+const RECORDS = Number(process.argv[2] ?? 1_000_000)
+const PARTITIONS = 8
+const run = Date.now().toString(36)
+const topic = `bench.schemas.${run}`
+
+await up({ clusters: 2, schemaRegistry: true, log: () => {} })
+const dc1 = new KafkaAdmin({ alias: 'dc1', bootstrap: [bootstrapOf(1)] })
+const dc2 = new KafkaAdmin({ alias: 'dc2', bootstrap: [bootstrapOf(2)] })
+await dc1.createTopics([{ name: topic, partitions: PARTITIONS }])
+const registry = new SchemaRegistry({ host: registryUrl(1) })
+const { id } = await registry.register(
+  {
+    type: SchemaType.AVRO,
+    schema: JSON.stringify({
+      type: 'record',
+      name: `Tick${run}`,
+      fields: [
+        { name: 'seq', type: 'long' },
+        { name: 'symbol', type: 'string' },
+        { name: 'price', type: 'double' },
+        { name: 'note', type: 'string' }
+      ]
+    })
+  },
+  { subject: `${topic}-value` }
+)
+const producer = new RecordProducer({ alias: 'dc1', bootstrap: [bootstrapOf(1)] })
+const template = await registry.encode(id, { seq: 0, symbol: 'KDR', price: 1.5, note: 'x'.repeat(60) })
+let batch: RecordToProduce[] = []
+for (let i = 0; i < RECORDS; i++) {
+  batch.push({ partition: i % PARTITIONS, timestamp: BigInt(Date.now()), key: null, value: template, headers: [] })
+  if (batch.length === 20_000) {
+    await producer.send(topic, batch)
+    batch = []
+  }
+}
+if (batch.length > 0) await producer.send(topic, batch)
+await producer.close()
+console.log(`backlog: ${RECORDS} records of ${template.length} bytes in ${PARTITIONS} partitions (schema id ${id})`)
+
+async function trial(name: string, schemas: boolean): Promise<void> {
+  const suffix = `${name}.${Date.now().toString(36)}`
+  const config = parseConfig(`clusters:
+  dc1: { bootstrap: "${bootstrapOf(1)}", schemaRegistry: { url: "${registryUrl(1)}" } }
+  dc2: { bootstrap: "${bootstrapOf(2)}", schemaRegistry: { url: "${registryUrl(2)}" } }
+links:
+  - name: bench-${suffix}
+    source: dc1
+    target: dc2
+    topics: { include: ["${topic}"] }
+    naming: { template: "{topic}.${suffix}" }
+${schemas ? `    schemas: { mode: translate-ids, subjects: { include: ["${topic.replaceAll('.', '\\\\.')}-value"] } }\n` : ''}`)
+  const replicator = new Replicator(config, createLogger({ level: 'warn' }))
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await replicator.start()
+  for (;;) {
+    const partitions = replicator.status().flatMap(l => l.partitions)
+    const copied = partitions.reduce((n, p) => n + p.replicatedRecords, 0)
+    if (copied >= RECORDS) break
+    await sleep(20)
+  }
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  await replicator.stop()
+  console.log(
+    `${name.padEnd(14)} ${(RECORDS / seconds).toFixed(0).padStart(9)} records/s  ${seconds.toFixed(2)} s  CPU ${((used.user + used.system) / 1e6).toFixed(2)} s`
+  )
+}
+
+for (const [name, schemas] of [
+  ['plain', false],
+  ['translate-ids', true],
+  ['plain', false],
+  ['translate-ids', true]
+] as const) {
+  await trial(name, schemas)
+}
+await Promise.all([dc1.close(), dc2.close()])
+console.log(`node ${process.version}, ${new Date().toISOString()}`)
