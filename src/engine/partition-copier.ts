@@ -194,6 +194,9 @@ export class PartitionCopier {
   /** Ids whose records pass through untouched (schemas.onError=pass-through), each reported once. */
   readonly #passedThrough = new Set<number>()
   #schemaStop: KdrError | null = null
+  /** The last id resolved and its target id: records of a partition mostly share one schema. */
+  #lastSchemaId = -1
+  #lastTargetId = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
 
@@ -543,17 +546,28 @@ export class PartitionCopier {
     )
   }
 
+  /** The target id of a source id known on the target (a source -> target pair never changes). */
+  #targetIdOf(id: number, schemas: CopierSchemas): number | undefined {
+    if (id === this.#lastSchemaId) return this.#lastTargetId
+    const target = schemas.targetId(id)
+    if (target !== undefined) {
+      this.#lastSchemaId = id
+      this.#lastTargetId = target
+    }
+    return target
+  }
+
   /** Adds the ids of `record`'s wire-format key and value that the target does not know yet. */
   #noteSchemaIds(record: RawRecord, schemas: CopierSchemas, batch: Batch): void {
     const spans = this.#spans
     payloadSpans(record, spans)
     if (schemas.keys) {
       const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      if (id >= 0 && schemas.targetId(id) === undefined) (batch.schemaIds ??= new Set()).add(id)
+      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
     }
     if (schemas.values) {
       const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
-      if (id >= 0 && schemas.targetId(id) === undefined) (batch.schemaIds ??= new Set()).add(id)
+      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
     }
   }
 
@@ -678,7 +692,7 @@ export class PartitionCopier {
     patch.valueIdAt = -1
     if (schemas.keys) {
       const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      const target = id < 0 ? undefined : schemas.targetId(id)
+      const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
       if (target !== undefined && target !== id) {
         patch.keyIdAt = spans.keyAt + 1 - record.keyAt
         patch.keyId = target
@@ -686,7 +700,7 @@ export class PartitionCopier {
     }
     if (schemas.values) {
       const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
-      const target = id < 0 ? undefined : schemas.targetId(id)
+      const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
       if (target !== undefined && target !== id) {
         patch.valueIdAt = spans.valueAt + 1 - record.keyAt
         patch.valueId = target

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { ensureJars } from './jars.ts'
 import { kafkaVersion } from './paths.ts'
 import { startDelayProxy } from './delay-proxy.ts'
-import { registryUrl } from './registry.ts'
+import { ensureApicurio, registryUrl } from './registry.ts'
 import { down, kill, restart, start, status, stop, up } from './harness.ts'
 
 /** `npm run kafka -- <command>`: local KRaft clusters for tests, the demo and benchmarks. */
@@ -46,8 +46,10 @@ const program = new Command('kafka')
 program
   .command('jars')
   .description('gather the Kafka jars into .kafka/<version>/libs (skipped when already complete)')
-  .action(() => {
+  .option('--schema-registry', 'also fetch the Apicurio schema registry into .apicurio/')
+  .action((opts: { schemaRegistry?: boolean }) => {
     console.log(ensureJars(kafkaVersion()))
+    if (opts.schemaRegistry === true) console.log(ensureApicurio())
   })
 
 program
