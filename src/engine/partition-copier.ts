@@ -688,25 +688,22 @@ export class PartitionCopier {
     const spans = this.#spans
     const patch = this.#patch
     payloadSpans(record, spans)
-    patch.keyIdAt = -1
-    patch.valueIdAt = -1
-    if (schemas.keys) {
-      const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
-      if (target !== undefined && target !== id) {
-        patch.keyIdAt = spans.keyAt + 1 - record.keyAt
-        patch.keyId = target
-      }
-    }
-    if (schemas.values) {
-      const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
-      const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
-      if (target !== undefined && target !== id) {
-        patch.valueIdAt = spans.valueAt + 1 - record.keyAt
-        patch.valueId = target
-      }
-    }
-    return patch.keyIdAt < 0 && patch.valueIdAt < 0 ? null : patch
+    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas) : -1
+    const valueId = schemas.values ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas) : -1
+    if (keyId < 0 && valueId < 0) return null
+    // Positions are relative to the start of the key/value region the writer copies.
+    patch.keyIdAt = keyId < 0 ? -1 : spans.keyAt + 1 - record.keyAt
+    patch.keyId = keyId
+    patch.valueIdAt = valueId < 0 ? -1 : spans.valueAt + 1 - record.keyAt
+    patch.valueId = valueId
+    return patch
+  }
+
+  /** The target id for the payload at data[at, at + length) when it differs from its id, else -1. */
+  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
+    const id = wireSchemaId(data, at, length)
+    const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
+    return target === undefined || target === id ? -1 : target
   }
 
   /**

@@ -21,7 +21,13 @@ export const REDACTED_KEYS = [
   '*.passphrase',
   '*.token',
   '*.sasl.password',
-  'connection.sasl.password'
+  'connection.sasl.password',
+  'bearerToken',
+  '*.bearerToken',
+  'authorization',
+  '*.authorization',
+  '*.auth.password',
+  '*.auth.bearerToken'
 ]
 
 /**

@@ -46,6 +46,8 @@ const keySchema = {
   required: ['customer']
 }
 
+const REGISTRY_PASSWORD = 'CANARY-registry-pw'
+
 interface Order {
   id: number
   item: string
@@ -263,7 +265,8 @@ describe('schema replication dc1 -> dc2', () => {
             'schemas-refs',
             topic,
             `{ subjects: { include: ["${subjectsOf(topic, 'value|address|scratch')}"] } }`
-          )
+          ),
+          `{ username: dr, password: "${REGISTRY_PASSWORD}" }`
         )
       )
       const copied = await readRecords(2, topic, 2)
@@ -288,6 +291,11 @@ describe('schema replication dc1 -> dc2', () => {
         running.logs.some(l => l.includes('soft-deleted: reported, not copied') && l.includes(scratch)),
         'the soft-deleted version is logged'
       )
+      assert.ok(!running.logs.join('\n').includes(REGISTRY_PASSWORD), 'the registry password is never logged')
+      const statusText = JSON.stringify(running.replicator.status(), (_, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v
+      )
+      assert.ok(!statusText.includes(REGISTRY_PASSWORD), 'nor shown in the status')
     } finally {
       await stopReplicator()
       await registryPut(1, '/config', { compatibility: globalBefore.compatibilityLevel })

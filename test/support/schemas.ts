@@ -16,11 +16,15 @@ export function serializer(index: number): SchemaRegistry {
   return new SchemaRegistry({ host: registryUrl(index) })
 }
 
-/** Config for the two test clusters with their registries, plus the given links section. */
-export function registryConfigYaml(links: string): string {
+/**
+ * Config for the two test clusters with their registries, plus the given links section. `dc2Auth`
+ * (YAML) is sent to dc2's registry, which has authentication off and ignores it.
+ */
+export function registryConfigYaml(links: string, dc2Auth?: string): string {
+  const auth = dc2Auth === undefined ? '' : `, auth: ${dc2Auth}`
   return `clusters:
   dc1: { bootstrap: "${bootstrapOf(1)}", schemaRegistry: { url: "${registryUrl(1)}" } }
-  dc2: { bootstrap: "${bootstrapOf(2)}", schemaRegistry: { url: "${registryUrl(2)}" } }
+  dc2: { bootstrap: "${bootstrapOf(2)}", schemaRegistry: { url: "${registryUrl(2)}"${auth} } }
 links:
 ${links}`
 }

@@ -18,6 +18,7 @@ import { promisify } from 'node:util'
 import { KafkaAdmin } from '../../src/kafka/index.ts'
 import { ensureJars } from './jars.ts'
 import { type ClusterTls, ensureClusterTls } from './tls.ts'
+import { ownedPidFrom, terminateOwned } from './pids.ts'
 import { registryIndexes, startRegistry, stopRegistry } from './registry.ts'
 import { JVM_PERFORMANCE_OPTS, harnessConfigDir, javaBinary, kafkaVersion, runDir, usesLegacyLogging } from './paths.ts'
 
@@ -198,17 +199,8 @@ export function clusterTls(index: number): ClusterTls | null {
 
 /** The pid from the pid file, only if that process is alive AND is the broker of this cluster folder. */
 export function ownedPid(index: number): number | null {
-  const pidFile = join(clusterDir(index), 'broker.pid')
-  if (!existsSync(pidFile)) return null
-  const pid = Number(readFileSync(pidFile, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0) return null
-  try {
-    // Guards against pid reuse: the command line must name this cluster's own properties file.
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.includes(join(clusterDir(index), 'server.properties')) ? pid : null
-  } catch {
-    return null
-  }
+  // The command line must name this cluster's own properties file.
+  return ownedPidFrom(join(clusterDir(index), 'broker.pid'), join(clusterDir(index), 'server.properties'))
 }
 
 function rssKiB(pid: number): number | null {
@@ -439,21 +431,13 @@ export async function wipe(index: number, readyTimeoutMs = 90_000): Promise<Clus
 }
 
 /** Signals the broker of one cluster and waits for it to exit; SIGKILL after the grace period. */
-async function terminate(index: number, signal: 'SIGTERM' | 'SIGKILL', graceMs = 30_000): Promise<boolean> {
-  const pid = ownedPid(index)
-  if (pid === null) return false
-  process.kill(pid, signal)
-  const deadline = Date.now() + graceMs
-  while (ownedPid(index) === pid) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL')
-      await sleep(200)
-      break
-    }
-    await sleep(100)
-  }
-  rmSync(join(clusterDir(index), 'broker.pid'), { force: true })
-  return true
+function terminate(index: number, signal: 'SIGTERM' | 'SIGKILL', graceMs = 30_000): Promise<boolean> {
+  return terminateOwned(
+    join(clusterDir(index), 'broker.pid'),
+    join(clusterDir(index), 'server.properties'),
+    signal,
+    graceMs
+  )
 }
 
 /** Controlled shutdown of one cluster; its data stays for `start`. */

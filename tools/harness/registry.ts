@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { stripVTControlCharacters } from 'node:util'
 import { repoRoot, runDir } from './paths.ts'
+import { ownedPidFrom, terminateOwned } from './pids.ts'
 
 /**
  * A Confluent-compatible Schema Registry per harness cluster: Apicurio Registry 3.x from Maven
@@ -106,18 +107,11 @@ export function registryJava(): string {
   return join('/usr/lib/jvm', best.name, 'bin', 'java')
 }
 
+const registryMarker = (index: number): string => `-Dkdr.registry=${index}`
+
 /** The registry's pid, only if alive and started for this registry folder. */
 export function registryPid(index: number): number | null {
-  const pidFile = join(registryDir(index), 'registry.pid')
-  if (!existsSync(pidFile)) return null
-  const pid = Number(readFileSync(pidFile, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0) return null
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.includes(`-Dkdr.registry=${index}`) ? pid : null
-  } catch {
-    return null
-  }
+  return ownedPidFrom(join(registryDir(index), 'registry.pid'), registryMarker(index))
 }
 
 async function answers(index: number): Promise<boolean> {
@@ -156,7 +150,7 @@ export async function startRegistry(
       '-Xmx384m',
       '-XX:+UseSerialGC',
       '-XX:TieredStopAtLevel=1',
-      `-Dkdr.registry=${index}`,
+      registryMarker(index),
       '-Dquarkus.http.host=127.0.0.1',
       `-Dquarkus.http.port=${registryPort(index)}`,
       // Quarkus' management interface (health) defaults to 0.0.0.0:9000: one per registry, on loopback.
@@ -185,21 +179,8 @@ export async function startRegistry(
 }
 
 /** Stops the registry of cluster `index` (its in-memory schemas are gone with it). */
-export async function stopRegistry(index: number): Promise<boolean> {
-  const pid = registryPid(index)
-  if (pid === null) return false
-  process.kill(pid, 'SIGTERM')
-  const deadline = Date.now() + 20_000
-  while (registryPid(index) === pid) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL')
-      await sleep(200)
-      break
-    }
-    await sleep(100)
-  }
-  rmSync(join(registryDir(index), 'registry.pid'), { force: true })
-  return true
+export function stopRegistry(index: number): Promise<boolean> {
+  return terminateOwned(join(registryDir(index), 'registry.pid'), registryMarker(index), 'SIGTERM', 20_000)
 }
 
 /** Indexes of registry folders under the run dir. */

@@ -75,6 +75,14 @@ test('the whole-file schema accepts the example too', () => {
 })
 
 test('every link key can be set explicitly', () => {
+  const allSchemaKeys = {
+    subjects: { include: ['orders-.*'], exclude: ['orders-tmp-value'] },
+    mode: 'keep-ids',
+    onError: 'pass-through',
+    keys: false,
+    values: true,
+    intervalMs: 5000
+  }
   const input = baseConfig()
   input.links[0] = {
     name: 'orders-dr',
@@ -99,14 +107,7 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytes: 134217728
     },
     fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
-    schemas: {
-      subjects: { include: ['orders-.*'], exclude: ['orders-tmp-value'] },
-      mode: 'keep-ids',
-      onError: 'pass-through',
-      keys: false,
-      values: true,
-      intervalMs: 5000
-    }
+    schemas: allSchemaKeys
   }
   input.clusters.dc1!.schemaRegistry = { url: 'http://registry.dc1:8081' }
   input.clusters.dc2!.schemaRegistry = { url: 'http://registry.dc2:8081' }
@@ -134,14 +135,7 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytes: 134217728
     },
     fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
-    schemas: {
-      subjects: { include: ['orders-.*'], exclude: ['orders-tmp-value'] },
-      mode: 'keep-ids',
-      onError: 'pass-through',
-      keys: false,
-      values: true,
-      intervalMs: 5000
-    }
+    schemas: allSchemaKeys
   })
 })
 
