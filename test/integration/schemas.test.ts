@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import { parseConfig } from '../../src/config/index.ts'
 import { status } from '../../src/failover/status.ts'
 import { verifyLink } from '../../src/verify/verify.ts'
 import { RecordProducer, type RecordToProduce } from '../../src/kafka/index.ts'
+import { startDelayProxy } from '../../tools/harness/delay-proxy.ts'
 import { registryUrl } from '../../tools/harness/registry.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
-import { admins, startReplicator, waitFor, type RunningReplicator } from '../support/replication.ts'
+import { admins, endOffsets, startReplicator, waitFor, type RunningReplicator } from '../support/replication.ts'
 import {
   idOf,
   readRecords,
@@ -360,6 +362,59 @@ describe('schema replication dc1 -> dc2', () => {
       running.logs.some(l => l.includes('Policy schemas.onError=pass-through') && l.includes(String(unknownId)))
     )
     await stopReplicator()
+  })
+
+  test('target registry unreachable: records of a new schema wait, and land once it answers', async () => {
+    const topic = uniqueTopic('schemas.outage')
+    await dc1.createTopics([{ name: topic, partitions: 1 }])
+    const { id: v1 } = await source.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(avroV1) },
+      { subject: `${topic}-value` }
+    )
+    const order = async (from: number, count: number, id: number): Promise<RecordToProduce[]> =>
+      Promise.all(
+        Array.from({ length: count }, async (_, i) => ({
+          partition: 0,
+          timestamp: BigInt(Date.now()),
+          key: null,
+          value: await source.encode(id, { id: from + i, item: `i${from + i}`, amount: from + i }),
+          headers: []
+        }))
+      )
+    await producer.send(topic, await order(0, 50, v1))
+    // dc2's registry is reached through a proxy that the test can take away and bring back.
+    let proxy = await startDelayProxy({ listenPort: 0, targetHost: '127.0.0.1', targetPort: 28081, delayMs: 0 })
+    const port = proxy.port
+    const yaml = registryConfigYaml(
+      linkYaml('schemas-outage', topic, `{ intervalMs: 600000, subjects: { include: ["${subjectsOf(topic)}"] } }`)
+    ).replace(`${registryUrl(2)}`, `http://127.0.0.1:${port}/apis/ccompat/v7`)
+    try {
+      running = await startReplicator(yaml)
+      await waitFor('50 records on dc2', 30_000, async () => (await endOffsets(dc2, topic, 1))[0] === 50n)
+      await proxy.close()
+      const { id: v2 } = await source.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(avroV2) },
+        { subject: `${topic}-value` }
+      )
+      await producer.send(topic, await order(50, 50, v2))
+      await waitFor('the partition to report the outage', 30_000, async () =>
+        running!.logs.some(l => l.includes('schema registry not available; records wait'))
+      )
+      await sleep(3000)
+      assert.deepEqual(await endOffsets(dc2, topic, 1), [50n], 'nothing written while the schema cannot be registered')
+      assert.equal(running.replicator.status()[0]!.partitions[0]!.state, 'running')
+      proxy = await startDelayProxy({ listenPort: port, targetHost: '127.0.0.1', targetPort: 28081, delayMs: 0 })
+      const copied = await readRecords(2, topic, 100)
+      const checker = serializer(2)
+      const ids = new Set<number>()
+      for (const record of copied) {
+        ids.add(idOf(record.value))
+        assert.equal((plain(await checker.decode(record.value!)) as Order).id, Number(record.offset))
+      }
+      assert.equal(ids.size, 2, 'both versions, each under its dc2 id')
+    } finally {
+      await proxy.close()
+    }
   })
 
   test('keep-ids against a registry that ignores given ids: a clear preflight error, no probe left behind', async () => {
