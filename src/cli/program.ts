@@ -25,8 +25,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('run every link of the config until SIGINT/SIGTERM (graceful: flush, commit progress, exit 0)')
     .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .action(async (opts: { config: string; logLevel?: string }) => {
-      setExit(await replicate(opts.logLevel === undefined ? { config: opts.config } : opts))
+    .option(
+      '--http-listen <host:port>',
+      'where the metrics/health/status server listens (overrides http.listen; port 0 picks one)'
+    )
+    .option('--no-http', 'run without the HTTP server')
+    .action(async (opts: { config: string; logLevel?: string; httpListen?: string; http: boolean }) => {
+      setExit(
+        await replicate({
+          config: opts.config,
+          http: opts.http,
+          ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
+          ...(opts.httpListen === undefined ? {} : { httpListen: opts.httpListen })
+        })
+      )
     })
 
   program

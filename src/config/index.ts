@@ -1,10 +1,12 @@
 /** Config loading: YAML -> secret references resolved -> validated -> compiled for the engine. */
 export {
   ConfigError,
+  isLoopbackHost,
   loadConfig,
   parseConfig,
   redactedConfig,
   type ConfigIssue,
+  type HttpConfig,
   type KafkaDrConfig,
   type LinkConfig,
   type NamingPolicy,

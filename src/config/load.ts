@@ -10,6 +10,7 @@ import {
   clusterAliasPattern,
   clusterSchema,
   configErrorMap,
+  httpSchema,
   linkSchema,
   rootSchema,
   splitBootstrap,
@@ -80,6 +81,15 @@ export interface KafkaDrConfig {
   warnings: string[]
   /** every resolved secret value, for log scrubbing; never print this */
   secrets: string[]
+  /** The HTTP server of `replicate` (metrics, health, status, dashboard); null when disabled. */
+  http: HttpConfig | null
+}
+
+export interface HttpConfig {
+  host: string
+  port: number
+  /** Bearer token every request must carry; required when host is not a loopback address. A secret. */
+  token: string | null
 }
 
 export interface ConfigIssue {
@@ -202,6 +212,8 @@ class Compilation {
 
   /** Passwords and passphrases are secrets even when written literally in the file. */
   collectLiteralSecrets(root: unknown): void {
+    const http = isRecord(root) ? root.http : undefined
+    if (isRecord(http) && typeof http.token === 'string') this.addSecret(http.token)
     const clusters = isRecord(root) ? root.clusters : undefined
     if (!isRecord(clusters)) return
     for (const cluster of Object.values(clusters)) {
@@ -312,7 +324,24 @@ class Compilation {
       }
     }
 
-    return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets }
+    const http = this.compileHttp(isRecord(value) ? value.http : undefined)
+    return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http }
+  }
+
+  private compileHttp(raw: unknown): HttpConfig | null {
+    if (raw === undefined) return { host: '127.0.0.1', port: 9644, token: null }
+    const input = this.parse(httpSchema, raw, ['http'])
+    if (input === undefined || !input.enabled) return null
+    const colon = input.listen.lastIndexOf(':')
+    const host = input.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+    const port = Number(input.listen.slice(colon + 1))
+    if (!isLoopbackHost(host) && input.token === undefined) {
+      this.issue(
+        ['http', 'token'],
+        `required when http.listen is not a loopback address (${quoted(host)}): every request must then carry "Authorization: Bearer <token>"`
+      )
+    }
+    return { host, port, token: input.token ?? null }
   }
 
   /**
@@ -478,6 +507,10 @@ function isWithin(path: string, ancestor: string): boolean {
   return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`)
 }
 
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -498,6 +531,7 @@ export function redactedConfig(config: KafkaDrConfig): unknown {
       })
     ),
     links: config.links,
+    http: config.http === null ? null : { ...config.http, token: config.http.token === null ? null : '***' },
     warnings: config.warnings
   }
   return scrubDeep(view, config.secrets)

@@ -311,10 +311,31 @@ export const linkSchema = strict({
   }).prefault({})
 })
 
+/** The HTTP server inside `kafka-dr replicate`: metrics, health, status API and dashboard. */
+export const httpSchema = strict({
+  enabled: z.boolean({ error: expected('true or false') }).default(true),
+  listen: z
+    .string({ error: expected('"host:port"') })
+    .superRefine((text, ctx) => {
+      const match = /^(.+):(\d+)$/.exec(text)
+      const port = Number(match?.[2])
+      if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected "host:port" (port 0 to 65535; 0 picks a free port)',
+          input: text
+        })
+      }
+    })
+    .default('127.0.0.1:9644'),
+  token: nonEmptyString.optional()
+})
+
 /** The top level only; clusters and links are validated one by one so every problem is reported. */
 export const rootSchema = strict({
   clusters: z.record(z.string(), z.unknown(), { error: expected('a mapping from cluster alias to cluster') }),
-  links: z.array(z.unknown(), { error: expected('a list of links') }).min(1, { error: 'expected at least one link' })
+  links: z.array(z.unknown(), { error: expected('a list of links') }).min(1, { error: 'expected at least one link' }),
+  http: z.unknown().optional()
 })
 
 /** The whole file in one schema, for tooling (e.g. z.toJSONSchema); load.ts uses the parts above. */
@@ -325,7 +346,8 @@ export const configSchema = strict({
       .regex(clusterAliasPattern, { error: 'expected a cluster alias of 1 to 64 characters from A-Z a-z 0-9 _ -' }),
     clusterSchema
   ),
-  links: z.array(linkSchema).min(1)
+  links: z.array(linkSchema).min(1),
+  http: httpSchema.optional()
 })
 
 export type ClusterInput = z.output<typeof clusterSchema>

@@ -8,10 +8,15 @@ export const WIRE_MAGIC = 0
 /** Magic byte plus schema id. */
 export const WIRE_PREFIX_BYTES = 5
 
-/** The schema id of the payload at data[at, at + length), or -1 when it is not in the wire format. */
+/**
+ * The schema id of the payload at data[at, at + length), or -1 when it is not in the wire format.
+ * Registries number schemas from 1, so a zero id is taken for what it most likely is: raw bytes that
+ * start with zeros (zero-filled buffers, small big-endian numbers), not a schema reference.
+ */
 export function wireSchemaId(data: Buffer, at: number, length: number): number {
   if (length < WIRE_PREFIX_BYTES || data[at] !== WIRE_MAGIC) return -1
-  return data.readUInt32BE(at + 1)
+  const id = data.readUInt32BE(at + 1)
+  return id === 0 ? -1 : id
 }
 
 /** A copy of `payload` whose schema id is `id` (payload must be in the wire format). */

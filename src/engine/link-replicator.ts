@@ -9,6 +9,7 @@ import { KdrError, describeCause } from '../errors.ts'
 import { BatchProducer, type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
 import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
+import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { RegistryClient, type RegistryConnection } from '../schemas/registry-client.ts'
 import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
@@ -45,6 +46,15 @@ export interface LinkStatus {
   partitions: PartitionStatus[]
   /** Schema Registry replication, when the link has it. */
   schemas: SchemaSyncState | null
+  /** Consumer groups whose offsets are translated: newest checkpoint and whether all of it is exact. */
+  groups: GroupCheckpointStatus[]
+}
+
+export interface GroupCheckpointStatus {
+  group: string
+  partitions: number
+  exact: boolean
+  lastCheckpointAt: number | null
 }
 
 const SHUTDOWN_DRAIN_MS = 30_000
@@ -107,6 +117,7 @@ export class LinkReplicator {
   #stateOffset = 0n
   #fence: Record<string, unknown> | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
+  readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
 
@@ -114,9 +125,11 @@ export class LinkReplicator {
     config: LinkConfig,
     clusters: ReadonlyMap<string, ClusterConnection>,
     log: Logger,
-    registries: ReadonlyMap<string, RegistryConnection> = new Map()
+    registries: ReadonlyMap<string, RegistryConnection> = new Map(),
+    events: EngineEvents = NO_EVENTS
   ) {
     this.#registries = registries
+    this.#events = events
     this.config = config
     const source = clusters.get(config.source)
     const target = clusters.get(config.target)
@@ -434,10 +447,24 @@ export class LinkReplicator {
       targetClusterId: this.#targetClusterId,
       lastCommitAt: this.#lastCommitAt,
       schemas: this.#schemaSync?.state() ?? null,
+      groups: this.#groupStatus(),
       partitions: [...this.#copiers.values()]
         .map(c => c.status())
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     }
+  }
+
+  #groupStatus(): GroupCheckpointStatus[] {
+    const byGroup = new Map<string, GroupCheckpointStatus>()
+    for (const [key, value] of this.#checkpoints?.checkpoints ?? []) {
+      const group = key.split('\u0000')[0]!
+      const entry = byGroup.get(group) ?? { group, partitions: 0, exact: true, lastCheckpointAt: null }
+      entry.partitions++
+      entry.exact &&= value.exact
+      entry.lastCheckpointAt = Math.max(entry.lastCheckpointAt ?? 0, value.at)
+      byGroup.set(group, entry)
+    }
+    return [...byGroup.values()].sort((a, b) => (a.group < b.group ? -1 : 1))
   }
 
   #merge(part: CommitPart): void {
@@ -513,7 +540,8 @@ export class LinkReplicator {
           onDataLoss: this.config.onDataLoss,
           deadLetterTopic: this.config.deadLetterTopic,
           compression: this.config.producer.compression,
-          schemas: this.#copierSchemas
+          schemas: this.#copierSchemas,
+          events: this.#events
         },
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,
@@ -597,6 +625,7 @@ export class LinkReplicator {
           if (result.error?.retriable === true) retriable = result.error.error.message
         }
         if (retriable !== null) {
+          this.#events.retry(this.config.name, 'fetch')
           backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
           this.#log.warn({ err: retriable, retryInMs: backoff }, 'source fetch failed for some partitions; retrying')
           await sleep(backoff)
@@ -604,6 +633,7 @@ export class LinkReplicator {
           backoff = 0
         }
       } catch (error) {
+        this.#events.retry(this.config.name, 'fetch')
         backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
         this.#log.warn({ err: describeCause(error), retryInMs: backoff }, 'source fetch failed; retrying')
         await sleep(backoff)

@@ -24,6 +24,7 @@ import {
   recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
+import { type EngineEvents } from '../observability/metrics.ts'
 import { type SchemaFailure } from '../schemas/schema-sync.ts'
 import { classifyProduceError } from './errors.ts'
 
@@ -55,6 +56,8 @@ export interface CopierSettings {
   compression: CompressionName
   /** Schema replication of the link, or null when records are copied as they are. */
   schemas: CopierSchemas | null
+  /** Produce latencies, errors and retries, for the metrics. */
+  events: EngineEvents
 }
 
 /**
@@ -100,6 +103,8 @@ export interface PartitionStatus {
   lagRecords: bigint
   /** Timestamp of the newest record acknowledged by the target, -1 before the first. */
   lastReplicatedTimestamp: number
+  /** Timestamp of the oldest fetched record not yet acknowledged, -1 when none is fetched (or none missing). */
+  oldestUnreplicatedTimestamp: number
   replicatedRecords: number
   replicatedBytes: number
   loopSkippedRecords: number
@@ -197,6 +202,8 @@ export class PartitionCopier {
   /** The last id resolved and its target id: records of a partition mostly share one schema. */
   #lastSchemaId = -1
   #lastTargetId = -1
+  /** Timestamp of the first record of the batch being delivered, -1 between batches. */
+  #inFlightTimestamp = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
 
@@ -300,6 +307,7 @@ export class PartitionCopier {
     if (this.#state === 'errored') return
     this.#state = 'errored'
     this.#reason = error
+    this.#settings.events.error(this.#settings.link, error.code)
     this.#clearQueue()
     this.#log.error({ code: error.code, err: error.message }, 'partition stopped')
   }
@@ -392,12 +400,23 @@ export class PartitionCopier {
       sourceHighWatermark: hw,
       lagRecords: hw > this.#ackedNext ? hw - this.#ackedNext : 0n,
       lastReplicatedTimestamp: this.#lastTimestamp,
+      oldestUnreplicatedTimestamp: this.#oldestPendingTimestamp(),
       replicatedRecords: this.#replicatedRecords,
       replicatedBytes: this.#replicatedBytes,
       loopSkippedRecords: this.#loopSkipped,
       deadLetteredRecords: this.#deadLettered,
       lostRecords: this.#lost
     }
+  }
+
+  /** The first record of the batch in flight, else the first queued record; -1 when there is none. */
+  #oldestPendingTimestamp(): number {
+    if (this.#inFlightTimestamp >= 0) return this.#inFlightTimestamp
+    for (const chunk of this.#queue) {
+      const record = chunk.records[chunk.index]
+      if (record !== undefined) return record.timestamp
+    }
+    return -1
   }
 
   #onOutOfRange(result: PartitionFetch): void {
@@ -470,7 +489,12 @@ export class PartitionCopier {
   async #produceLoop(): Promise<void> {
     while (this.#state === 'running' && !this.#draining && this.#queue.length > 0) {
       const batch = this.#takeBatch()
-      await this.#deliver(batch)
+      this.#inFlightTimestamp = batch.records[0]?.timestamp ?? -1
+      try {
+        await this.#deliver(batch)
+      } finally {
+        this.#inFlightTimestamp = -1
+      }
       this.onSpace()
     }
   }
@@ -595,6 +619,7 @@ export class PartitionCopier {
       try {
         outcome = await schemas.ensureIds(batch.schemaIds!)
       } catch (error) {
+        this.#settings.events.retry(this.#settings.link, 'schema-registry')
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 500 : backoff * 2)
         this.#log.warn(
           { err: describeCause(error), retryInMs: backoff, offset: String(batch.records[0]!.offset) },
@@ -627,6 +652,7 @@ export class PartitionCopier {
           }
           if (!this.#passedThrough.has(id)) {
             this.#passedThrough.add(id)
+            this.#settings.events.error(this.#settings.link, 'KDR_ERR_SCHEMA')
             this.#log.error(
               { code: 'KDR_ERR_SCHEMA', schemaId: id, offset: String(record.offset) },
               `${failure.reason}. Policy schemas.onError=pass-through: records with schema id ${id} are copied untouched (not decodable on the target until the schema exists there)`
@@ -653,7 +679,6 @@ export class PartitionCopier {
             batch.bytes
           )
           if (sent === null) return
-          this.#replicatedRecords += sent
         }
         // Everything before the record is on the target; a restart tries the record again.
         this.#ackedNext = BigInt(batch.records[sendable]!.offset)
@@ -661,9 +686,8 @@ export class PartitionCopier {
         return
       }
     }
-    const delivered = batch.records.length === 0 ? 0 : await this.#sendAll(batch.records, batch.prefixes, batch.bytes)
-    if (delivered === null) return
-    this.#complete(batch, delivered)
+    if (batch.records.length > 0 && (await this.#sendAll(batch.records, batch.prefixes, batch.bytes)) === null) return
+    this.#complete(batch)
   }
 
   /** Encodes records (one partition, in order) into this partition's batch buffer. */
@@ -718,8 +742,14 @@ export class PartitionCopier {
     const encoded = await this.#encode(records, prefixes, bytes)
     for (;;) {
       try {
+        const sentAt = performance.now()
         const baseOffset = await this.#producers.batches.send(this.targetTopic, this.partition, encoded)
+        this.#settings.events.produced(this.#settings.link, (performance.now() - sentAt) / 1000)
         this.#recordMapping(records, baseOffset)
+        // Counted here, not when the batch completes: a batch split around a refused record still
+        // wrote the records before it. (bytes is exact for a whole batch, an estimate for its halves.)
+        this.#replicatedRecords += records.length
+        this.#replicatedBytes += Math.round(bytes)
         this.#backoffMs = 0
         return records.length
       } catch (error) {
@@ -753,6 +783,7 @@ export class PartitionCopier {
           return null
         }
         if (this.#state !== 'running') return null
+        this.#settings.events.retry(this.#settings.link, 'produce')
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 250 : this.#backoffMs * 2)
         this.#log.warn(
           { err: describeCause(error), retryInMs: this.#backoffMs, offset: String(records[0]!.offset) },
@@ -799,6 +830,7 @@ export class PartitionCopier {
       try {
         await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [candidate])
         this.#deadLettered++
+        this.#settings.events.error(this.#settings.link, failure.code)
         this.#log.error(
           {
             code: failure.code,
@@ -854,10 +886,8 @@ export class PartitionCopier {
     this.#runs.append(BigInt(runSource), runTarget, BigInt(count))
   }
 
-  #complete(batch: Batch, delivered: number): void {
+  #complete(batch: Batch): void {
     this.#ackedNext = batch.coveredEnd
-    this.#replicatedRecords += delivered
-    this.#replicatedBytes += batch.bytes
     this.#loopSkipped += batch.loopSkipped
     const last = batch.records.at(-1)
     if (last !== undefined) this.#lastTimestamp = last.timestamp

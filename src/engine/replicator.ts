@@ -1,6 +1,7 @@
 import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
+import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
 
 /**
@@ -15,10 +16,17 @@ export class Replicator {
   readonly #retries = new Set<NodeJS.Timeout>()
   #stopped = false
 
-  constructor(config: KafkaDrConfig, log: Logger) {
+  readonly #events: EngineEvents
+
+  constructor(config: KafkaDrConfig, log: Logger, events: EngineEvents = NO_EVENTS) {
     this.#config = config
     this.#log = log
-    this.#links = config.links.map(link => new LinkReplicator(link, config.clusters, log, config.registries))
+    this.#events = events
+    this.#links = config.links.map(link => this.#newLink(link))
+  }
+
+  #newLink(link: KafkaDrConfig['links'][number]): LinkReplicator {
+    return new LinkReplicator(link, this.#config.clusters, this.#log, this.#config.registries, this.#events)
   }
 
   get links(): readonly LinkReplicator[] {
@@ -53,6 +61,7 @@ export class Replicator {
     } catch (error) {
       const message = describeCause(error)
       this.#startErrors.set(link.config.name, message)
+      this.#events.error(link.config.name, KdrError.is(error) ? error.code : 'KDR_ERR_RUNTIME')
       if (KdrError.is(error) && error.code === 'KDR_ERR_FENCED') {
         // Failed over: this link must not write until failback. Not retried.
         this.#log.error({ link: link.config.name, err: message }, 'link is fenced; not started')
@@ -63,7 +72,7 @@ export class Replicator {
       this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
       await link.stop().catch(() => {})
       if (this.#stopped) return
-      this.#links[index] = new LinkReplicator(link.config, this.#config.clusters, this.#log, this.#config.registries)
+      this.#links[index] = this.#newLink(link.config)
       const timer = setTimeout(() => {
         this.#retries.delete(timer)
         if (!this.#stopped) void this.#startLink(index, attempt + 1)

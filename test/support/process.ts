@@ -20,7 +20,9 @@ export function writeConfig(yaml: string): string {
 }
 
 export function spawnReplicator(configFile: string, extraEnv: Record<string, string> = {}): ReplicatorProcess {
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'replicate', '--config', configFile], {
+  // Port 0: replicators of one test (active-active) never compete for the default metrics port.
+  const args = ['src/cli/main.ts', 'replicate', '--config', configFile, '--http-listen', '127.0.0.1:0']
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe']
   })

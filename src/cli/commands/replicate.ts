@@ -1,7 +1,11 @@
-import { loadConfig } from '../../config/index.ts'
+import { type HttpConfig, isLoopbackHost, loadConfig } from '../../config/index.ts'
+import { KdrError } from '../../errors.ts'
 import { Replicator } from '../../engine/replicator.ts'
 import { type LinkStatus } from '../../engine/link-replicator.ts'
+import { status } from '../../failover/status.ts'
+import { type HttpServer, startHttpServer } from '../../http/server.ts'
 import { type Logger, createLogger } from '../../observability/logger.ts'
+import { Metrics } from '../../observability/metrics.ts'
 
 /**
  * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
@@ -11,6 +15,9 @@ export async function replicate(options: {
   config: string
   logLevel?: string
   statusIntervalMs?: number
+  /** false: no HTTP server; httpListen overrides the config's http.listen. */
+  http?: boolean
+  httpListen?: string
 }): Promise<number> {
   // Signals are handled from the first moment: a SIGTERM during start-up still ends in a clean stop.
   let log: Logger | null = null
@@ -35,7 +42,22 @@ export async function replicate(options: {
     ...(options.logLevel === undefined ? {} : { level: options.logLevel })
   })
   for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
-  const replicator = new Replicator(config, log)
+  let replicator: Replicator | null = null
+  const metrics = new Metrics(() => replicator?.status() ?? [])
+  replicator = new Replicator(config, log, metrics)
+  const running = replicator
+  // Up before the links start, so /healthz and /readyz answer during a slow start too.
+  let http: HttpServer | null = null
+  const httpConfig = options.http === false ? null : withListen(config.http, options.httpListen)
+  if (httpConfig !== null) {
+    http = await startHttpServer({
+      ...httpConfig,
+      metrics,
+      links: () => running.status(),
+      status: () => status(config),
+      log
+    })
+  }
 
   log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
   await replicator.start()
@@ -43,6 +65,7 @@ export async function replicate(options: {
   await stopped
   clearInterval(interval)
   await replicator.stop()
+  await http?.close()
   logSummary(log, replicator.status())
   log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
   return 0
@@ -69,4 +92,22 @@ function logSummary(log: Logger, links: LinkStatus[]): void {
       'status'
     )
   }
+}
+
+/** The config's HTTP settings with --http-listen applied; the token rule holds for the new address too. */
+function withListen(http: HttpConfig | null, listen: string | undefined): HttpConfig | null {
+  if (listen === undefined) return http
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen)
+  const port = Number(match?.[2])
+  if (match?.[1] === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new KdrError('KDR_ERR_CONFIG', `--http-listen: expected "host:port", got "${listen}"`)
+  }
+  const token = http?.token ?? null
+  if (token === null && !isLoopbackHost(match[1])) {
+    throw new KdrError(
+      'KDR_ERR_CONFIG',
+      `--http-listen ${listen} is not a loopback address: set http.token in the config`
+    )
+  }
+  return { host: match[1], port, token }
 }

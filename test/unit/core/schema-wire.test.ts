@@ -21,6 +21,8 @@ describe('wire format', () => {
     assert.equal(wireSchemaId(Buffer.from([0, 0, 0, 7]), 0, 4), -1)
     assert.equal(wireSchemaId(Buffer.alloc(10), 0, -1), -1)
     assert.equal(wireSchemaId(Buffer.alloc(0), 0, 0), -1)
+    // Id 0 is never assigned by a registry: zero-filled bytes are not a schema reference.
+    assert.equal(wireSchemaId(Buffer.alloc(100), 0, 100), -1)
     // A 5-byte payload with magic 0 is an id with an empty body (e.g. an Avro empty record).
     assert.equal(wireSchemaId(Buffer.from([0, 0, 0, 0, 9]), 0, 5), 9)
   })

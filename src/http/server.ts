@@ -1,0 +1,159 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import { type AddressInfo } from 'node:net'
+import { type LinkStatus } from '../engine/link-replicator.ts'
+import { KdrError, describeCause } from '../errors.ts'
+import { type Logger } from '../observability/logger.ts'
+import { type Metrics } from '../observability/metrics.ts'
+import { version } from '../version.ts'
+
+/**
+ * The HTTP server inside `kafka-dr replicate`: Prometheus metrics, liveness and readiness, and the
+ * status API. Read-only. It binds to loopback by default; bound elsewhere, the config requires a
+ * bearer token, which every request must carry (compared in constant time).
+ *
+ *   GET /metrics      Prometheus text format
+ *   GET /healthz      200 while the process runs
+ *   GET /readyz       200 when every link runs and no partition is stopped, else 503 (JSON names why)
+ *   GET /api/status   what `kafka-dr status --json` prints
+ */
+
+export interface HttpServerOptions {
+  host: string
+  port: number
+  token: string | null
+  metrics: Metrics
+  /** The replicator's live status (readiness). */
+  links: () => LinkStatus[]
+  /** The status report of `kafka-dr status --json`. */
+  status: () => Promise<unknown>
+  log: Logger
+}
+
+export interface HttpServer {
+  /** Base URL, e.g. http://127.0.0.1:9644 */
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+/** How long one /api/status answer is reused: it reads the state topic and asks the source. */
+const STATUS_CACHE_MS = 2000
+
+export const json = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const log = options.log.child({ component: 'http' })
+  const expected = options.token === null ? null : digest(options.token)
+  const startedAt = Date.now()
+  let cached: { at: number; body: Promise<string> } | null = null
+
+  const reply = (res: ServerResponse, status: number, type: string, body: string): void => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+    res.end(body)
+  }
+  const replyJson = (res: ServerResponse, status: number, body: unknown): void =>
+    reply(res, status, 'application/json; charset=utf-8', json(body))
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (expected === null) return true
+    const header = req.headers.authorization ?? ''
+    const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+    return timingSafeEqual(digest(given), expected)
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD')
+      return replyJson(res, 405, { error: 'only GET and HEAD' })
+    }
+    if (!authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer realm="kafka-dr"')
+      return replyJson(res, 401, { error: 'a bearer token is required (Authorization: Bearer <token>)' })
+    }
+    switch (path) {
+      case '/metrics':
+        return reply(res, 200, options.metrics.contentType, await options.metrics.text())
+      case '/healthz':
+        return replyJson(res, 200, {
+          status: 'ok',
+          version,
+          pid: process.pid,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000)
+        })
+      case '/readyz': {
+        const links = options.links().map(l => {
+          const stopped = l.partitions.filter(p => p.state !== 'running')
+          return {
+            link: l.link,
+            state: l.state,
+            error: l.error,
+            ready: l.state === 'running' && stopped.length === 0,
+            stoppedPartitions: stopped.map(p => ({
+              topic: p.topic,
+              partition: p.partition,
+              state: p.state,
+              reason: p.reason
+            }))
+          }
+        })
+        const ready = links.length > 0 && links.every(l => l.ready)
+        return replyJson(res, ready ? 200 : 503, { ready, links })
+      }
+      case '/api/status': {
+        if (cached === null || Date.now() - cached.at > STATUS_CACHE_MS) {
+          cached = { at: Date.now(), body: options.status().then(json) }
+        }
+        const body = await cached.body.catch((error: unknown) => {
+          cached = null
+          throw error
+        })
+        return reply(res, 200, 'application/json; charset=utf-8', body)
+      }
+      default:
+        return replyJson(res, 404, {
+          error: `no such path: ${path}`,
+          paths: ['/metrics', '/healthz', '/readyz', '/api/status']
+        })
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: describeCause(error), url: req.url }, 'HTTP request failed')
+      if (!res.headersSent) replyJson(res, 500, { error: describeCause(error) })
+      else res.end()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new KdrError(
+          'KDR_ERR_CONFIG',
+          `the HTTP server cannot listen on ${options.host}:${options.port} (http.listen): ${error.code ?? error.message}${error.code === 'EADDRINUSE' ? ' (another kafka-dr on this host? set http.listen, or http.enabled: false)' : ''}`
+        )
+      )
+    )
+    server.listen(options.port, options.host, () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  const url = `http://${host}:${port}`
+  log.info({ url, auth: expected === null ? 'none (loopback)' : 'bearer token' }, 'HTTP server listening')
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>(resolve => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+  }
+}
+
+/** Fixed-length digests, so that the comparison takes the same time whatever was sent. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}

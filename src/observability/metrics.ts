@@ -1,0 +1,220 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { type LinkStatus } from '../engine/link-replicator.ts'
+
+/**
+ * kafka-dr's Prometheus metrics (prom-client). Two kinds of source keep the data path free of
+ * metric work per record:
+ * - events the engine reports as they happen (one per batch or per error): the produce latency
+ *   histogram, errors by kind, retries by operation;
+ * - everything else is read from the replicator's status when Prometheus scrapes: per partition
+ *   records and bytes copied, lag in records, bytes and seconds, state; per link state, checkpoint
+ *   age and exactness, schema sync counts.
+ * Names follow Prometheus conventions: `kafka_dr_` prefix, base units in the name, `_total` on counters.
+ */
+
+/** What the engine reports as it happens; a no-op implementation serves when nothing is scraped. */
+export interface EngineEvents {
+  /** One produce request for one partition, acknowledged after `seconds`. */
+  produced(link: string, seconds: number): void
+  /** An error that stopped or skipped something; `kind` is the KDR_ERR_* code. */
+  error(link: string, kind: string): void
+  /** A retried operation: fetch, produce, schema-registry, commit. */
+  retry(link: string, operation: string): void
+}
+
+export const NO_EVENTS: EngineEvents = {
+  produced: () => {},
+  error: () => {},
+  retry: () => {}
+}
+
+type PartitionLabels = 'link' | 'topic' | 'partition'
+
+export class Metrics implements EngineEvents {
+  readonly registry = new Registry()
+  readonly #latency: Histogram<'link'>
+  readonly #errors: Counter<'link' | 'kind'>
+  readonly #retries: Counter<'link' | 'operation'>
+  /** Counter values already exported, so that a scrape adds only what is new. */
+  readonly #exported = new Map<string, number>()
+  /** Sets every status-derived metric from the replicator's status now. */
+  readonly #refresh: () => void
+
+  constructor(status: () => LinkStatus[]) {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry, prefix: 'kafka_dr_' })
+    this.#latency = new Histogram({
+      name: 'kafka_dr_produce_latency_seconds',
+      help: 'Time from sending a batch of copied records to the target until it is acknowledged, per produce request.',
+      labelNames: ['link'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers
+    })
+    this.#errors = new Counter({
+      name: 'kafka_dr_errors_total',
+      help: 'Errors by kind (the KDR_ERR_* code): partitions stopped, records refused or dead-lettered, schemas not available.',
+      labelNames: ['link', 'kind'],
+      registers
+    })
+    this.#retries = new Counter({
+      name: 'kafka_dr_retries_total',
+      help: 'Operations retried after a transient failure, by operation (fetch, produce, schema-registry).',
+      labelNames: ['link', 'operation'],
+      registers
+    })
+    const records = new Counter<PartitionLabels>({
+      name: 'kafka_dr_replicated_records_total',
+      help: 'Records copied to the target and acknowledged, per source partition (since this process started).',
+      labelNames: ['link', 'topic', 'partition'],
+      registers
+    })
+    const bytes = new Counter<PartitionLabels>({
+      name: 'kafka_dr_replicated_bytes_total',
+      help: 'Bytes of copied records (key, value, headers and record overhead), per source partition.',
+      labelNames: ['link', 'topic', 'partition'],
+      registers
+    })
+    const lagRecords = new Gauge<PartitionLabels>({
+      name: 'kafka_dr_lag_records',
+      help: 'Records on the source partition not yet on the target (source high watermark minus replicated offset).',
+      labelNames: ['link', 'topic', 'partition'],
+      registers
+    })
+    const lagBytes = new Gauge<PartitionLabels>({
+      name: 'kafka_dr_lag_bytes',
+      help: 'Estimated bytes not yet on the target: lag in records times the average size of records copied so far.',
+      labelNames: ['link', 'topic', 'partition'],
+      registers
+    })
+    const lagSeconds = new Gauge<PartitionLabels>({
+      name: 'kafka_dr_lag_seconds',
+      help: 'Age of the oldest record not yet on the target (0 when caught up; absent while it is not known).',
+      labelNames: ['link', 'topic', 'partition'],
+      registers
+    })
+    const partitionState = new Gauge<PartitionLabels | 'state'>({
+      name: 'kafka_dr_partition_state',
+      help: '1 for the state the partition is in: running, errored or source-deleted.',
+      labelNames: ['link', 'topic', 'partition', 'state'],
+      registers
+    })
+    const linkState = new Gauge<'link' | 'state'>({
+      name: 'kafka_dr_link_state',
+      help: '1 for the state the link is in: starting, running, stopping, stopped, failed or fenced.',
+      labelNames: ['link', 'state'],
+      registers
+    })
+    const checkpointAge = new Gauge<'link' | 'group'>({
+      name: 'kafka_dr_checkpoint_age_seconds',
+      help: 'Age of the newest offset-translation checkpoint of a consumer group.',
+      labelNames: ['link', 'group'],
+      registers
+    })
+    const checkpointExact = new Gauge<'link' | 'group'>({
+      name: 'kafka_dr_checkpoint_exact',
+      help: '1 when every partition of the group translates exactly (the target offset is the copy of the source offset), else 0.',
+      labelNames: ['link', 'group'],
+      registers
+    })
+    const schemaSubjects = new Gauge<'link' | 'state'>({
+      name: 'kafka_dr_schema_subjects',
+      help: 'Schema Registry subjects of the link by sync state: in_sync, pending, failed.',
+      labelNames: ['link', 'state'],
+      registers
+    })
+    const schemaVersions = new Gauge<'link' | 'state'>({
+      name: 'kafka_dr_schema_versions',
+      help: 'Schema versions of the link by sync state: in_sync, pending, soft_deleted (on the source, not copied).',
+      labelNames: ['link', 'state'],
+      registers
+    })
+    const up = new Gauge<'link'>({
+      name: 'kafka_dr_up',
+      help: '1 for every link this process runs (set on each scrape, with every status-derived metric).',
+      labelNames: ['link'],
+      registers
+    })
+    this.#refresh = () => {
+      const now = Date.now()
+      for (const g of [lagRecords, lagBytes, lagSeconds, partitionState, linkState, checkpointAge, checkpointExact]) {
+        g.reset()
+      }
+      schemaSubjects.reset()
+      schemaVersions.reset()
+      up.reset()
+      for (const l of status()) {
+        up.set({ link: l.link }, 1)
+        linkState.set({ link: l.link, state: l.state }, 1)
+        for (const p of l.partitions) {
+          const labels = { link: l.link, topic: p.topic, partition: String(p.partition) }
+          this.#advance(records, 'records', labels, p.replicatedRecords)
+          this.#advance(bytes, 'bytes', labels, p.replicatedBytes)
+          const lag = Number(p.lagRecords)
+          lagRecords.set(labels, lag)
+          lagBytes.set(
+            labels,
+            p.replicatedRecords === 0 ? 0 : Math.round((lag * p.replicatedBytes) / p.replicatedRecords)
+          )
+          if (lag === 0) lagSeconds.set(labels, 0)
+          else if (p.oldestUnreplicatedTimestamp >= 0)
+            lagSeconds.set(labels, Math.max(0, (now - p.oldestUnreplicatedTimestamp) / 1000))
+          partitionState.set({ ...labels, state: p.state }, 1)
+        }
+        for (const g of l.groups) {
+          if (g.lastCheckpointAt !== null) {
+            checkpointAge.set({ link: l.link, group: g.group }, Math.max(0, (now - g.lastCheckpointAt) / 1000))
+          }
+          checkpointExact.set({ link: l.link, group: g.group }, g.exact ? 1 : 0)
+        }
+        if (l.schemas !== null) {
+          const t = l.schemas.totals
+          schemaSubjects.set({ link: l.link, state: 'in_sync' }, t.subjects - t.failed - countPending(l))
+          schemaSubjects.set({ link: l.link, state: 'pending' }, countPending(l))
+          schemaSubjects.set({ link: l.link, state: 'failed' }, t.failed)
+          schemaVersions.set({ link: l.link, state: 'in_sync' }, t.inSync)
+          schemaVersions.set({ link: l.link, state: 'pending' }, t.pending)
+          schemaVersions.set({ link: l.link, state: 'soft_deleted' }, t.softDeleted)
+        }
+      }
+    }
+  }
+
+  produced(link: string, seconds: number): void {
+    this.#latency.observe({ link }, seconds)
+  }
+
+  error(link: string, kind: string): void {
+    this.#errors.inc({ link, kind })
+  }
+
+  retry(link: string, operation: string): void {
+    this.#retries.inc({ link, operation })
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async text(): Promise<string> {
+    this.#refresh()
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** Counters follow a total the engine keeps: add what grew since the last scrape. */
+  #advance(
+    counter: Counter<PartitionLabels>,
+    name: string,
+    labels: Record<PartitionLabels, string>,
+    total: number
+  ): void {
+    const key = `${name}\u0000${labels.link}\u0000${labels.topic}\u0000${labels.partition}`
+    const before = this.#exported.get(key) ?? 0
+    if (total > before) counter.inc(labels, total - before)
+    this.#exported.set(key, Math.max(before, total))
+  }
+}
+
+function countPending(link: LinkStatus): number {
+  return link.schemas?.subjects.filter(s => s.failed === null && s.pending > 0).length ?? 0
+}
