@@ -45,5 +45,22 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked
   },
+  {
+    // The dashboard's script runs in the browser, served as it is (no build step).
+    files: ['ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        URLSearchParams: 'readonly',
+        uPlot: 'readonly'
+      }
+    }
+  },
   prettier
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests, the demo and the benchmarks use, if they are missing
-# (idempotent): kcat (the independent Kafka client), Maven and Java 17 (Kafka's jars), openssl
-# (test certificates), and checks for the Java 21+ that the Apicurio schema registries need.
+# (idempotent): kcat (the independent Kafka client), Maven and Java 17 (Kafka's jars), Chromium (the
+# dashboard test), openssl (test certificates), and checks for the Java 21+ that the Apicurio schema
+# registries need.
 set -euo pipefail
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -9,6 +10,8 @@ missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The dashboard test drives Debian's Chromium with playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ] || [ -n "${JAVA17_HOME:-}" ] || missing+=(openjdk-17-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

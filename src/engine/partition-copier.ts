@@ -204,6 +204,8 @@ export class PartitionCopier {
   #lastTargetId = -1
   /** Timestamp of the first record of the batch being delivered, -1 between batches. */
   #inFlightTimestamp = -1
+  /** Timestamp of the oldest record not replicated when the partition stopped, -1 if unknown. */
+  #stoppedAtTimestamp = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
 
@@ -308,6 +310,8 @@ export class PartitionCopier {
     this.#state = 'errored'
     this.#reason = error
     this.#settings.events.error(this.#settings.link, error.code)
+    // The record it stopped at stays the oldest one not replicated: its age keeps counting.
+    this.#stoppedAtTimestamp = this.#oldestPendingTimestamp()
     this.#clearQueue()
     this.#log.error({ code: error.code, err: error.message }, 'partition stopped')
   }
@@ -411,6 +415,7 @@ export class PartitionCopier {
 
   /** The first record of the batch in flight, else the first queued record; -1 when there is none. */
   #oldestPendingTimestamp(): number {
+    if (this.#state === 'errored') return this.#stoppedAtTimestamp
     if (this.#inFlightTimestamp >= 0) return this.#inFlightTimestamp
     for (const chunk of this.#queue) {
       const record = chunk.records[chunk.index]

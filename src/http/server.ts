@@ -1,4 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { type AddressInfo } from 'node:net'
 import { type LinkStatus } from '../engine/link-replicator.ts'
@@ -16,6 +19,8 @@ import { version } from '../version.ts'
  *   GET /healthz      200 while the process runs
  *   GET /readyz       200 when every link runs and no partition is stopped, else 503 (JSON names why)
  *   GET /api/status   what `kafka-dr status --json` prints
+ *   GET /api/dashboard the live state the dashboard polls (per link: totals, partitions, groups, schemas)
+ *   GET /              the dashboard (ui/; static files need no token, the data they fetch does)
  */
 
 export interface HttpServerOptions {
@@ -40,6 +45,77 @@ export interface HttpServer {
 /** How long one /api/status answer is reused: it reads the state topic and asks the source. */
 const STATUS_CACHE_MS = 2000
 
+/** The dashboard's files, served as they are: ui/ beside src/ and dist/, uPlot from its package. */
+function loadAssets(): Map<string, { type: string; body: Buffer }> {
+  const ui = join(import.meta.dirname, '..', '..', 'ui')
+  const require = createRequire(import.meta.url)
+  const uplot = join(require.resolve('uplot/package.json'), '..', 'dist')
+  const file = (path: string, type: string) => ({ type, body: readFileSync(path) })
+  return new Map([
+    ['/', file(join(ui, 'index.html'), 'text/html; charset=utf-8')],
+    ['/assets/dashboard.js', file(join(ui, 'dashboard.js'), 'text/javascript; charset=utf-8')],
+    ['/assets/dashboard.css', file(join(ui, 'dashboard.css'), 'text/css; charset=utf-8')],
+    ['/assets/uPlot.iife.min.js', file(join(uplot, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8')],
+    ['/assets/uPlot.min.css', file(join(uplot, 'uPlot.min.css'), 'text/css; charset=utf-8')]
+  ])
+}
+
+/** What the dashboard shows of one link, from the replicator's live status. */
+export function dashboardLink(l: LinkStatus, now: number): Record<string, unknown> {
+  let records = 0
+  let bytes = 0
+  let lag = 0
+  /** The oldest known age of a record not replicated; null when records are missing but none has a known age. */
+  let lagSeconds: number | null = null
+  const partitions = l.partitions.map(p => {
+    const lagRecords = Number(p.lagRecords)
+    const seconds =
+      lagRecords === 0
+        ? 0
+        : p.oldestUnreplicatedTimestamp >= 0
+          ? Math.max(0, (now - p.oldestUnreplicatedTimestamp) / 1000)
+          : null
+    records += p.replicatedRecords
+    bytes += p.replicatedBytes
+    lag += lagRecords
+    if (seconds !== null) lagSeconds = Math.max(lagSeconds ?? 0, seconds)
+    return {
+      topic: p.topic,
+      partition: p.partition,
+      state: p.state,
+      reason: p.reason,
+      lagRecords,
+      lagBytes: p.replicatedRecords === 0 ? null : Math.round((lagRecords * p.replicatedBytes) / p.replicatedRecords),
+      lagSeconds: seconds,
+      replicatedRecords: p.replicatedRecords
+    }
+  })
+  return {
+    link: l.link,
+    source: l.source,
+    target: l.target,
+    state: l.state,
+    error: l.error,
+    failover: l.state === 'fenced' ? 'fenced by failover: this link does not write until failback' : null,
+    records,
+    bytes,
+    lagRecords: lag,
+    lagSeconds: lag === 0 ? 0 : lagSeconds,
+    partitions,
+    groups: l.groups,
+    schemas:
+      l.schemas === null
+        ? null
+        : {
+            mode: l.schemas.mode,
+            totals: l.schemas.totals,
+            failed: l.schemas.subjects
+              .filter(s => s.failed !== null)
+              .map(s => ({ subject: s.subject, reason: s.failed }))
+          }
+  }
+}
+
 export const json = (value: unknown): string =>
   JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)
 
@@ -47,6 +123,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const log = options.log.child({ component: 'http' })
   const expected = options.token === null ? null : digest(options.token)
   const startedAt = Date.now()
+  const assets = loadAssets()
   let cached: { at: number; body: Promise<string> } | null = null
 
   const reply = (res: ServerResponse, status: number, type: string, body: string): void => {
@@ -68,6 +145,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       return replyJson(res, 405, { error: 'only GET and HEAD' })
+    }
+    const asset = assets.get(path === '/index.html' ? '/' : path)
+    if (asset !== undefined) {
+      res.writeHead(200, {
+        'content-type': asset.type,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff'
+      })
+      res.end(req.method === 'HEAD' ? undefined : asset.body)
+      return
     }
     if (!authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer realm="kafka-dr"')
@@ -102,6 +189,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         const ready = links.length > 0 && links.every(l => l.ready)
         return replyJson(res, ready ? 200 : 503, { ready, links })
       }
+      case '/api/dashboard': {
+        const now = Date.now()
+        return replyJson(res, 200, { at: now, links: options.links().map(l => dashboardLink(l, now)) })
+      }
       case '/api/status': {
         if (cached === null || Date.now() - cached.at > STATUS_CACHE_MS) {
           cached = { at: Date.now(), body: options.status().then(json) }
@@ -115,7 +206,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       default:
         return replyJson(res, 404, {
           error: `no such path: ${path}`,
-          paths: ['/metrics', '/healthz', '/readyz', '/api/status']
+          paths: ['/', '/metrics', '/healthz', '/readyz', '/api/status', '/api/dashboard']
         })
     }
   }

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Browser, chromium } from 'playwright-core'
+import { parseConfig } from '../../src/config/index.ts'
+import { Replicator } from '../../src/engine/replicator.ts'
+import { status } from '../../src/failover/status.ts'
+import { type HttpServer, startHttpServer } from '../../src/http/server.ts'
+import { RecordProducer } from '../../src/kafka/index.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+import { Metrics } from '../../src/observability/metrics.ts'
+import { bootstrapOf } from '../../tools/harness/harness.ts'
+import { repoRoot } from '../../tools/harness/paths.ts'
+import { registryUrl } from '../../tools/harness/registry.ts'
+import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
+import { admins, waitFor } from '../support/replication.ts'
+import { SequenceWriter } from '../support/sequence-writer.ts'
+
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) while replication
+ * runs: the charts update, a stopped partition stands out with its reason, no secret reaches the
+ * page. KAFKA_DR_UPDATE_SCREENSHOT=1 writes the screenshot to docs/dashboard.png for the README.
+ */
+
+const TOKEN = 'CANARY-dashboard-token'
+const PASSWORD = 'CANARY-dashboard-registry-password'
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+describe('dashboard in a browser', () => {
+  const { dc1, dc2, close } = admins()
+  const live = uniqueTopic('dash.orders')
+  const broken = uniqueTopic('dash.payments')
+  const logs: string[] = []
+  let replicator: Replicator
+  let server: HttpServer
+  let browser: Browser
+  let writing: Promise<void> = Promise.resolve()
+
+  before(async () => {
+    await dc1.createTopics([
+      { name: live, partitions: 3 },
+      { name: broken, partitions: 2 }
+    ])
+    // payments partition 0 meets a record its target topic refuses: it stops there.
+    await dc2.createTopics([{ name: broken, partitions: 2, configs: { 'max.message.bytes': '100000' } }])
+    const producer = new RecordProducer(clusterConnection(1))
+    await producer.send(broken, [
+      ...Array.from({ length: 50 }, (_, i) => ({
+        partition: i % 2,
+        timestamp: BigInt(Date.now()),
+        key: null,
+        value: Buffer.from(`payment-${i}`),
+        headers: []
+      })),
+      { partition: 0, timestamp: BigInt(Date.now()), key: null, value: Buffer.alloc(300_000, 7), headers: [] }
+    ])
+    await producer.close()
+    const config = parseConfig(
+      `clusters:
+  dc1: { bootstrap: "${bootstrapOf(1)}", schemaRegistry: { url: "${registryUrl(1)}" } }
+  dc2:
+    bootstrap: "${bootstrapOf(2)}"
+    schemaRegistry: { url: "${registryUrl(2)}", auth: { username: dr, password: "${PASSWORD}" } }
+http: { listen: "127.0.0.1:0", token: "${TOKEN}" }
+links:
+  - name: dc1->dc2
+    source: dc1
+    target: dc2
+    commitIntervalMs: 200
+    topics: { include: ["${live}", "${broken}"] }
+    schemas: { subjects: { include: ["${live}-value"] } }
+`,
+      '<test>'
+    )
+    const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
+    let running: Replicator | null = null
+    const metrics = new Metrics(() => running?.status() ?? [])
+    running = new Replicator(config, log, metrics)
+    replicator = running
+    server = await startHttpServer({
+      ...config.http!,
+      metrics,
+      links: () => replicator.status(),
+      status: () => status(config),
+      log
+    })
+    await replicator.start()
+    // Steady traffic on orders for the whole test, so the throughput chart has something to draw.
+    const writer = new SequenceWriter(clusterConnection(1), live, 3, 'dash', 200)
+    writing = (async () => {
+      for (let round = 0; round < 40; round++) {
+        await writer.write(600, 300)
+        await sleep(500)
+      }
+      await writer.close()
+    })()
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']
+    })
+  })
+
+  after(async () => {
+    await browser?.close()
+    await writing.catch(() => {})
+    await replicator.stop()
+    await server.close()
+    await close()
+  })
+
+  test('the page updates live and shows the stopped partition with its reason; no secret reaches it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
+    const failedRequests: string[] = []
+    page.on('requestfailed', r => failedRequests.push(r.url()))
+    await page.goto(`${server.url}/#token=${TOKEN}`)
+    const section = page.locator('section.link[data-link="dc1->dc2"]')
+    await section.waitFor({ timeout: 15_000 })
+    // The token leaves the address bar at once (kept for the tab only).
+    assert.equal(new URL(page.url()).hash, '')
+
+    const stoppedRow = section.locator(`tr.errored[data-partition="${broken}/0"]`)
+    await stoppedRow.waitFor({ timeout: 30_000 })
+    assert.match(await stoppedRow.locator('td.reason').innerText(), /MESSAGE_TOO_LARGE.*offset 25/)
+    assert.equal(await section.locator('.stopped').innerText(), '1')
+    // Stopped partitions are listed first.
+    assert.equal(await section.locator('table.partitions tbody tr').first().getAttribute('class'), 'errored')
+
+    // The throughput chart redraws as new samples arrive.
+    const chart = section.locator('.throughput canvas')
+    await waitFor('a non-zero throughput on the page', 30_000, async () => {
+      const text = await section.locator('.rate').innerText()
+      return text !== '–' && Number(text.replaceAll(',', '')) > 0
+    })
+    const first = await chart.screenshot()
+    await sleep(4500)
+    const second = await chart.screenshot()
+    assert.ok(!first.equals(second), 'the chart changed between two looks 4.5 s apart')
+    const updated = await page.locator('#updated').innerText()
+    assert.match(updated, /^updated /)
+
+    const html = await page.content()
+    assert.ok(!html.includes(TOKEN) && !html.includes(PASSWORD), 'no secret in the page')
+    assert.deepEqual(failedRequests, [], 'every asset is served locally (no CDN)')
+
+    const target =
+      process.env.KAFKA_DR_UPDATE_SCREENSHOT === '1'
+        ? join(repoRoot, 'docs', 'dashboard.png')
+        : join(tmpdir(), 'kafka-dr-dashboard.png')
+    mkdirSync(join(target, '..'), { recursive: true })
+    await page.screenshot({ path: target, fullPage: true })
+    await page.close()
+  })
+})
