@@ -30,16 +30,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
       'where the metrics/health/status server listens (overrides http.listen; port 0 picks one)'
     )
     .option('--no-http', 'run without the HTTP server')
-    .action(async (opts: { config: string; logLevel?: string; httpListen?: string; http: boolean }) => {
-      setExit(
-        await replicate({
-          config: opts.config,
-          http: opts.http,
-          ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
-          ...(opts.httpListen === undefined ? {} : { httpListen: opts.httpListen })
-        })
-      )
-    })
+    .action(
+      async (opts: { config: string; logLevel?: string; logFormat?: string; httpListen?: string; http: boolean }) => {
+        if (opts.logFormat !== undefined && opts.logFormat !== 'json' && opts.logFormat !== 'pretty') {
+          throw new KdrError('KDR_ERR_CONFIG', `--log-format: expected json or pretty, got "${opts.logFormat}"`)
+        }
+        setExit(
+          await replicate({
+            config: opts.config,
+            http: opts.http,
+            ...(opts.logFormat === undefined ? {} : { logFormat: opts.logFormat }),
+            ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
+            ...(opts.httpListen === undefined ? {} : { httpListen: opts.httpListen })
+          })
+        )
+      }
+    )
 
   program
     .command('translate')

@@ -5,6 +5,7 @@ import { OffsetRuns } from '../core/offset-runs.ts'
 import { ProvenanceEncoder, PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type StateEntry } from '../core/state-records.ts'
 import { translateOffset } from '../core/translate.ts'
+import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
 import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
@@ -222,11 +223,22 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     await replicator.start()
     try {
       const deadline = Date.now() + (options.catchUpTimeoutMs ?? 120_000)
+      const progress = new CatchUpProgress(5000)
+      let saidAt = Date.now()
       for (;;) {
         const status = replicator.status()
         const parts = status.partitions.filter(p =>
           doc.points.some(q => q.targetTopic === p.topic && q.partition === p.partition)
         )
+        const report = progress.sample(
+          Date.now(),
+          parts.reduce((n, p) => n + p.replicatedRecords, 0),
+          parts.reduce((n, p) => n + Number(p.lagRecords), 0)
+        )
+        if (Date.now() - saidAt >= 2000) {
+          say(`reverse catch-up: ${describeProgress(report)}`)
+          saidAt = Date.now()
+        }
         if (
           parts.length >= doc.points.length &&
           parts.every(p => p.sourceHighWatermark >= 0n && p.lagRecords === 0n && p.state === 'running')

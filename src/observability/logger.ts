@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino'
+import { prettyFactory } from 'pino-pretty'
 
 export type Logger = PinoLogger
 
@@ -8,6 +9,8 @@ export interface LoggerOptions {
   secrets?: readonly string[]
   /** Where lines go; stderr by default so command output on stdout stays machine-readable. */
   write?: (line: string) => void
+  /** json (default): one JSON object per line; pretty: human-readable lines for a terminal. */
+  format?: 'json' | 'pretty'
 }
 
 /** Keys whose values are secrets wherever they appear in a logged object. */
@@ -31,18 +34,24 @@ export const REDACTED_KEYS = [
 ]
 
 /**
- * Structured JSON logs (pino). Two layers keep secrets out: key-based redaction for objects, and a
+ * Structured JSON logs (pino), or the same lines made readable for a terminal (pino-pretty). Two
+ * layers keep secrets out: key-based redaction for objects, and a
  * final scrub of every known secret value from each serialized line, which also covers error
  * messages and stack traces that quote a credential.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line))
   const needles = scrubForms(options.secrets ?? [])
+  // Secrets are scrubbed from the JSON line first; the pretty form is made from the scrubbed line.
+  const pretty =
+    options.format === 'pretty'
+      ? prettyFactory({ colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'app,pid,hostname' })
+      : null
   const stream = {
     write(line: string): void {
       let out = line
       for (const needle of needles) if (out.includes(needle)) out = out.replaceAll(needle, '[redacted]')
-      write(out)
+      write(pretty === null ? out : pretty(out))
     }
   }
   return pino(

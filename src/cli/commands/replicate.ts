@@ -1,4 +1,5 @@
 import { type HttpConfig, isLoopbackHost, loadConfig } from '../../config/index.ts'
+import { CatchUpProgress, describeProgress } from '../../core/progress.ts'
 import { KdrError } from '../../errors.ts'
 import { Replicator } from '../../engine/replicator.ts'
 import { type LinkStatus } from '../../engine/link-replicator.ts'
@@ -14,6 +15,8 @@ import { Metrics } from '../../observability/metrics.ts'
 export async function replicate(options: {
   config: string
   logLevel?: string
+  /** json or pretty; default pretty on a terminal, json otherwise. */
+  logFormat?: 'json' | 'pretty'
   statusIntervalMs?: number
   /** false: no HTTP server; httpListen overrides the config's http.listen. */
   http?: boolean
@@ -39,6 +42,7 @@ export async function replicate(options: {
   const config = loadConfig(options.config)
   log = createLogger({
     secrets: config.secrets,
+    format: options.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json'),
     ...(options.logLevel === undefined ? {} : { level: options.logLevel })
   })
   for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
@@ -61,14 +65,48 @@ export async function replicate(options: {
 
   log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
   await replicator.start()
-  const interval = setInterval(() => logSummary(log, replicator.status()), options.statusIntervalMs ?? 30_000)
+  const interval = setInterval(() => logSummary(log, running.status()), options.statusIntervalMs ?? 30_000)
+  const catchUp = watchCatchUp(log, () => running.status())
   await stopped
   clearInterval(interval)
+  clearInterval(catchUp)
   await replicator.stop()
   await http?.close()
   logSummary(log, replicator.status())
   log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
   return 0
+}
+
+/**
+ * While a link has a backlog (at least 10,000 records and more than a few seconds of work), a line
+ * every 5 s says how much is left, how fast it goes and when it will be done.
+ */
+function watchCatchUp(log: Logger, status: () => LinkStatus[]): NodeJS.Timeout {
+  const progress = new Map<string, CatchUpProgress>()
+  return setInterval(() => {
+    const now = Date.now()
+    for (const link of status()) {
+      let copied = 0
+      let remaining = 0
+      for (const p of link.partitions) {
+        copied += p.replicatedRecords
+        remaining += Number(p.lagRecords)
+      }
+      let tracker = progress.get(link.link)
+      if (tracker === undefined) progress.set(link.link, (tracker = new CatchUpProgress()))
+      const report = tracker.sample(now, copied, remaining)
+      if (remaining < 10_000 || (report.etaSeconds !== null && report.etaSeconds < 5)) continue
+      log.info(
+        {
+          link: link.link,
+          remainingRecords: remaining,
+          recordsPerSecond: report.rate === null ? null : Math.round(report.rate),
+          etaSeconds: report.etaSeconds === null ? null : Math.ceil(report.etaSeconds)
+        },
+        `catching up: ${describeProgress(report)}`
+      )
+    }
+  }, 5000).unref()
 }
 
 function logSummary(log: Logger, links: LinkStatus[]): void {

@@ -18,3 +18,15 @@ test('known secret values are scrubbed from every line, in messages, fields and 
   assert.equal(lines.length, 4)
   for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), 'still valid JSON after scrubbing')
 })
+
+test('pretty format: readable lines, made from the scrubbed JSON (no secret survives)', () => {
+  const lines: string[] = []
+  const secret = 'CANARY-pretty-secret'
+  const log = createLogger({ secrets: [secret], format: 'pretty', write: line => lines.push(line) })
+  log.info({ link: 'dc1->dc2', detail: secret }, `connected with ${secret}`)
+  assert.equal(lines.length, 1)
+  assert.match(
+    lines[0]!,
+    /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: connected with \[redacted\]\n {4}link: "dc1->dc2"\n {4}detail: "\[redacted\]"\n$/
+  )
+})
