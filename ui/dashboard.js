@@ -15,6 +15,8 @@
   const headers = token ? { authorization: `Bearer ${token}` } : {}
   /** Per link: samples { t, records, bytes, lag, lagSeconds } and its DOM and charts. */
   const views = new Map()
+  /** Per link: the failover state stored on the target (from /api/status, read less often: it asks the clusters). */
+  const failovers = new Map()
 
   const $ = (root, selector) => root.querySelector(selector)
   const fmt = n => (n === null || n === undefined || Number.isNaN(n) ? '–' : Number(n).toLocaleString('en'))
@@ -163,5 +165,16 @@
       setTimeout(poll, POLL_MS)
     }
   }
+  async function pollFailovers() {
+    try {
+      const response = await fetch('api/status', { headers, cache: 'no-store' })
+      if (response.ok) for (const link of await response.json()) failovers.set(link.link, link.failover)
+    } catch {
+      // the live view goes on without it; the next round tries again
+    } finally {
+      setTimeout(pollFailovers, 15000)
+    }
+  }
   void poll()
+  void pollFailovers()
 })()

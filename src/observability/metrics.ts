@@ -42,6 +42,10 @@ export class Metrics implements EngineEvents {
 
   constructor(status: () => LinkStatus[]) {
     const registers = [this.registry]
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> =>
+      new Gauge({ name, help, labelNames, registers })
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+      new Counter({ name, help, labelNames, registers })
     collectDefaultMetrics({ register: this.registry, prefix: 'kafka_dr_' })
     this.#latency = new Histogram({
       name: 'kafka_dr_produce_latency_seconds',
@@ -50,90 +54,76 @@ export class Metrics implements EngineEvents {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers
     })
-    this.#errors = new Counter({
-      name: 'kafka_dr_errors_total',
-      help: 'Errors by kind (the KDR_ERR_* code): partitions stopped, records refused or dead-lettered, schemas not available.',
-      labelNames: ['link', 'kind'],
-      registers
-    })
-    this.#retries = new Counter({
-      name: 'kafka_dr_retries_total',
-      help: 'Operations retried after a transient failure, by operation (fetch, produce, schema-registry).',
-      labelNames: ['link', 'operation'],
-      registers
-    })
-    const records = new Counter<PartitionLabels>({
-      name: 'kafka_dr_replicated_records_total',
-      help: 'Records copied to the target and acknowledged, per source partition (since this process started).',
-      labelNames: ['link', 'topic', 'partition'],
-      registers
-    })
-    const bytes = new Counter<PartitionLabels>({
-      name: 'kafka_dr_replicated_bytes_total',
-      help: 'Bytes of copied records (key, value, headers and record overhead), per source partition.',
-      labelNames: ['link', 'topic', 'partition'],
-      registers
-    })
-    const lagRecords = new Gauge<PartitionLabels>({
-      name: 'kafka_dr_lag_records',
-      help: 'Records on the source partition not yet on the target (source high watermark minus replicated offset).',
-      labelNames: ['link', 'topic', 'partition'],
-      registers
-    })
-    const lagBytes = new Gauge<PartitionLabels>({
-      name: 'kafka_dr_lag_bytes',
-      help: 'Estimated bytes not yet on the target: lag in records times the average size of records copied so far.',
-      labelNames: ['link', 'topic', 'partition'],
-      registers
-    })
-    const lagSeconds = new Gauge<PartitionLabels>({
-      name: 'kafka_dr_lag_seconds',
-      help: 'Age of the oldest record not yet on the target (0 when caught up; absent while it is not known).',
-      labelNames: ['link', 'topic', 'partition'],
-      registers
-    })
-    const partitionState = new Gauge<PartitionLabels | 'state'>({
-      name: 'kafka_dr_partition_state',
-      help: '1 for the state the partition is in: running, errored or source-deleted.',
-      labelNames: ['link', 'topic', 'partition', 'state'],
-      registers
-    })
-    const linkState = new Gauge<'link' | 'state'>({
-      name: 'kafka_dr_link_state',
-      help: '1 for the state the link is in: starting, running, stopping, stopped, failed or fenced.',
-      labelNames: ['link', 'state'],
-      registers
-    })
-    const checkpointAge = new Gauge<'link' | 'group'>({
-      name: 'kafka_dr_checkpoint_age_seconds',
-      help: 'Age of the newest offset-translation checkpoint of a consumer group.',
-      labelNames: ['link', 'group'],
-      registers
-    })
-    const checkpointExact = new Gauge<'link' | 'group'>({
-      name: 'kafka_dr_checkpoint_exact',
-      help: '1 when every partition of the group translates exactly (the target offset is the copy of the source offset), else 0.',
-      labelNames: ['link', 'group'],
-      registers
-    })
-    const schemaSubjects = new Gauge<'link' | 'state'>({
-      name: 'kafka_dr_schema_subjects',
-      help: 'Schema Registry subjects of the link by sync state: in_sync, pending, failed.',
-      labelNames: ['link', 'state'],
-      registers
-    })
-    const schemaVersions = new Gauge<'link' | 'state'>({
-      name: 'kafka_dr_schema_versions',
-      help: 'Schema versions of the link by sync state: in_sync, pending, soft_deleted (on the source, not copied).',
-      labelNames: ['link', 'state'],
-      registers
-    })
-    const up = new Gauge<'link'>({
-      name: 'kafka_dr_up',
-      help: '1 for every link this process runs (set on each scrape, with every status-derived metric).',
-      labelNames: ['link'],
-      registers
-    })
+    this.#errors = counter(
+      'kafka_dr_errors_total',
+      'Errors by kind (the KDR_ERR_* code): partitions stopped, records refused or dead-lettered, schemas not available.',
+      ['link', 'kind']
+    )
+    this.#retries = counter(
+      'kafka_dr_retries_total',
+      'Operations retried after a transient failure, by operation (fetch, produce, schema-registry).',
+      ['link', 'operation']
+    )
+    const records = counter(
+      'kafka_dr_replicated_records_total',
+      'Records copied to the target and acknowledged, per source partition (since this process started).',
+      ['link', 'topic', 'partition']
+    )
+    const bytes = counter(
+      'kafka_dr_replicated_bytes_total',
+      'Bytes of copied records (key, value, headers and record overhead), per source partition.',
+      ['link', 'topic', 'partition']
+    )
+    const lagRecords = gauge(
+      'kafka_dr_lag_records',
+      'Records on the source partition not yet on the target (source high watermark minus replicated offset).',
+      ['link', 'topic', 'partition']
+    )
+    const lagBytes = gauge(
+      'kafka_dr_lag_bytes',
+      'Estimated bytes not yet on the target: lag in records times the average size of records copied so far.',
+      ['link', 'topic', 'partition']
+    )
+    const lagSeconds = gauge(
+      'kafka_dr_lag_seconds',
+      'Age of the oldest record not yet on the target (0 when caught up; absent while it is not known).',
+      ['link', 'topic', 'partition']
+    )
+    const partitionState = gauge(
+      'kafka_dr_partition_state',
+      '1 for the state the partition is in: running, errored or source-deleted.',
+      ['link', 'topic', 'partition', 'state']
+    )
+    const linkState = gauge(
+      'kafka_dr_link_state',
+      '1 for the state the link is in: starting, running, stopping, stopped, failed or fenced.',
+      ['link', 'state']
+    )
+    const checkpointAge = gauge(
+      'kafka_dr_checkpoint_age_seconds',
+      'Age of the newest offset-translation checkpoint of a consumer group.',
+      ['link', 'group']
+    )
+    const checkpointExact = gauge(
+      'kafka_dr_checkpoint_exact',
+      '1 when every partition of the group translates exactly (the target offset is the copy of the source offset), else 0.',
+      ['link', 'group']
+    )
+    const schemaSubjects = gauge(
+      'kafka_dr_schema_subjects',
+      'Schema Registry subjects of the link by sync state: in_sync, pending, failed.',
+      ['link', 'state']
+    )
+    const schemaVersions = gauge(
+      'kafka_dr_schema_versions',
+      'Schema versions of the link by sync state: in_sync, pending, soft_deleted (on the source, not copied).',
+      ['link', 'state']
+    )
+    const up = gauge(
+      'kafka_dr_up',
+      '1 for every link this process runs (set on each scrape, with every status-derived metric).',
+      ['link']
+    )
     this.#refresh = () => {
       const now = Date.now()
       for (const g of [lagRecords, lagBytes, lagSeconds, partitionState, linkState, checkpointAge, checkpointExact]) {

@@ -6,16 +6,13 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Browser, chromium } from 'playwright-core'
 import { parseConfig } from '../../src/config/index.ts'
-import { Replicator } from '../../src/engine/replicator.ts'
-import { status } from '../../src/failover/status.ts'
-import { type HttpServer, startHttpServer } from '../../src/http/server.ts'
+import { type ObservedReplicator, startObserved } from '../../src/http/observed.ts'
+import { type HttpServer } from '../../src/http/server.ts'
 import { RecordProducer } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/logger.ts'
-import { Metrics } from '../../src/observability/metrics.ts'
-import { bootstrapOf } from '../../tools/harness/harness.ts'
 import { repoRoot } from '../../tools/harness/paths.ts'
-import { registryUrl } from '../../tools/harness/registry.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
+import { registryConfigYaml } from '../support/schemas.ts'
 import { admins, waitFor } from '../support/replication.ts'
 import { SequenceWriter } from '../support/sequence-writer.ts'
 
@@ -34,8 +31,8 @@ describe('dashboard in a browser', () => {
   const live = uniqueTopic('dash.orders')
   const broken = uniqueTopic('dash.payments')
   const logs: string[] = []
-  let replicator: Replicator
   let server: HttpServer
+  let observed: ObservedReplicator
   let browser: Browser
   let writing: Promise<void> = Promise.resolve()
 
@@ -59,35 +56,21 @@ describe('dashboard in a browser', () => {
     ])
     await producer.close()
     const config = parseConfig(
-      `clusters:
-  dc1: { bootstrap: "${bootstrapOf(1)}", schemaRegistry: { url: "${registryUrl(1)}" } }
-  dc2:
-    bootstrap: "${bootstrapOf(2)}"
-    schemaRegistry: { url: "${registryUrl(2)}", auth: { username: dr, password: "${PASSWORD}" } }
-http: { listen: "127.0.0.1:0", token: "${TOKEN}" }
-links:
-  - name: dc1->dc2
+      `${registryConfigYaml(
+        `  - name: dc1->dc2
     source: dc1
     target: dc2
     commitIntervalMs: 200
     topics: { include: ["${live}", "${broken}"] }
     schemas: { subjects: { include: ["${live}-value"] } }
 `,
+        `{ username: dr, password: "${PASSWORD}" }`
+      )}http: { listen: "127.0.0.1:0", token: "${TOKEN}" }\n`,
       '<test>'
     )
     const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
-    let running: Replicator | null = null
-    const metrics = new Metrics(() => running?.status() ?? [])
-    running = new Replicator(config, log, metrics)
-    replicator = running
-    server = await startHttpServer({
-      ...config.http!,
-      metrics,
-      links: () => replicator.status(),
-      status: () => status(config),
-      log
-    })
-    await replicator.start()
+    observed = await startObserved(config, log, config.http)
+    server = observed.http!
     // Steady traffic on orders for the whole test, so the throughput chart has something to draw.
     const writer = new SequenceWriter(clusterConnection(1), live, 3, 'dash', 200)
     writing = (async () => {
@@ -106,8 +89,7 @@ links:
   after(async () => {
     await browser?.close()
     await writing.catch(() => {})
-    await replicator.stop()
-    await server.close()
+    await observed.stop()
     await close()
   })
 

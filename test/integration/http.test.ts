@@ -2,15 +2,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import { parseConfig } from '../../src/config/index.ts'
-import { Replicator } from '../../src/engine/replicator.ts'
-import { status } from '../../src/failover/status.ts'
-import { type HttpServer, startHttpServer } from '../../src/http/server.ts'
+import { type Replicator } from '../../src/engine/replicator.ts'
+import { type ObservedReplicator, startObserved } from '../../src/http/observed.ts'
+import { type HttpServer } from '../../src/http/server.ts'
 import { RecordProducer } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/logger.ts'
-import { Metrics } from '../../src/observability/metrics.ts'
 import { bootstrapOf } from '../../tools/harness/harness.ts'
-import { registryUrl } from '../../tools/harness/registry.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
+import { registryConfigYaml } from '../support/schemas.ts'
 import { parsePrometheus, value } from '../support/prometheus.ts'
 import { admins, waitFor } from '../support/replication.ts'
 
@@ -29,6 +28,7 @@ describe('HTTP server: metrics, health, status', () => {
   const logs: string[] = []
   let replicator: Replicator
   let server: HttpServer
+  let observed: ObservedReplicator
 
   const get = (path: string, token: string | null = TOKEN): Promise<Response> =>
     fetch(`${server.url}${path}`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } })
@@ -54,37 +54,22 @@ describe('HTTP server: metrics, health, status', () => {
     ])
     await producer.close()
     const config = parseConfig(
-      `clusters:
-  dc1: { bootstrap: "${bootstrapOf(1)}", schemaRegistry: { url: "${registryUrl(1)}" } }
-  dc2:
-    bootstrap: "${bootstrapOf(2)}"
-    schemaRegistry: { url: "${registryUrl(2)}", auth: { username: dr, password: "${PASSWORD}" } }
-http: { listen: "127.0.0.1:0", token: "${TOKEN}" }
-links:
-  - name: http-test
+      `${registryConfigYaml(
+        `  - name: http-test
     source: dc1
     target: dc2
     commitIntervalMs: 200
     topics: { include: ["${topic}"] }
     schemas: { subjects: { include: ["${topic}-value"] } }
 `,
+        `{ username: dr, password: "${PASSWORD}" }`
+      )}http: { listen: "127.0.0.1:0", token: "${TOKEN}" }\n`,
       '<test>'
     )
     const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
-    let running: Replicator | null = null
-    const metrics = new Metrics(() => running?.status() ?? [])
-    running = new Replicator(config, log, metrics)
-    replicator = running
-    server = await startHttpServer({
-      host: config.http!.host,
-      port: config.http!.port,
-      token: config.http!.token,
-      metrics,
-      links: () => replicator.status(),
-      status: () => status(config),
-      log
-    })
-    await replicator.start()
+    observed = await startObserved(config, log, config.http)
+    replicator = observed.replicator
+    server = observed.http!
     await waitFor(
       `partition 0 to stop at 300 and partition 1 to catch up (${logs.length} log lines)`,
       60_000,
@@ -98,8 +83,7 @@ links:
   })
 
   after(async () => {
-    await replicator.stop()
-    await server.close()
+    await observed.stop()
     await close()
   })
 

@@ -1,12 +1,9 @@
 import { type HttpConfig, isLoopbackHost, loadConfig } from '../../config/index.ts'
 import { CatchUpProgress, describeProgress } from '../../core/progress.ts'
 import { KdrError } from '../../errors.ts'
-import { Replicator } from '../../engine/replicator.ts'
 import { type LinkStatus } from '../../engine/link-replicator.ts'
-import { status } from '../../failover/status.ts'
-import { type HttpServer, startHttpServer } from '../../http/server.ts'
+import { startObserved } from '../../http/observed.ts'
 import { type Logger, createLogger } from '../../observability/logger.ts'
-import { Metrics } from '../../observability/metrics.ts'
 
 /**
  * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
@@ -46,33 +43,19 @@ export async function replicate(options: {
     ...(options.logLevel === undefined ? {} : { level: options.logLevel })
   })
   for (const warning of config.warnings) log.warn({ config: config.origin }, warning)
-  let replicator: Replicator | null = null
-  const metrics = new Metrics(() => replicator?.status() ?? [])
-  replicator = new Replicator(config, log, metrics)
-  const running = replicator
-  // Up before the links start, so /healthz and /readyz answer during a slow start too.
-  let http: HttpServer | null = null
-  const httpConfig = options.http === false ? null : withListen(config.http, options.httpListen)
-  if (httpConfig !== null) {
-    http = await startHttpServer({
-      ...httpConfig,
-      metrics,
-      links: () => running.status(),
-      status: () => status(config),
-      log
-    })
-  }
-
-  log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
-  await replicator.start()
+  const observed = await startObserved(
+    config,
+    log,
+    options.http === false ? null : withListen(config.http, options.httpListen)
+  )
+  const running = observed.replicator
   const interval = setInterval(() => logSummary(log, running.status()), options.statusIntervalMs ?? 30_000)
   const catchUp = watchCatchUp(log, () => running.status())
   await stopped
   clearInterval(interval)
   clearInterval(catchUp)
-  await replicator.stop()
-  await http?.close()
-  logSummary(log, replicator.status())
+  await observed.stop()
+  logSummary(log, running.status())
   log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
   return 0
 }
