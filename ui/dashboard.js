@@ -72,11 +72,14 @@
     const state = $(node, '.state')
     state.textContent = link.state
     state.className = `state badge ${link.state}`
+    const stored = failovers.get(link.link)
     $(node, '.failover').textContent = link.error
       ? `error: ${link.error}`
       : link.failover
         ? `failover: ${link.failover}`
-        : 'no failover in progress'
+        : stored
+          ? `failover: ${stored}`
+          : 'no failover recorded for this link'
 
     samples.push({
       t: now,

@@ -307,11 +307,11 @@ export class PartitionCopier {
   /** Stops the partition with an error that names where and why; nothing after it is copied. */
   fail(error: KdrError): void {
     if (this.#state === 'errored') return
+    // The record it stops at stays the oldest one not replicated: its age keeps counting.
+    this.#stoppedAtTimestamp = this.#oldestPendingTimestamp()
     this.#state = 'errored'
     this.#reason = error
     this.#settings.events.error(this.#settings.link, error.code)
-    // The record it stopped at stays the oldest one not replicated: its age keeps counting.
-    this.#stoppedAtTimestamp = this.#oldestPendingTimestamp()
     this.#clearQueue()
     this.#log.error({ code: error.code, err: error.message }, 'partition stopped')
   }

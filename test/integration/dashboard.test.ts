@@ -120,6 +120,7 @@ describe('dashboard in a browser', () => {
     await sleep(4500)
     const second = await chart.screenshot()
     assert.ok(!first.equals(second), 'the chart changed between two looks 4.5 s apart')
+    assert.equal(await section.locator('.failover').innerText(), 'no failover recorded for this link')
     const updated = await page.locator('#updated').innerText()
     assert.match(updated, /^updated /)
 
