@@ -12,6 +12,7 @@ import { registryUrl } from '../../tools/harness/registry.ts'
  * backlog of Avro records in the wire format (about 100 bytes each, 8 partitions) is copied three
  * times into fresh target topics: without `schemas`, with `schemas` in translate-ids (every record's
  * id rewritten) and again without, alternating. Reports records/s and the replicator's CPU seconds.
+ * dc2's registry is given schemas of its own first, so translate-ids rewrites every record's id.
  * Uses harness clusters 1 and 2 with their registries (started if needed).
  */
 
@@ -41,6 +42,18 @@ const { id } = await registry.register(
   },
   { subject: `${topic}-value` }
 )
+// dc2's registry gets schemas of its own first, so the copy's id differs and every record is rewritten.
+const dc2Registry = new SchemaRegistry({ host: registryUrl(2) })
+let dc2Id = 0
+while (dc2Id <= id) {
+  const filler = { type: 'record', name: `Filler${run}${dc2Id}`, fields: [] }
+  dc2Id = (
+    await dc2Registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(filler) },
+      { subject: `${topic}-filler-${dc2Id}` }
+    )
+  ).id
+}
 const producer = new RecordProducer({ alias: 'dc1', bootstrap: [bootstrapOf(1)] })
 const template = await registry.encode(id, { seq: 0, symbol: 'KDR', price: 1.5, note: 'x'.repeat(60) })
 let batch: RecordToProduce[] = []
@@ -53,7 +66,9 @@ for (let i = 0; i < RECORDS; i++) {
 }
 if (batch.length > 0) await producer.send(topic, batch)
 await producer.close()
-console.log(`backlog: ${RECORDS} records of ${template.length} bytes in ${PARTITIONS} partitions (schema id ${id})`)
+console.log(
+  `backlog: ${RECORDS} records of ${template.length} bytes in ${PARTITIONS} partitions (schema id ${id} on dc1; dc2 ids are past ${dc2Id})`
+)
 
 async function trial(name: string, schemas: boolean): Promise<void> {
   const suffix = `${name}.${Date.now().toString(36)}`
