@@ -143,5 +143,6 @@ await consumer.disconnect()
 console.log(`
 try:   kcat -b 127.0.0.1:29092 -C -t orders -c 3 -J                    # a replicated record, with its kdr-prov header
        npm run kafka-dr -- status --config ${CONFIG}       # lag, RPO and schema sync state
-       npm run kafka-dr -- replicate --config ${CONFIG}    # keep replicating (Ctrl-C stops gracefully)
+       npm run kafka-dr -- replicate --config ${CONFIG}    # keep replicating (Ctrl-C stops gracefully);
+                                                                  # meanwhile http://127.0.0.1:9644/ is the dashboard
 stop:  npm run kafka -- down`)
