@@ -25,6 +25,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('run every link of the config until SIGINT/SIGTERM (graceful: flush, commit progress, exit 0)')
     .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .option('--log-format <format>', 'json (one object per line) or pretty; default: pretty on a terminal, else json')
     .option(
       '--http-listen <host:port>',
       'where the metrics/health/status server listens (overrides http.listen; port 0 picks one)'

@@ -40,3 +40,18 @@ test('an unreachable cluster ends in exit 1 with a labelled error naming the clu
     }
   )
 })
+
+test('replicate: the options of its HTTP server and logs are checked before anything starts', async () => {
+  const help = (await run(process.execPath, [...cli, 'replicate', '--help'])).stdout
+  for (const option of ['--log-format <format>', '--http-listen <host:port>', '--no-http']) {
+    assert.ok(help.includes(option), option)
+  }
+  await assert.rejects(
+    run(process.execPath, [...cli, 'replicate', '--config', 'examples/kafka-dr.yaml', '--log-format', 'xml']),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2)
+      assert.match(e.stderr, /--log-format: expected json or pretty, got "xml"/)
+      return true
+    }
+  )
+})
