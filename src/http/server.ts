@@ -7,7 +7,7 @@ import { type AddressInfo } from 'node:net'
 import { type LinkStatus } from '../engine/link-replicator.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type Metrics } from '../observability/metrics.ts'
+import { type Metrics, partitionLag } from '../observability/metrics.ts'
 import { version } from '../version.ts'
 
 /**
@@ -68,25 +68,19 @@ export function dashboardLink(l: LinkStatus, now: number): Record<string, unknow
   /** The oldest known age of a record not replicated; null when records are missing but none has a known age. */
   let lagSeconds: number | null = null
   const partitions = l.partitions.map(p => {
-    const lagRecords = Number(p.lagRecords)
-    const seconds =
-      lagRecords === 0
-        ? 0
-        : p.oldestUnreplicatedTimestamp >= 0
-          ? Math.max(0, (now - p.oldestUnreplicatedTimestamp) / 1000)
-          : null
+    const missing = partitionLag(p, now)
     records += p.replicatedRecords
     bytes += p.replicatedBytes
-    lag += lagRecords
-    if (seconds !== null) lagSeconds = Math.max(lagSeconds ?? 0, seconds)
+    lag += missing.records
+    if (missing.seconds !== null) lagSeconds = Math.max(lagSeconds ?? 0, missing.seconds)
     return {
       topic: p.topic,
       partition: p.partition,
       state: p.state,
       reason: p.reason,
-      lagRecords,
-      lagBytes: p.replicatedRecords === 0 ? null : Math.round((lagRecords * p.replicatedBytes) / p.replicatedRecords),
-      lagSeconds: seconds,
+      lagRecords: missing.records,
+      lagBytes: missing.bytes,
+      lagSeconds: missing.seconds,
       replicatedRecords: p.replicatedRecords
     }
   })

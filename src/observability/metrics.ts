@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { type LinkStatus } from '../engine/link-replicator.ts'
+import { type PartitionStatus } from '../engine/partition-copier.ts'
 
 /**
  * kafka-dr's Prometheus metrics (prom-client). Two kinds of source keep the data path free of
@@ -139,15 +140,10 @@ export class Metrics implements EngineEvents {
           const labels = { link: l.link, topic: p.topic, partition: String(p.partition) }
           this.#advance(records, 'records', labels, p.replicatedRecords)
           this.#advance(bytes, 'bytes', labels, p.replicatedBytes)
-          const lag = Number(p.lagRecords)
-          lagRecords.set(labels, lag)
-          lagBytes.set(
-            labels,
-            p.replicatedRecords === 0 ? 0 : Math.round((lag * p.replicatedBytes) / p.replicatedRecords)
-          )
-          if (lag === 0) lagSeconds.set(labels, 0)
-          else if (p.oldestUnreplicatedTimestamp >= 0)
-            lagSeconds.set(labels, Math.max(0, (now - p.oldestUnreplicatedTimestamp) / 1000))
+          const lag = partitionLag(p, now)
+          lagRecords.set(labels, lag.records)
+          lagBytes.set(labels, lag.bytes ?? 0)
+          if (lag.seconds !== null) lagSeconds.set(labels, lag.seconds)
           partitionState.set({ ...labels, state: p.state }, 1)
         }
         for (const g of l.groups) {
@@ -202,6 +198,28 @@ export class Metrics implements EngineEvents {
     const before = this.#exported.get(key) ?? 0
     if (total > before) counter.inc(labels, total - before)
     this.#exported.set(key, Math.max(before, total))
+  }
+}
+
+/**
+ * What a partition misses on the target: records; bytes, estimated as records times the average size
+ * copied so far (null before anything was copied); seconds, the age of the oldest missing record (0
+ * when caught up, null while that record is not fetched yet). Metrics and dashboard both show these.
+ */
+export function partitionLag(
+  p: PartitionStatus,
+  now: number
+): { records: number; bytes: number | null; seconds: number | null } {
+  const records = Number(p.lagRecords)
+  return {
+    records,
+    bytes: p.replicatedRecords === 0 ? null : Math.round((records * p.replicatedBytes) / p.replicatedRecords),
+    seconds:
+      records === 0
+        ? 0
+        : p.oldestUnreplicatedTimestamp >= 0
+          ? Math.max(0, (now - p.oldestUnreplicatedTimestamp) / 1000)
+          : null
   }
 }
 

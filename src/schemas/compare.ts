@@ -32,15 +32,14 @@ export async function compareRegistries(
   try {
     const subjects = (await source.subjects()).filter(s => filter.matches(s)).sort()
     for (const subject of subjects) {
-      const [all, live] = await Promise.all([source.versions(subject, true), source.versions(subject)])
-      const liveSet = new Set(live)
+      const { live, softDeleted } = await source.liveAndDeleted(subject)
       const state: SubjectSyncState = {
         subject,
         versions: live.length,
         inSync: 0,
         pending: 0,
         failed: null,
-        softDeleted: all.filter(v => !liveSet.has(v)),
+        softDeleted,
         compatibility: await source.compatibility(subject)
       }
       for (const v of live) {

@@ -110,6 +110,13 @@ export class RegistryClient {
     return (versions ?? []).sort((a, b) => a - b)
   }
 
+  /** A subject's live versions and those soft-deleted (listed only with deleted=true), ascending. */
+  async liveAndDeleted(subject: string): Promise<{ live: number[]; softDeleted: number[] }> {
+    const [all, live] = await Promise.all([this.versions(subject, true), this.versions(subject)])
+    const liveSet = new Set(live)
+    return { live, softDeleted: all.filter(v => !liveSet.has(v)) }
+  }
+
   async version(subject: string, version: number, deleted = false): Promise<SubjectVersion> {
     const raw = await this.#call<RawSubjectVersion>(
       'GET',

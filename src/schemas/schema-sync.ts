@@ -297,9 +297,7 @@ export class SchemaSync {
   /** Copies the live versions of `subject` up to `upTo`, in order, with what they reference. */
   async #syncSubject(subject: string, upTo: number): Promise<void> {
     const state = this.#subjectState(subject)
-    const [all, live] = await Promise.all([this.#source.versions(subject, true), this.#source.versions(subject)])
-    const liveSet = new Set(live)
-    const softDeleted = all.filter(v => !liveSet.has(v))
+    const { live, softDeleted } = await this.#source.liveAndDeleted(subject)
     for (const v of softDeleted) {
       if (!state.softDeleted.includes(v)) {
         this.#log.warn({ subject, version: v }, 'source schema version is soft-deleted: reported, not copied')
