@@ -9,6 +9,7 @@ export {
   type HttpConfig,
   type KafkaDrConfig,
   type LinkConfig,
+  type LinkRouting,
   type NamingPolicy,
   type SchemasConfig,
   type TopicSelection

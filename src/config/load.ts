@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { type ConnectionOptions as TlsOptions } from 'node:tls'
 import { LineCounter, parseDocument } from 'yaml'
 import { type z } from 'zod'
+import { RoutePlan } from '../core/routes.ts'
 import { KdrError } from '../errors.ts'
 import { parseBroker, type ClusterConnection } from '../kafka/index.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
@@ -55,6 +56,20 @@ export interface LinkConfig {
   fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
   /** Schema Registry replication; null when the link copies records only. */
   schemas: SchemasConfig | null
+  /**
+   * Which records that were copied before this link copies again, from the routes over every link
+   * of the config (core/routes.ts). Absent (a link built by hand): all but those from the target.
+   */
+  routing?: LinkRouting
+}
+
+export interface LinkRouting {
+  /** Aliases of the origins whose records this link copies: its source, then those routed over it. */
+  forwards: string[]
+  /** Aliases of every origin with a route to the target (forwards included): the others arrive over other links. */
+  origins: string[]
+  /** A record whose header already counts this many hops (the config's clusters) is not copied again. */
+  hopLimit: number
 }
 
 export interface SchemasConfig {
@@ -324,8 +339,43 @@ class Compilation {
       }
     }
 
+    this.planRoutes(aliases, links)
     const http = this.compileHttp(isRecord(value) ? value.http : undefined)
     return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http }
+  }
+
+  /**
+   * Gives each link its routing (which copied records it forwards) and warns where a route of more
+   * than one link crosses links that select different topics or names: a topic the first link does
+   * not carry, or names differently, is not what the next link reads.
+   */
+  private planRoutes(aliases: string[], links: LinkConfig[]): void {
+    const plan = RoutePlan.of(aliases, links)
+    for (const link of links) {
+      link.routing = {
+        forwards: plan.forwardedBy(link.source, link.target),
+        origins: plan.originsOf(link.target),
+        hopLimit: plan.clusters.length
+      }
+    }
+    const warned = new Set<string>()
+    for (const route of plan.multiHop()) {
+      for (let hop = 1; hop + 1 < route.path.length; hop++) {
+        const before = links.filter(l => l.source === route.path[hop - 1] && l.target === route.path[hop])
+        const after = links.filter(l => l.source === route.path[hop] && l.target === route.path[hop + 1])
+        for (const first of before) {
+          for (const second of after) {
+            const pair = `${first.name}\u0000${second.name}`
+            if (warned.has(pair) || (sameSelection(first, second) && first.naming.kind === 'identity')) continue
+            warned.add(pair)
+            this.warn(
+              ['links', links.indexOf(second)],
+              `(${second.name}) relays records of ${route.origin} to ${route.path.at(-1)!} (route ${route.path.join(' -> ')}), but link ${first.name} renames topics or selects other topics: a topic reaches ${route.path.at(-1)!} from ${route.origin} only if every link of the route selects it under the name it has there`
+            )
+          }
+        }
+      }
+    }
   }
 
   private compileHttp(raw: unknown): HttpConfig | null {
@@ -490,6 +540,14 @@ function readableAddresses(bootstrap: unknown, path: ValuePath): { address: stri
       return false
     }
   })
+}
+
+/** Same topic selection and naming: what the first link writes is what the second reads. */
+function sameSelection(a: LinkConfig, b: LinkConfig): boolean {
+  return (
+    JSON.stringify([a.topics.include, a.topics.exclude, a.naming]) ===
+    JSON.stringify([b.topics.include, b.topics.exclude, b.naming])
+  )
 }
 
 function defaultLinkName(source: string, target: string): string {

@@ -16,6 +16,7 @@ import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
+import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -120,6 +121,9 @@ export class LinkReplicator {
   readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
+  readonly #clusters: ReadonlyMap<string, ClusterConnection>
+  /** Ids of the origins the routes name, and the per-record decision built from them. */
+  #origins: OriginIds | null = null
 
   constructor(
     config: LinkConfig,
@@ -139,6 +143,7 @@ export class LinkReplicator {
     this.#sourceConnection = { ...source, clientId: source.clientId ?? `kafka-dr-${config.name}-source` }
     this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
     this.#log = log.child({ link: config.name })
+    this.#clusters = clusters
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
@@ -181,6 +186,28 @@ export class LinkReplicator {
       this.#state = 'fenced'
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
+    }
+    if (config.routing !== undefined) {
+      this.#origins = await resolveOrigins(
+        config.name,
+        config.routing,
+        { alias: config.target, id: target.clusterId },
+        new Map([
+          [config.source, source.clusterId],
+          [config.target, target.clusterId]
+        ]),
+        this.#clusters,
+        loaded.documents.get('heartbeat')?.clusterIds,
+        this.#log
+      )
+      if (config.routing.origins.length > 1)
+        this.#log.info(
+          {
+            copies: config.routing.forwards,
+            deliveredByOtherLinks: config.routing.origins.filter(o => !config.routing!.forwards.includes(o))
+          },
+          'routes: records of these origins are copied by this link; the others reach the target over other links'
+        )
     }
     this.#stateOffset = loaded.end
     this.#stored = loaded.partitions
@@ -424,7 +451,8 @@ export class LinkReplicator {
           state,
           intervalMs: this.config.checkpointIntervalMs,
           stopped,
-          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) })
+          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) }),
+          ...(this.#origins === null ? {} : { clusterIds: Object.fromEntries(this.#origins.ids) })
         }
       }
     ])
@@ -541,7 +569,8 @@ export class LinkReplicator {
           deadLetterTopic: this.config.deadLetterTopic,
           compression: this.config.producer.compression,
           schemas: this.#copierSchemas,
-          events: this.#events
+          events: this.#events,
+          ...(this.#origins === null ? {} : { origins: this.#origins.filter })
         },
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,
