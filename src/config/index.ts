@@ -9,7 +9,6 @@ export {
   type HttpConfig,
   type KafkaDrConfig,
   type LinkConfig,
-  type LinkRouting,
   type NamingPolicy,
   type SchemasConfig,
   type TopicSelection

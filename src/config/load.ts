@@ -56,20 +56,6 @@ export interface LinkConfig {
   fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
   /** Schema Registry replication; null when the link copies records only. */
   schemas: SchemasConfig | null
-  /**
-   * Which records that were copied before this link copies again, from the routes over every link
-   * of the config (core/routes.ts). Absent (a link built by hand): all but those from the target.
-   */
-  routing?: LinkRouting
-}
-
-export interface LinkRouting {
-  /** Aliases of the origins whose records this link copies: its source, then those routed over it. */
-  forwards: string[]
-  /** Aliases of every origin with a route to the target (forwards included): the others arrive over other links. */
-  origins: string[]
-  /** A record whose header already counts this many hops (the config's clusters) is not copied again. */
-  hopLimit: number
 }
 
 export interface SchemasConfig {
@@ -345,19 +331,12 @@ class Compilation {
   }
 
   /**
-   * Gives each link its routing (which copied records it forwards) and warns where a route of more
-   * than one link crosses links that select different topics or names: a topic the first link does
-   * not carry, or names differently, is not what the next link reads.
+   * Warns where a route of more than one link (core/routes.ts; the engine plans the same routes)
+   * crosses links that select different topics or names: a topic the first link does not carry, or
+   * names differently, is not what the next link reads.
    */
   private planRoutes(aliases: string[], links: LinkConfig[]): void {
     const plan = RoutePlan.of(aliases, links)
-    for (const link of links) {
-      link.routing = {
-        forwards: plan.forwardedBy(link.source, link.target),
-        origins: plan.originsOf(link.target),
-        hopLimit: plan.clusters.length
-      }
-    }
     const warned = new Set<string>()
     for (const route of plan.multiHop()) {
       for (let hop = 1; hop + 1 < route.path.length; hop++) {

@@ -24,6 +24,16 @@ export interface RouteLink {
   target: string
 }
 
+/** What one link copies of records that were copied before (see linkRouting). */
+export interface LinkRouting {
+  /** Aliases of the origins whose records this link copies: its source, then those routed over it. */
+  forwards: string[]
+  /** Aliases of every origin with a route to the target (forwards included): the others arrive over other links. */
+  origins: string[]
+  /** A record whose header already counts this many hops (the config's clusters) is not copied again. */
+  hopLimit: number
+}
+
 export interface Route {
   origin: string
   target: string
@@ -109,6 +119,15 @@ export class RoutePlan {
   /** Every cluster with a route to target: the origins whose records reach it over this config's links. */
   originsOf(target: string): string[] {
     return this.clusters.filter(o => this.predecessor(o, target) !== null)
+  }
+
+  /** The routing of the link source -> target. */
+  linkRouting(source: string, target: string): LinkRouting {
+    return {
+      forwards: this.forwardedBy(source, target),
+      origins: this.originsOf(target),
+      hopLimit: this.clusters.length
+    }
   }
 
   /** Routes of more than one link, in origin then target order. */

@@ -17,6 +17,7 @@ import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
+import { type LinkRouting } from '../core/routes.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -122,6 +123,8 @@ export class LinkReplicator {
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
   readonly #clusters: ReadonlyMap<string, ClusterConnection>
+  /** Which copied records this link copies (core/routes.ts); null: all but those from the target. */
+  readonly #routing: LinkRouting | null
   /** Ids of the origins the routes name, and the per-record decision built from them. */
   #origins: OriginIds | null = null
 
@@ -130,7 +133,8 @@ export class LinkReplicator {
     clusters: ReadonlyMap<string, ClusterConnection>,
     log: Logger,
     registries: ReadonlyMap<string, RegistryConnection> = new Map(),
-    events: EngineEvents = NO_EVENTS
+    events: EngineEvents = NO_EVENTS,
+    routing: LinkRouting | null = null
   ) {
     this.#registries = registries
     this.#events = events
@@ -144,6 +148,7 @@ export class LinkReplicator {
     this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
     this.#log = log.child({ link: config.name })
     this.#clusters = clusters
+    this.#routing = routing
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
@@ -187,10 +192,11 @@ export class LinkReplicator {
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
     }
-    if (config.routing !== undefined) {
+    const routing = this.#routing
+    if (routing !== null) {
       this.#origins = await resolveOrigins(
         config.name,
-        config.routing,
+        routing,
         { alias: config.target, id: target.clusterId },
         new Map([
           [config.source, source.clusterId],
@@ -200,11 +206,11 @@ export class LinkReplicator {
         loaded.documents.get('heartbeat')?.clusterIds,
         this.#log
       )
-      if (config.routing.origins.length > 1)
+      if (routing.origins.length > 1)
         this.#log.info(
           {
-            copies: config.routing.forwards,
-            deliveredByOtherLinks: config.routing.origins.filter(o => !config.routing!.forwards.includes(o))
+            copies: routing.forwards,
+            deliveredByOtherLinks: routing.origins.filter(o => !routing.forwards.includes(o))
           },
           'routes: records of these origins are copied by this link; the others reach the target over other links'
         )

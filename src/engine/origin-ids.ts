@@ -1,5 +1,5 @@
 import { OriginFilter } from '../core/origin-filter.ts'
-import { type LinkRouting } from '../config/index.ts'
+import { type LinkRouting } from '../core/routes.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type ClusterConnection, KafkaAdmin } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'

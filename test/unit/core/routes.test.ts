@@ -21,7 +21,10 @@ const topologies: Record<string, { clusters: string[]; links: RouteLink[] }> = {
   'full mesh': { clusters: ['dc1', 'dc2', 'dc3'], links: both('dc1>dc2', 'dc1>dc3', 'dc2>dc3') },
   'full mesh of four': { clusters: ['a', 'b', 'c', 'd'], links: both('a>b', 'a>c', 'a>d', 'b>c', 'b>d', 'c>d') },
   diamond: { clusters: ['dc1', 'dc2', 'dc3', 'dc4'], links: links('dc1>dc2', 'dc2>dc4', 'dc1>dc3', 'dc3>dc4') },
-  'diamond both ways': { clusters: ['dc1', 'dc2', 'dc3', 'dc4'], links: both('dc1>dc2', 'dc2>dc4', 'dc1>dc3', 'dc3>dc4') }
+  'diamond both ways': {
+    clusters: ['dc1', 'dc2', 'dc3', 'dc4'],
+    links: both('dc1>dc2', 'dc2>dc4', 'dc1>dc3', 'dc3>dc4')
+  }
 }
 
 /** Which clusters a path of links reaches from `origin` (plain graph search, independent of RoutePlan). */
