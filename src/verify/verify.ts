@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
+import { COPY, type OriginFilter } from '../core/origin-filter.ts'
 import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
+import { RoutePlan } from '../core/routes.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import {
   type Digest,
@@ -12,10 +14,12 @@ import {
   type VerifyHashing,
   emptyVerdict
 } from '../core/verify-merge.ts'
+import { resolveOrigins } from '../engine/origin-ids.ts'
 import { partitionKey } from '../engine/state-store.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
 import { type ClusterConnection, type FetchedRecord, KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import { createLogger } from '../observability/logger.ts'
 import { TargetIdLookup } from '../schemas/id-lookup.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
 
@@ -59,7 +63,8 @@ export interface PartitionReport extends PartitionVerdict {
   lostOnSource: { from: number; to: number; count: number } | null
   /**
    * Source records that came from the target cluster (their provenance names it as origin): in
-   * active-active setups they are never copied back, so they are not expected on the target.
+   * active-active setups they are never copied back, so they are not expected on the target. With
+   * routes (three or more clusters) also the copies another link delivers to the target.
    */
   fromTarget: number
   /** Ranges the replicator skipped by policy (onDataLoss: skip) and recorded; reported, not a failure. */
@@ -201,6 +206,19 @@ export async function verifyLink(
   try {
     const state = await readTargetState(config, link, 'verify')
     const targetClusterId = (await targetAdmin.describeCluster()).clusterId
+    // The records the link copies are decided as the replicator decides them: by their route.
+    const { filter: origins } = await resolveOrigins(
+      link.name,
+      RoutePlan.of(config.clusters.keys(), config.links).linkRouting(link.source, link.target),
+      { alias: link.target, id: targetClusterId },
+      new Map([
+        [link.source, (await sourceAdmin.describeCluster()).clusterId],
+        [link.target, targetClusterId]
+      ]),
+      config.clusters,
+      state.documents.get('heartbeat')?.clusterIds,
+      createLogger({ level: 'silent' })
+    )
     const sourceTopics = (await sourceAdmin.listTopics()).filter(
       t => filter.matches(t) && (options.topics === undefined || options.topics.includes(t))
     )
@@ -271,7 +289,7 @@ export async function verifyLink(
       const lostOnSource = lossBeforeReplication(replicatedNext, item.logStart, gaps)
       const report = await verifyPartition({
         ...item,
-        targetClusterId,
+        origins,
         lostOnSource,
         recordedGaps: gaps,
         targetTopic,
@@ -345,7 +363,7 @@ function lossBeforeReplication(
 async function verifyPartition(input: {
   topic: string
   partition: number
-  targetClusterId: string
+  origins: OriginFilter
   lostOnSource: { from: number; to: number; count: number } | null
   recordedGaps: { from: number; to: number; reason: string }[]
   from: bigint
@@ -400,7 +418,7 @@ async function verifyPartition(input: {
         const next = await source.next()
         if (next.done === true) return null
         if (++pulled % 20_000 === 0) input.progress(pulled)
-        if (originOf(next.value) === input.targetClusterId) {
+        if (!copiedByLink(next.value, input.origins)) {
           fromTarget++
           continue
         }
@@ -439,13 +457,12 @@ async function verifyPartition(input: {
   return { ...base, ...verdict, fromTarget, ok: verdict.ok && input.lostOnSource === null, targetRange, error: null }
 }
 
-/** The origin cluster id of a record that carries provenance, or null. */
-function originOf(record: FetchedRecord): string | null {
-  for (let i = record.headers.length - 1; i >= 0; i--) {
-    const [name, value] = record.headers[i]!
-    if (name.equals(PROVENANCE_HEADER_KEY)) return decodeProvenance(value)?.originClusterId ?? null
+/** Whether the link copies this source record: by its first provenance header, as the copier reads it. */
+function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
+  for (const [name, value] of record.headers) {
+    if (name.equals(PROVENANCE_HEADER_KEY)) return value === null || origins.decide(value, 0, value.length) === COPY
   }
-  return null
+  return true
 }
 
 /** The source offset a target record was copied from, when its provenance names this source partition. */

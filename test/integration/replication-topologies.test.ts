@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parseConfig } from '../../src/config/index.ts'
 import { KafkaAdmin, RecordProducer } from '../../src/kafka/index.ts'
+import { verifyLink } from '../../src/verify/verify.ts'
 import { bootstrapOf, down, up } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { headerPairs, kcatReadAll } from '../support/kcat.ts'
@@ -150,6 +152,12 @@ describe('active-active over three datacenters: chain, ring, full mesh', () => {
         .flatMap(l => l.partitions)
         .reduce((n, p) => n + p.loopSkippedRecords, 0)
       assert.equal(skipped, expectedLoopSkips, `${name}: records recognised as carried by another link or looping`)
+      // verify follows the same routes: the copies another link delivers are not expected from this one.
+      const config = parseConfig(topologyYaml(topic, links), '<test>')
+      for (const link of config.links) {
+        const report = await verifyLink(config, link.name)
+        assert.ok(report.ok, `${name}: verify ${link.name}: ${JSON.stringify(report.partitions.map(p => p.error))}`)
+      }
     } finally {
       await running.stop()
     }
