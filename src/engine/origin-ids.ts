@@ -59,7 +59,7 @@ export async function resolveOrigins(
   if (unreachable.length > 0) {
     throw new KdrError(
       'KDR_ERR_KAFKA_CONNECT',
-      `link ${link}: records of ${unreachable.join(', ')} reach ${target.alias} over more than one path, and without that cluster's id they cannot be told apart; the link waits (retried with backoff) until the cluster answers once`,
+      `link ${link}: to decide which copied records it copies to ${target.alias} (routes over more than two clusters) it needs the cluster id of ${unreachable.join(', ')}, which did not answer and has no id remembered from an earlier run; the link waits (retried with backoff) until the cluster answers once`,
       { cluster: unreachable.map(u => u.split(' ')[0]).join(', ') }
     )
   }
