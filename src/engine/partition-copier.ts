@@ -577,8 +577,8 @@ export class PartitionCopier {
     if (this.#hopLimitReported) return
     this.#hopLimitReported = true
     this.#log.warn(
-      { code: 'KDR_ERR_HOP_LIMIT', offset: String(record.offset) },
-      'record not copied: its provenance header counts as many hops as this config has clusters, so links outside this config copied it around a cycle; such records are skipped and counted in loopSkippedRecords (see docs/replication.md, topologies)'
+      { offset: String(record.offset) },
+      'hop limit reached: record not copied, its provenance header counts as many hops as this config has clusters, so links outside this config copied it around a cycle; such records are skipped and counted in loopSkippedRecords (see docs/replication.md, topologies)'
     )
   }
 

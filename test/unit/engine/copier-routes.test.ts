@@ -130,7 +130,7 @@ describe('partition copier: which copied records a link forwards', () => {
     ])
     assert.equal(copier.status().loopSkippedRecords, 3)
     assert.equal(copier.status().replicatedRecords, 4)
-    const hopLimit = logs.filter(line => line.includes('KDR_ERR_HOP_LIMIT'))
+    const hopLimit = logs.filter(line => line.includes('hop limit reached'))
     assert.equal(hopLimit.length, 1, 'the hop limit is reported once')
     assert.match(hopLimit[0]!, /"offset":"5"/)
     assert.equal(copier.pendingCommit()!.next, 7n, 'committed progress covers the skipped records')
