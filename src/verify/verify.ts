@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
-import { COPY, type OriginFilter } from '../core/origin-filter.ts'
+import { COPY, HOP_LIMIT, type OriginFilter } from '../core/origin-filter.ts'
 import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
 import { RoutePlan } from '../core/routes.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
@@ -440,7 +440,7 @@ async function verifyPartition(input: {
         start,
         BigInt(targetRange.to)
       )) {
-        await merge.target(copiedFrom(record, topic, partition), recordDigest(record))
+        await merge.target(copiedFrom(record, topic, partition, input.origins), recordDigest(record))
       }
     }
   } catch (e) {
@@ -457,6 +457,11 @@ async function verifyPartition(input: {
   return { ...base, ...verdict, fromTarget, ok: verdict.ok && input.lostOnSource === null, targetRange, error: null }
 }
 
+/** A target copy's origin is one this link copies (its hop count already includes this link's copy). */
+function copiedBy(decision: number): boolean {
+  return decision === COPY || decision === HOP_LIMIT
+}
+
 /** Whether the link copies this source record: by its first provenance header, as the copier reads it. */
 function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
   for (const [name, value] of record.headers) {
@@ -465,11 +470,16 @@ function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
   return true
 }
 
-/** The source offset a target record was copied from, when its provenance names this source partition. */
-function copiedFrom(record: FetchedRecord, topic: string, partition: number): number | null {
+/**
+ * The source offset a target record was copied from, when its provenance names this source partition
+ * and an origin this link copies (with routes, each origin reaches the target over one link only, so
+ * copies of the same topic and partition written by other links are told apart by their origin).
+ */
+function copiedFrom(record: FetchedRecord, topic: string, partition: number, origins: OriginFilter): number | null {
   for (let i = record.headers.length - 1; i >= 0; i--) {
     const [name, value] = record.headers[i]!
     if (!name.equals(PROVENANCE_HEADER_KEY)) continue
+    if (value === null || !copiedBy(origins.decide(value, 0, value.length))) return null
     const provenance = decodeProvenance(value)
     if (provenance?.topic !== topic || provenance.partition !== partition) return null
     return Number(provenance.offset)

@@ -156,7 +156,7 @@ describe('active-active over three datacenters: chain, ring, full mesh', () => {
       const config = parseConfig(topologyYaml(topic, links), '<test>')
       for (const link of config.links) {
         const report = await verifyLink(config, link.name)
-        assert.ok(report.ok, `${name}: verify ${link.name}: ${JSON.stringify(report.partitions.map(p => p.error))}`)
+        assert.ok(report.ok, `${name}: verify ${link.name}: ${JSON.stringify(report.totals)}`)
       }
     } finally {
       await running.stop()
