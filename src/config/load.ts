@@ -65,6 +65,11 @@ export interface SchemasConfig {
   onError: 'stop' | 'pass-through'
   /** Which parts of a record may carry a schema id in the Confluent wire format. */
   keys: boolean
+  /**
+   * Subjects besides `<topic>-key` whose ids mark a key as wire format (RecordNameStrategy keys); a
+   * key whose id is under none of them is copied byte-identical (schemas/key-ids.ts).
+   */
+  keySubjects: string[]
   values: boolean
   intervalMs: number
 }

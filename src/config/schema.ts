@@ -299,6 +299,9 @@ export const linkSchema = strict({
     mode: oneOf(['translate-ids', 'keep-ids']).default('translate-ids'),
     onError: oneOf(['stop', 'pass-through']).default('stop'),
     keys: z.boolean({ error: expected('true or false') }).default(true),
+    keySubjects: z
+      .array(topicEntrySchema, { error: expected('a list of subject names or regular expressions') })
+      .default([]),
     values: z.boolean({ error: expected('true or false') }).default(true),
     intervalMs: int(1000).default(30_000)
   }).optional(),

@@ -404,7 +404,7 @@ async function verifyPartition(input: {
           fromTarget++
           continue
         }
-        const record = input.ids === null ? next.value : await input.ids.translate(next.value)
+        const record = input.ids === null ? next.value : await input.ids.translate(next.value, topic)
         return { offset: Number(record.offset), digest: recordDigest(record) }
       }
     }
