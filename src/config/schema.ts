@@ -154,7 +154,9 @@ const registryAuthSchema = z.union(
 export const schemaRegistrySchema = strict({
   url: registryUrlSchema,
   auth: registryAuthSchema.optional(),
-  timeoutMs: int(100, 600_000).default(10_000)
+  timeoutMs: int(100, 600_000).default(10_000),
+  /** auth over a plain http:// URL to a host other than loopback is refused unless this is true. */
+  allowPlaintextCredentials: z.boolean({ error: expected('true or false') }).default(false)
 })
 
 export const clusterSchema = strict({
