@@ -45,7 +45,7 @@ interface FetchResponse {
   Unlike the client library's parser this one leaves each partition's records as one buffer, so
   records are decoded once, by our decoder, without an object per field.
 */
-function parseFetchResponse(
+export function parseFetchResponse(
   _correlationId: number,
   _apiKey: number,
   _apiVersion: number,
@@ -78,6 +78,12 @@ function parseFetchResponse(
           }
           p.readInt32() // preferred_read_replica
           const size = p.readUnsignedVarInt() - 1
+          // A records length past the response is corruption, not a batch cut by a size limit.
+          if (size > p.remaining) {
+            throw new BatchFormatError(
+              `partition ${partition.partitionIndex}: records field of ${size} bytes, ${p.remaining} left in the fetch response`
+            )
+          }
           if (size > 0) {
             partition.records = p.buffer.slice(p.position, p.position + size)
             p.skip(size)

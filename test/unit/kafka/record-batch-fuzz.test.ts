@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { crc32c } from '@node-rs/crc32'
+// The client library's reader feeds our fetch response parser, as on a live connection.
+// eslint-disable-next-line no-restricted-imports
+import { Reader } from '@platformatic/kafka'
 import { PartitionDecoder } from '../../../src/kafka/batches.ts'
 import { decompress } from '../../../src/kafka/compression.ts'
+import { parseFetchResponse } from '../../../src/kafka/fetcher.ts'
 import {
   BATCH_HEADER_BYTES,
   BatchFormatError,
@@ -305,5 +309,84 @@ describe('record-batch decoder under hostile input (seeded fuzz)', () => {
     short.writeInt32BE(-5, 8)
     const shortOutcome = decode(short, false)
     assert.ok(shortOutcome instanceof BatchFormatError && /less than its header/.test(shortOutcome.message))
+  })
+
+  test('fetch responses: a records length past the response is a BatchFormatError; truncated or flipped responses never yield bytes outside them', () => {
+    const random = prng(SEED ^ 0xfe7c)
+    const uvarint = (n: number): number[] => {
+      const out: number[] = []
+      while (n > 0x7f) {
+        out.push((n & 0x7f) | 0x80)
+        n >>>= 7
+      }
+      out.push(n)
+      return out
+    }
+    const be = (n: number, bytes: number): number[] => {
+      const b = Buffer.alloc(bytes)
+      b.writeIntBE(n, 0, Math.min(bytes, 6))
+      return [...b]
+    }
+    /** Fetch response v13+ body: one topic, one partition holding `records` (claiming `claimed` bytes). */
+    const response = (records: Buffer, claimed = records.length): Buffer =>
+      Buffer.from([
+        ...be(0, 4), // throttle
+        ...be(0, 2), // error
+        ...be(0, 4), // session
+        ...uvarint(2), // one topic
+        ...new Array<number>(16).fill(7), // topic id
+        ...uvarint(2), // one partition
+        ...be(3, 4),
+        ...be(0, 2),
+        ...be(100, 8),
+        ...be(100, 8),
+        ...be(0, 8),
+        0, // aborted transactions: null
+        ...be(-1, 4), // preferred read replica
+        ...uvarint(claimed + 1),
+        ...records,
+        0, // partition tags
+        0, // topic tags
+        0 // response tags
+      ])
+    const parse = (body: Buffer): ReturnType<typeof parseFetchResponse> =>
+      parseFetchResponse(0, 1, 13, Reader.from(body))
+
+    const batch = validBatch(random)
+    const ok = parse(response(batch))
+    assert.ok(ok.responses[0]!.partitions[0]!.records!.equals(batch))
+    const lying = response(batch, batch.length + 1000).subarray(0, -3)
+    assert.throws(
+      () => parse(lying),
+      (e: Error) => e instanceof BatchFormatError && /records field of/.test(e.message)
+    )
+
+    for (let i = 0; i < Math.max(300, ITERATIONS / 10); i++) {
+      const body = Buffer.from(response(validBatch(random)))
+      const mutated =
+        i % 2 === 0
+          ? body.subarray(0, int(random, body.length))
+          : (() => {
+              body[int(random, body.length)]! ^= 1 << int(random, 8)
+              return body
+            })()
+      let parsed: ReturnType<typeof parseFetchResponse>
+      try {
+        parsed = parse(mutated)
+      } catch {
+        continue // any error: the fetch fails and is retried, nothing is decoded
+      }
+      for (const topic of parsed.responses) {
+        for (const partition of topic.partitions) {
+          const records = partition.records
+          if (records !== null) {
+            assert.ok(records.length <= mutated.length, 'records inside the response')
+            const outcome = decode(records, true)
+            if (outcome instanceof Error)
+              assert.ok(outcome instanceof BatchFormatError, `case ${i}: ${outcome.message}`)
+          }
+        }
+      }
+    }
   })
 })
