@@ -87,13 +87,14 @@ describe('kafka-dr verify cannot be fooled', () => {
   const link = 'verify-strict'
   const forgedTopic = uniqueTopic('verify.forged')
   const foreignTopic = uniqueTopic('verify.foreign')
+  const txTopic = uniqueTopic('verify.opentx')
   const yaml = configYaml(
-    `  - name: ${link}\n    source: dc1\n    target: dc2\n    commitIntervalMs: 200\n    topics: { include: ["${forgedTopic}", "${foreignTopic}"] }\n`
+    `  - name: ${link}\n    source: dc1\n    target: dc2\n    commitIntervalMs: 200\n    topics: { include: ["${forgedTopic}", "${foreignTopic}", "${txTopic}"] }\n`
   )
   const config = writeConfig(yaml)
 
-  test('both topics replicated, verify exit 0', async () => {
-    for (const topic of [forgedTopic, foreignTopic]) {
+  test('three topics replicated, verify --strict exit 0', async () => {
+    for (const topic of [forgedTopic, foreignTopic, txTopic]) {
       await dc1.createTopics([{ name: topic, partitions: 1 }])
       const writer = new SequenceWriter(clusterConnection(1), topic, 1, 'v', 32)
       await writer.write(20)
@@ -102,13 +103,13 @@ describe('kafka-dr verify cannot be fooled', () => {
     const running = await startReplicator(yaml)
     try {
       await waitFor('20 records of each topic committed', 60_000, async () => {
-        const [a, b] = await Promise.all([progressOf(link, forgedTopic, 1), progressOf(link, foreignTopic, 1)])
-        return a[0] === 20n && b[0] === 20n
+        const progress = await Promise.all([forgedTopic, foreignTopic, txTopic].map(t => progressOf(link, t, 1)))
+        return progress.every(p => p[0] === 20n)
       })
     } finally {
       await running.stop()
     }
-    for (const topic of [forgedTopic, foreignTopic]) {
+    for (const topic of [forgedTopic, foreignTopic, txTopic]) {
       const exact = await verifyCli(config, link, topic, ['--strict'])
       assert.equal(exact.code, 0, exact.stdout + exact.stderr)
     }
@@ -181,5 +182,37 @@ describe('kafka-dr verify cannot be fooled', () => {
     const result = await verifyCli(both, 'a', 'x', ['--strict'])
     assert.equal(result.code, 2)
     assert.match(result.stderr, /--strict is for active-passive links: the config also replicates b/)
+  })
+
+  test('an open source transaction: the records it holds back are reported as not checked, never a silent stop', async () => {
+    const source = new kafkajs.Kafka({ brokers: [bootstrapOf(1)], logLevel: kafkajs.logLevel.NOTHING })
+    const producer = source.producer({
+      transactionalId: `verify-open-${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1
+    })
+    await producer.connect()
+    const transaction = await producer.transaction()
+    try {
+      await transaction.send({ topic: txTopic, messages: [0, 1, 2].map(i => ({ partition: 0, value: `open ${i}` })) })
+      const json = await verifyCli(config, link, txTopic, ['--json'])
+      assert.equal(json.code, 0, json.stdout + json.stderr)
+      const p0 = (JSON.parse(json.stdout) as { partitions: (JsonPartition & { uncheckedOnSource: unknown })[] })
+        .partitions[0]!
+      assert.equal(p0.matched, 20)
+      assert.deepEqual(p0.uncheckedOnSource, {
+        from: 20,
+        to: 23,
+        reason: 'an open transaction holds the last stable offset at 20'
+      })
+      const text = await verifyCli(config, link, txTopic)
+      assert.match(
+        text.stdout,
+        /source offsets 20\.\.22 not checked: an open transaction holds the last stable offset at 20/
+      )
+    } finally {
+      await transaction.abort()
+      await producer.disconnect()
+    }
   })
 })
