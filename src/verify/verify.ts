@@ -459,7 +459,12 @@ async function verifyPartition(input: {
     return recordDigest(input.ids === null ? record : await input.ids.translate(record))
   }
   const lookback = new SourceLookback(async at => {
-    const reader = new PartitionRangeReader(input.lookbackFetcher, { topic, partition, from: at, to })
+    // A log start moved past `at` since (retention): that record is gone, the copy counts as such.
+    const reader = new PartitionRangeReader(
+      input.lookbackFetcher,
+      { topic, partition, from: at, to },
+      { followLogStart: true }
+    )
     return (await reader.next()) ?? []
   }, digestOf)
   const merge = new PartitionMerge(
