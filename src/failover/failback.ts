@@ -9,7 +9,7 @@ import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
 import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
-import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
+import { KafkaAdmin, PartitionFetcher, RecordProducer, readPartitionRange, type FetchedRecord } from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { type FailoverDocument, parseDocument } from './failover.ts'
@@ -322,7 +322,12 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
   }
 }
 
-/** Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time. */
+/**
+ * Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time, through
+ * the shared range reader (retries bounded with backoff). The tail must be read whole: an open
+ * transaction still holding the last stable offset below `to` when the reader's bound is reached, or
+ * a log that ends below `to`, fails the failback naming where it stopped, never a partial tail.
+ */
 async function readRange(
   connection: ReturnType<typeof clusterOf>,
   topic: string,
@@ -333,18 +338,17 @@ async function readRange(
 ): Promise<void> {
   const fetcher = new PartitionFetcher(connection, { maxWaitMs: 100 })
   try {
-    let offset = from
-    while (offset < to) {
-      const [result] = await fetcher.fetch([{ topic, partition, offset }])
-      if (result === undefined) break
-      if (result.error !== undefined) {
-        if (result.error.retriable) continue
-        throw result.error.error
-      }
-      const records = result.records.filter(r => r.offset < to)
-      if (records.length > 0) await onRecords(records)
-      if (result.nextOffset === offset) break
-      offset = result.nextOffset
+    const end = await readPartitionRange(fetcher, { topic, partition, from, to }, onRecords, { unstable: 'wait' })
+    if (end.shortfall !== null) {
+      const why =
+        end.shortfall.reason === 'open-transaction'
+          ? `an open transaction holds the last stable offset at ${end.shortfall.lastStableOffset}`
+          : `the log ends at ${end.shortfall.highWatermark}`
+      throw new KdrError(
+        'KDR_ERR_FAILOVER',
+        `the divergent tail [${from}, ${to}) could be read only up to ${end.next}: ${why}; run failback again once it is readable`,
+        { cluster: connection.alias, topic, partition, offset: end.next }
+      )
     }
   } finally {
     await fetcher.close()
