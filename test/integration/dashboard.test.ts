@@ -105,12 +105,12 @@ describe('dashboard in a browser', () => {
     page.on('requestfailed', r => failedRequests.push(r.url()))
     await page.goto(`${server.url}/#token=${TOKEN}`)
     const section = page.locator('section.link[data-link="dc1->dc2"]')
-    await section.waitFor({ timeout: 15_000 })
+    await section.waitFor({ timeout: 60_000 })
     // The token leaves the address bar at once (kept for the tab only).
     assert.equal(new URL(page.url()).hash, '')
 
     const stoppedRow = section.locator(`tr.errored[data-partition="${broken}/0"]`)
-    await stoppedRow.waitFor({ timeout: 30_000 })
+    await stoppedRow.waitFor({ timeout: 60_000 })
     assert.match(await stoppedRow.locator('td.reason').innerText(), /MESSAGE_TOO_LARGE.*offset 25/)
     assert.equal(await section.locator('.stopped').innerText(), '1')
     // Stopped partitions are listed first.
