@@ -78,14 +78,21 @@ export async function consumeRest(
   const admin = kafka.admin()
   await admin.connect()
   const committed = new Map<number, number>()
+  const logEnd = new Map<number, number>()
   try {
     for (const t of await admin.fetchOffsets({ groupId, topics: [topic] }))
       for (const p of t.partitions) committed.set(p.partition, Number(p.offset))
+    for (const o of await admin.fetchTopicOffsets(topic)) logEnd.set(o.partition, Number(o.high))
   } finally {
     await admin.disconnect()
   }
-  // Partitions with a record at or after the committed position (or no commit: read from the start).
-  const pending = new Set([...lastRecord].filter(([p, last]) => (committed.get(p) ?? -1) <= last).map(([p]) => p))
+  // Partitions with a record at or after the committed position, with no commit (read from the start)
+  // or with a commit past the log end (the consumer resets to the start: every record is a re-read).
+  const pending = new Set(
+    [...lastRecord]
+      .filter(([p, last]) => (committed.get(p) ?? -1) <= last || (committed.get(p) ?? -1) > (logEnd.get(p) ?? 0))
+      .map(([p]) => p)
+  )
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 })
   const read = new Map<number, string[]>()
   let count = 0
