@@ -12,6 +12,7 @@ import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeS
 import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
+import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
 import { type FailoverDocument, parseDocument } from './failover.ts'
 import { clusterOf, findLink } from './translate.ts'
 
@@ -130,7 +131,9 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       steps: []
     }
     const audit =
-      producer2 === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2)
+      producer2 === null
+        ? null
+        : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2, line => say(`warning: ${line}`))
     const record = stepRecorder(audit, { operation: 'failback', link: link.name, id: doc.id }, report.steps, say)
 
     // 1. divergent tail
@@ -138,7 +141,12 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const exportFile =
       policy === 'export' && !dryRun ? (options.exportFile ?? `kafka-dr-divergent-${doc.id}.jsonl`) : null
     report.exportFile = exportFile
-    const sink = exportFile === null ? null : createWriteStream(exportFile, { flags: 'a' })
+    if (exportFile !== null) {
+      // Record contents: readable by the owner only (an existing file is narrowed to 0600 first).
+      const warning = ensurePrivateFile(exportFile)
+      if (warning !== null) say(`warning: export file: ${warning}`)
+    }
+    const sink = exportFile === null ? null : createWriteStream(exportFile, { flags: 'a', mode: PRIVATE_FILE_MODE })
     const dc1Ends = new Map<string, bigint>()
     for (const point of doc.points) {
       const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? 0n

@@ -121,7 +121,10 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       rpoRecords: null,
       steps: []
     }
-    const audit = producer === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin)
+    const audit =
+      producer === null
+        ? null
+        : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin, line => say(`warning: ${line}`))
     const record = stepRecorder(audit, { operation: 'failover', link: link.name, id }, report.steps, say)
 
     // 1. preflight
