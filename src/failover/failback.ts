@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, renameSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
@@ -74,6 +74,8 @@ export interface FailbackOptions {
   exportFile?: string
   auditFile?: string
   catchUpTimeoutMs?: number
+  /** How long the divergent tail's read waits for an open source transaction to end (default STABLE_WAIT_MS). */
+  stableWaitMs?: number
   progress?: (line: string) => void
   log?: Logger
 }
@@ -141,16 +143,30 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const exportFile =
       policy === 'export' && !dryRun ? (options.exportFile ?? `kafka-dr-divergent-${doc.id}.jsonl`) : null
     report.exportFile = exportFile
-    if (exportFile !== null) {
-      // Record contents: readable by the owner only (an existing file is narrowed to 0600 first).
-      const warning = ensurePrivateFile(exportFile)
-      if (warning !== null) say(`warning: export file: ${warning}`)
-    }
-    const sink = exportFile === null ? null : createWriteStream(exportFile, { flags: 'a', mode: PRIVATE_FILE_MODE })
+    // Every partition's tail ends at its high watermark now, and is read only once the last stable offset
+    // reached it on every partition: an open transaction fails the failback before anything is exported,
+    // re-appended or recorded.
     const dc1Ends = new Map<string, bigint>()
     for (const point of doc.points) {
       const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? 0n
       dc1Ends.set(partitionKey(point.topic, point.partition), end)
+      if (end > point.sourceNext)
+        await awaitStableEnd(dc1, point.topic, point.partition, point.sourceNext, end, {
+          stableWaitMs: options.stableWaitMs
+        })
+    }
+    // The export is written to `<file>.partial` and renamed to the export file only once every partition's
+    // tail was read to its end: an export file is never a partial one. Record contents: owner-only (0600).
+    const partialFile = exportFile === null ? null : `${exportFile}.partial`
+    if (partialFile !== null) {
+      const warning = ensurePrivateFile(partialFile)
+      if (warning !== null) say(`warning: export file: ${warning}`)
+    }
+    const sink = partialFile === null ? null : createWriteStream(partialFile, { flags: 'w', mode: PRIVATE_FILE_MODE })
+    const sinkFailed = sink === null ? null : new Promise<never>((_, reject) => sink.once('error', reject))
+    void sinkFailed?.catch(() => {})
+    for (const point of doc.points) {
+      const end = dc1Ends.get(partitionKey(point.topic, point.partition))!
       const tail: TailReport = {
         topic: point.topic,
         partition: point.partition,
@@ -190,7 +206,10 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       }
       report.tail.push(tail)
     }
-    if (sink !== null) await new Promise<void>(resolve => sink.end(resolve))
+    if (sink !== null) {
+      await Promise.race([new Promise<void>(resolve => sink.end(resolve)), sinkFailed!])
+      renameSync(partialFile!, exportFile!)
+    }
     if (dryRun) return report
     await record('divergent tail', { policy, exportFile, tail: report.tail })
 
@@ -290,7 +309,6 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const entries: StateEntry[] = []
     for (const point of doc.points) {
       const tailEnd = dc1Ends.get(partitionKey(point.topic, point.partition)) ?? point.sourceNext
-      const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? tailEnd
       const [described] = await admin1.describeTopics([point.topic])
       const base = { link: link.name, topic: point.topic, partition: point.partition }
       if (tailEnd > point.sourceNext) {
@@ -301,11 +319,14 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
           value: { to: tailEnd, reason: `divergent tail at failback ${doc.id} (policy ${policy})`, at: Date.now() }
         })
       }
+      // Forward replication resumes right after the divergent tail, not at dc1's end now: what dc1 received
+      // since is read again, so records producers wrote to dc1 during the failback are replicated, and
+      // the records copied back carry dc2 as their origin and are skipped as loops.
       entries.push({
         kind: 'progress',
         ...base,
         value: {
-          next: end,
+          next: tailEnd,
           topicId: described?.topicId ?? '',
           sourceClusterId: dc1Info.clusterId,
           updatedAt: Date.now()
@@ -330,18 +351,91 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
   }
 }
 
-/** Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time. */
-async function readRange(
+/** What readRange needs of a fetcher (a fake in unit tests). */
+export type RangeFetcher = Pick<PartitionFetcher, 'fetch' | 'close'>
+
+/**
+ * How long the divergent-tail read waits for the source's last stable offset to reach the end of the
+ * tail (an open transaction holds it back) before failback fails. Kafka's default transaction.timeout.ms.
+ */
+export const STABLE_WAIT_MS = 60_000
+
+/**
+ * Waits until the partition's last stable offset reaches `to` (polling a fetch at `from`, with backoff),
+ * at most `stableWaitMs`; then fails naming the partition and offsets.
+ */
+export async function awaitStableEnd(
   connection: ReturnType<typeof clusterOf>,
   topic: string,
   partition: number,
   from: bigint,
   to: bigint,
-  onRecords: (records: FetchedRecord[]) => Promise<void>
+  settings: { fetcher?: RangeFetcher; stableWaitMs?: number | undefined } = {}
 ): Promise<void> {
-  const fetcher = new PartitionFetcher(connection, { maxWaitMs: 100 })
+  const fetcher = settings.fetcher ?? new PartitionFetcher(connection, { maxWaitMs: 0, partitionMaxBytes: 1024 })
+  const stableWaitMs = settings.stableWaitMs ?? STABLE_WAIT_MS
+  const started = performance.now()
+  let backoff = 0
+  let stable = -1n
   try {
-    let offset = from
+    for (;;) {
+      const [result] = await fetcher.fetch([{ topic, partition, offset: from }])
+      if (result !== undefined && result.error === undefined) {
+        stable = result.lastStableOffset
+        if (stable >= to) return
+      } else if (result?.error?.retriable === false) {
+        throw result.error.error
+      }
+      if (performance.now() - started >= stableWaitMs) break
+      backoff = Math.min(2000, backoff === 0 ? 100 : backoff * 2)
+      await sleep(backoff)
+    }
+  } finally {
+    await fetcher.close()
+  }
+  throw unstableTail(connection.alias, topic, partition, from, to, from, stable, stableWaitMs)
+}
+
+function unstableTail(
+  cluster: string,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  at: bigint,
+  stable: bigint,
+  waitedMs: number
+): KdrError {
+  return new KdrError(
+    'KDR_ERR_FAILOVER',
+    `the divergent tail [${from}, ${to}) of ${topic}/${partition} on ${cluster} cannot be read to its end: the last stable offset stayed at ${stable} (below ${to}) for ${waitedMs} ms, held back by an open transaction on the source. Failback stopped before exporting, re-appending or recording it; let the transaction end (it aborts after its transaction.timeout.ms) and run failback again`,
+    { cluster, topic, partition, offset: at }
+  )
+}
+
+/**
+ * Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time, and
+ * reaches `to` or throws: `to` is the high watermark, and an open transaction holds the last stable
+ * offset (where read_committed fetches stop) below it. Failback waits for it with backoff up to
+ * `stableWaitMs`, then fails naming the partition and offsets, so a partial tail is never exported or
+ * recorded as the whole gap.
+ */
+export async function readRange(
+  connection: ReturnType<typeof clusterOf>,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  onRecords: (records: FetchedRecord[]) => Promise<void>,
+  settings: { fetcher?: RangeFetcher; stableWaitMs?: number } = {}
+): Promise<void> {
+  const fetcher = settings.fetcher ?? new PartitionFetcher(connection, { maxWaitMs: 100 })
+  const stableWaitMs = settings.stableWaitMs ?? STABLE_WAIT_MS
+  let stalledSince: number | null = null
+  let backoff = 0
+  let offset = from
+  let stable = -1n
+  try {
     while (offset < to) {
       const [result] = await fetcher.fetch([{ topic, partition, offset }])
       if (result === undefined) break
@@ -349,14 +443,25 @@ async function readRange(
         if (result.error.retriable) continue
         throw result.error.error
       }
+      stable = result.lastStableOffset
       const records = result.records.filter(r => r.offset < to)
       if (records.length > 0) await onRecords(records)
-      if (result.nextOffset === offset) break
-      offset = result.nextOffset
+      if (result.nextOffset > offset) {
+        offset = result.nextOffset
+        stalledSince = null
+        backoff = 0
+        continue
+      }
+      // Nothing below `to` came back: the last stable offset has not reached it yet.
+      stalledSince ??= performance.now()
+      if (performance.now() - stalledSince >= stableWaitMs) break
+      backoff = Math.min(2000, backoff === 0 ? 100 : backoff * 2)
+      await sleep(backoff)
     }
   } finally {
     await fetcher.close()
   }
+  if (offset < to) throw unstableTail(connection.alias, topic, partition, from, to, offset, stable, stableWaitMs)
 }
 
 async function moveGroupBack(
