@@ -56,7 +56,7 @@ describe('failback edges', () => {
     await produceSequence(p2, topic, PARTITIONS, 30, 'dc2')
 
     // Written to dc1 after failback read the divergent tail, while it copies dc2's records back.
-    let during: Promise<void> | null = null
+    const during: Promise<void>[] = []
     let duringWritten = false
     let writtenBeforeReady: boolean | null = null
     const exportFile = join(tmpdir(), `${topic}-tail.jsonl`)
@@ -66,11 +66,12 @@ describe('failback edges', () => {
       auditFile: join(tmpdir(), `${topic}-audit.jsonl`),
       progress: line => {
         if (line.startsWith('divergent tail:'))
-          during = produceSequence(p1, topic, PARTITIONS, 20, 'during').then(() => void (duringWritten = true))
+          during.push(produceSequence(p1, topic, PARTITIONS, 20, 'during').then(() => void (duringWritten = true)))
         if (line.startsWith('forward link ready:')) writtenBeforeReady = duringWritten
       }
     })
-    await during
+    await Promise.all(during)
+    assert.equal(during.length, 1)
     assert.equal(writtenBeforeReady, true, 'the records were on dc1 before failback re-armed the forward link')
     assert.equal(statSync(exportFile).mode & 0o777, 0o600, 'the export file is readable by its owner only')
     assert.equal(existsSync(`${exportFile}.partial`), false)
