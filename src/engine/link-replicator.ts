@@ -341,11 +341,16 @@ export class LinkReplicator {
     // acknowledgement); those are awaited after the final heartbeat, below.
     await Promise.all(this.#stateLoops)
     const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
+    // Still alive while produces are in flight: failover must not judge this process stale meanwhile.
+    const beating = setInterval(
+      () => void this.#heartbeat('stopping').catch(() => {}),
+      this.config.checkpointIntervalMs
+    ).unref()
     // ref: false so an unused timer cannot hold the process open after a clean stop.
     const timedOut = await Promise.race([
       drained.then(() => false),
       sleep(SHUTDOWN_DRAIN_MS, undefined, { ref: false }).then(() => true)
-    ])
+    ]).finally(() => clearInterval(beating))
     if (timedOut)
       this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
     let committed = true
@@ -441,7 +446,7 @@ export class LinkReplicator {
     return true
   }
 
-  async #heartbeat(state: 'running' | 'stopped' | 'fenced', committed = true): Promise<void> {
+  async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
     const stopped = [...this.#copiers.values()]
       .map(c => c.status())
