@@ -56,6 +56,15 @@ describe('FenceWatch: when failover may compute its points', () => {
     )
   })
 
+  test('a replicator draining its in-flight produces (stopping heartbeats) is waited for, not judged stale', () => {
+    const watch = new FenceWatch(10n, hb(-1n, 'running', 1000), 0)
+    watch.observe(hb(11n, 'stopping', 1000), 2000)
+    watch.observe(hb(12n, 'stopping', 1000), 4000)
+    assert.equal(watch.verdict(6000).done, false)
+    watch.observe(hb(14n, 'fenced', 1000), 6500)
+    assert.equal(watch.verdict(6500).done, true)
+  })
+
   test('an older heartbeat read late does not replace a newer one', () => {
     const watch = new FenceWatch(10n, null, 0)
     watch.observe(hb(15n, 'fenced'), 1)
