@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import kafkajs from 'kafkajs'
+import { parseConfig } from '../../src/config/index.ts'
+import { Replicator } from '../../src/engine/replicator.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+import { Metrics } from '../../src/observability/metrics.ts'
+import { bootstrapOf, clusterTls, down, up } from '../../tools/harness/harness.ts'
+import { uniqueTopic } from '../support/clusters.ts'
+import { kcatAuditSequences } from '../support/kcat.ts'
+import { waitFor } from '../support/replication.ts'
+import { SequenceWriter } from '../support/sequence-writer.ts'
+
+/**
+ * A source that refuses one topic: cluster 5 (SASL_SSL, SCRAM users, Kafka's StandardAuthorizer)
+ * replicated to dc2 by a principal with read-only ACLs on two topics. Revoking READ on one of them
+ * must stop only that topic's partitions, with the broker's error in status, metric and one log
+ * line per partition, while the other topic keeps flowing; restoring the ACL resumes it without a
+ * restart, and nothing is missing on the target.
+ */
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, ResourcePatternTypes, logLevel } = kafkajs
+type AclEntry = Parameters<ReturnType<kafkajs.Kafka['admin']>['createAcls']>[0]['acl'][number]
+
+const SOURCE = 5
+const SOURCE_PORT = 59094
+const PASSWORD = 'dr-misbehaving-source-5e1b'
+const PARTITIONS = 2
+
+function kafka(index: number): kafkajs.Kafka {
+  // Cluster 5's PLAINTEXT listener principal (ANONYMOUS) is a super user: the test's own path.
+  return new Kafka({ brokers: [bootstrapOf(index)], logLevel: logLevel.NOTHING })
+}
+
+function acl(resourceType: kafkajs.AclResourceTypes, name: string, operation: kafkajs.AclOperationTypes): AclEntry {
+  return {
+    resourceType,
+    resourceName: name,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: 'User:dr',
+    host: '*',
+    operation,
+    permissionType: AclPermissionTypes.ALLOW
+  }
+}
+
+const readAcl = (topic: string): AclEntry => acl(AclResourceTypes.TOPIC, topic, AclOperationTypes.READ)
+
+/** End offsets of a dc2 topic read by kafkajs (an independent client). */
+async function targetEnds(admin: kafkajs.Admin, topic: string): Promise<number[]> {
+  const offsets = await admin.fetchTopicOffsets(topic)
+  return offsets.sort((a, b) => a.partition - b.partition).map(o => Number(o.offset))
+}
+
+describe('a misbehaving source: one unreadable topic', () => {
+  before(async () => {
+    await down({ indexes: [SOURCE], log: () => {} })
+    await up({
+      indexes: [SOURCE],
+      clusterListeners: { [SOURCE]: [{ name: 'SECURE', port: SOURCE_PORT, protocol: 'SASL_SSL' }] },
+      clusterSecurity: {
+        [SOURCE]: {
+          authorizer: true,
+          scramUsers: [
+            { name: 'admin', password: 'admin-secret' },
+            { name: 'dr', password: PASSWORD }
+          ]
+        }
+      },
+      log: () => {}
+    })
+  })
+  after(async () => {
+    await down({ indexes: [SOURCE], log: () => {} })
+  })
+
+  test('a revoked READ ACL stops only that topic, named and logged once; restoring it resumes without a restart', async () => {
+    const blocked = uniqueTopic('misbehaving.blocked')
+    const open = uniqueTopic('misbehaving.open')
+    const sourceAdmin = kafka(SOURCE).admin()
+    const targetAdmin = kafka(2).admin()
+    await Promise.all([sourceAdmin.connect(), targetAdmin.connect()])
+    await sourceAdmin.createTopics({
+      topics: [blocked, open].map(topic => ({ topic, numPartitions: PARTITIONS }))
+    })
+    await sourceAdmin.createAcls({
+      acl: [
+        ...[blocked, open].flatMap(topic => [
+          acl(AclResourceTypes.TOPIC, topic, AclOperationTypes.DESCRIBE),
+          readAcl(topic),
+          acl(AclResourceTypes.TOPIC, topic, AclOperationTypes.DESCRIBE_CONFIGS)
+        ]),
+        acl(AclResourceTypes.GROUP, '*', AclOperationTypes.DESCRIBE)
+      ]
+    })
+    const plain = { alias: 'source-plain', bootstrap: [bootstrapOf(SOURCE)] }
+    const blockedWriter = new SequenceWriter(plain, blocked, PARTITIONS, 'b')
+    const openWriter = new SequenceWriter(plain, open, PARTITIONS, 'o')
+    await Promise.all([blockedWriter.write(300), openWriter.write(300)])
+
+    const yaml = [
+      'clusters:',
+      '  source:',
+      `    bootstrap: "127.0.0.1:${SOURCE_PORT}"`,
+      `    tls: { ca: "${clusterTls(SOURCE)!.caFile}" }`,
+      `    sasl: { mechanism: scram-sha-512, username: dr, password: "${PASSWORD}" }`,
+      `  dc2: { bootstrap: "${bootstrapOf(2)}" }`,
+      'links:',
+      '  - name: misbehaving',
+      '    source: source',
+      '    target: dc2',
+      '    commitIntervalMs: 200',
+      `    topics: { include: ["${blocked}", "${open}"] }`,
+      ''
+    ].join('\n')
+    const config = parseConfig(yaml, '<test>')
+    const logs: string[] = []
+    const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
+    let replicator: Replicator | null = null
+    const metrics = new Metrics(() => replicator?.status() ?? [])
+    replicator = new Replicator(config, log, metrics)
+    const partitionsOf = (topic: string) => replicator.status()[0]!.partitions.filter(p => p.topic === topic)
+    const cannotRead = (): string[] =>
+      logs.filter(l => l.includes('partition cannot be read from the source') && l.includes(blocked))
+    await replicator.start()
+    try {
+      await waitFor('both topics copied', 60_000, async () => {
+        const [b, o] = await Promise.all([targetEnds(targetAdmin, blocked), targetEnds(targetAdmin, open)])
+        return b.every(n => n === 300) && o.every(n => n === 300)
+      })
+
+      await sourceAdmin.deleteAcls({
+        filters: [
+          {
+            resourceType: AclResourceTypes.TOPIC,
+            resourceName: blocked,
+            resourcePatternType: ResourcePatternTypes.LITERAL,
+            principal: 'User:dr',
+            host: '*',
+            operation: AclOperationTypes.READ,
+            permissionType: AclPermissionTypes.ALLOW
+          }
+        ]
+      })
+      await Promise.all([blockedWriter.write(200), openWriter.write(200)])
+
+      // The blocked topic's partitions say why, with the broker's error name.
+      const stuck = await waitFor('the blocked topic shown as retrying', 60_000, async () => {
+        const parts = partitionsOf(blocked)
+        return parts.length === PARTITIONS && parts.every(p => p.state === 'retrying') ? parts : undefined
+      })
+      for (const p of stuck) {
+        assert.match(p.reason ?? '', /TOPIC_AUTHORIZATION_FAILED/)
+        assert.match(p.reason ?? '', new RegExp(`cluster source, topic ${blocked.replaceAll('.', '\\.')}`))
+        assert.equal(p.fetchError, 'TOPIC_AUTHORIZATION_FAILED')
+      }
+      // The other topic kept flowing: its records written after the revoke are on the target.
+      await waitFor('the open topic copied past the revoke', 60_000, async () =>
+        (await targetEnds(targetAdmin, open)).every(n => n === 500)
+      )
+      assert.ok(partitionsOf(open).every(p => p.state === 'running' && p.reason === null))
+      // Several refused fetches per blocked partition, yet one log line per partition.
+      await waitFor('refused fetches retried', 60_000, async () => {
+        const text = await metrics.text()
+        const retries = /kafka_dr_retries_total\{link="misbehaving",operation="fetch"\} (\d+)/.exec(text)
+        return Number(retries?.[1] ?? 0) >= 3 * PARTITIONS
+      })
+      assert.equal(cannotRead().length, PARTITIONS, cannotRead().join('\n'))
+      assert.match(cannotRead()[0]!, /TOPIC_AUTHORIZATION_FAILED/)
+      const text = await metrics.text()
+      for (let p = 0; p < PARTITIONS; p++) {
+        const labels = `link="misbehaving",topic="${blocked}",partition="${p}"`
+        assert.ok(text.includes(`kafka_dr_partition_fetch_error{${labels},error="TOPIC_AUTHORIZATION_FAILED"} 1`))
+        assert.ok(text.includes(`kafka_dr_partition_state{${labels},state="retrying"} 1`))
+      }
+      assert.deepEqual(await targetEnds(targetAdmin, blocked), [300, 300])
+
+      // Restored: the same process resumes the topic.
+      await sourceAdmin.createAcls({ acl: [readAcl(blocked)] })
+      await waitFor('the blocked topic resumed', 90_000, async () => {
+        const running = partitionsOf(blocked).every(p => p.state === 'running' && p.fetchError === null)
+        return running && (await targetEnds(targetAdmin, blocked)).every(n => n === 500)
+      })
+      assert.ok(logs.some(l => l.includes('fetching resumed') && l.includes(blocked)))
+      assert.equal(replicator.status()[0]?.error, null)
+    } finally {
+      await replicator.stop()
+      await Promise.all([blockedWriter.close(), openWriter.close(), sourceAdmin.disconnect(), targetAdmin.disconnect()])
+    }
+    for (const [topic, tag] of [
+      [blocked, 'b'],
+      [open, 'o']
+    ] as const) {
+      const audit = await kcatAuditSequences(bootstrapOf(2), topic, tag, [500, 500])
+      assert.equal(audit.missing, 0, `${topic}: nothing missing`)
+      assert.equal(audit.duplicates, 0, `${topic}: nothing copied twice`)
+      assert.equal(audit.misplaced, 0)
+    }
+  })
+})
