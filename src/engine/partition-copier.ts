@@ -3,7 +3,7 @@ import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
 import { PartitionBackoff } from '../core/partition-backoff.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
 import { wireSchemaId } from '../core/schema-wire.ts'
-import { KdrError, describeCause } from '../errors.ts'
+import { KdrError, describeCause, formatLocation } from '../errors.ts'
 import {
   type BatchProducer,
   CODEC_IDS,
@@ -222,8 +222,8 @@ export class PartitionCopier {
   #blocked: KdrError | null = null
   /** The broker's name for the error the partition's fetches fail with (status, metric). */
   #fetchError: string | null = null
-  /** A dead letter for an undecodable batch is being written: no fetch until it is. */
-  #deadLettering = false
+  /** An undecodable batch is being settled (records before it written, then its policy): no fetch meanwhile. */
+  #settlingBatch = false
 
   constructor(
     settings: CopierSettings,
@@ -271,7 +271,7 @@ export class PartitionCopier {
     return (
       this.#state === 'running' &&
       !this.#draining &&
-      !this.#deadLettering &&
+      !this.#settlingBatch &&
       this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale &&
       (this.#fetchRetry.failures === 0 || this.#fetchRetry.ready(Date.now()))
     )
@@ -525,7 +525,7 @@ export class PartitionCopier {
   #onDiverged(result: PartitionFetch, endOffset: bigint, error: KdrError): void {
     const lost = result.fetchOffset > endOffset ? result.fetchOffset - endOffset : 0n
     if (this.#settings.onDataLoss === 'stop') {
-      this.fail(new KdrError(error.code, `${error.message}. Policy onDataLoss=stop: partition stopped`, error.location))
+      this.fail(withPolicy(error, 'Policy onDataLoss=stop: partition stopped'))
       return
     }
     this.#lost += lost
@@ -542,47 +542,49 @@ export class PartitionCopier {
    * letter naming the offsets (headers only) is written, then the offsets are recorded as a gap.
    */
   #onUndecodableBatch(result: PartitionFetch, batch: { lastOffset: bigint; bytes: number }, error: KdrError): void {
+    this.#settlingBatch = true
+    void this.#settleBatch(result.fetchOffset, batch.lastOffset + 1n, batch.bytes, error).finally(() => {
+      this.#settlingBatch = false
+      this.onSpace()
+    })
+  }
+
+  async #settleBatch(from: bigint, to: bigint, bytes: number, error: KdrError): Promise<void> {
+    // The records before it are written first, as before a record the target refuses.
+    while (this.#producing !== null) await this.#producing
+    if (this.#state !== 'running' || this.#draining || this.#fetchOffset !== from) return
     const policy = `Policy onRecordError=${this.#settings.onRecordError}`
     if (this.#settings.onRecordError !== 'dead-letter') {
-      this.fail(new KdrError(error.code, `${error.message}. ${policy}: partition stopped`, error.location))
+      this.fail(withPolicy(error, `${policy}: partition stopped`))
       return
     }
-    const from = result.fetchOffset
-    const to = batch.lastOffset + 1n
-    this.#deadLettering = true
     const headers: RecordHeader[] = [
       [Buffer.from('kdr-dlq-error'), Buffer.from(error.message)],
       [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${from}-${to - 1n}`)],
-      [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(batch.bytes))]
+      [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(bytes))]
     ]
-    const letter = { partition: 0, timestamp: BigInt(Date.now()), key: null, value: null, headers }
-    void this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [letter]).then(
-      () => {
-        this.#deadLettering = false
-        if (this.#state !== 'running' || this.#fetchOffset !== from) return
-        this.#deadLettered++
-        this.#settings.events.error(this.#settings.link, error.code)
-        this.#log.error(
-          { code: error.code, deadLetterTopic: this.#settings.deadLetterTopic, from: String(from), to: String(to) },
-          `${error.message}. ${policy}: offsets ${from}..${to - 1n} skipped (recorded as a gap) and named in a dead letter`
+    try {
+      const letter = { partition: 0, timestamp: BigInt(Date.now()), key: null, value: null, headers }
+      await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [letter])
+    } catch (cause) {
+      this.fail(
+        withPolicy(
+          error,
+          `The dead letter could not be written (${describeCause(cause)}). ${policy}: partition stopped`
         )
-        this.#queue.push(gapChunk(from, to, `record batch not decompressed (over fetch.maxDecompressedBytes)`))
-        this.#fetchOffset = to
-        this.#pump()
-        this.onSpace()
-      },
-      (cause: unknown) => {
-        this.#deadLettering = false
-        this.fail(
-          new KdrError(
-            error.code,
-            `${error.message}; the dead letter could not be written (${describeCause(cause)}). ${policy}: partition stopped`,
-            error.location,
-            { cause }
-          )
-        )
-      }
+      )
+      return
+    }
+    if (this.#state !== 'running' || this.#fetchOffset !== from) return
+    this.#deadLettered++
+    this.#settings.events.error(this.#settings.link, error.code)
+    this.#log.error(
+      { code: error.code, deadLetterTopic: this.#settings.deadLetterTopic, from: String(from), to: String(to) },
+      `${error.message}. ${policy}: offsets ${from}..${to - 1n} skipped (recorded as a gap) and named in a dead letter`
     )
+    this.#queue.push(gapChunk(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)'))
+    this.#fetchOffset = to
+    this.#pump()
   }
 
   #clearQueue(): void {
@@ -1022,6 +1024,12 @@ export class PartitionCopier {
     if (last !== undefined) this.#lastTimestamp = last.timestamp
     this.#pendingGaps.push(...batch.gaps)
   }
+}
+
+/** `error` with `policy` said after its message (its location stays at the end, once). */
+function withPolicy(error: KdrError, policy: string): KdrError {
+  const message = error.message.slice(0, error.message.length - formatLocation(error.location).length)
+  return new KdrError(error.code, `${message}. ${policy}`, error.location, { cause: error.cause })
 }
 
 /** A queue entry that carries no records, only a jump of the source position to record as a gap. */

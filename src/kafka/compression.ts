@@ -18,8 +18,11 @@ export class DecompressionLimitError extends Error {
   override name = 'DecompressionLimitError'
   readonly limit: number
 
-  constructor(codec: number, limit: number, size: string) {
-    super(`a ${codecName(codec)} record batch decompresses to ${size}, more than the limit of ${limit} bytes`)
+  /** `bound`: the most the batch may decompress to, when known before inflating. */
+  constructor(codec: number, limit: number, bound?: number) {
+    super(
+      `a ${codecName(codec)} record batch ${bound === undefined ? 'decompresses to more' : `may decompress to ${bound} bytes, more`} than the limit of ${limit} bytes`
+    )
     this.limit = limit
   }
 }
@@ -45,11 +48,11 @@ export function boundedDecompressor(maxBytes: number): Decompressor {
       if (codec === 4) return zstdDecompressSync(data, options)
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
-        throw new DecompressionLimitError(codec, maxBytes, 'more')
+        throw new DecompressionLimitError(codec, maxBytes)
       throw error
     }
     const bound = codec === 2 ? snappyOutputBytes(data) : codec === 3 ? lz4OutputBound(data) : 0
-    if (bound > maxBytes) throw new DecompressionLimitError(codec, maxBytes, `up to ${bound} bytes`)
+    if (bound > maxBytes) throw new DecompressionLimitError(codec, maxBytes, bound)
     return decompress(codec, data)
   }
 }

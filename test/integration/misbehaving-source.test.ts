@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
+import { createZstdCompress } from 'node:zlib'
 import kafkajs from 'kafkajs'
 import { parseConfig } from '../../src/config/index.ts'
 import { Replicator } from '../../src/engine/replicator.ts'
+import { BatchProducer, CODEC_IDS, RecordBatchWriter } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 import { bootstrapOf, clusterTls, down, up } from '../../tools/harness/harness.ts'
 import { uniqueTopic } from '../support/clusters.ts'
-import { kcatAuditSequences } from '../support/kcat.ts'
-import { waitFor } from '../support/replication.ts'
+import { headerPairs, kcatAuditSequences, kcatReadAll } from '../support/kcat.ts'
+import { startReplicator, waitFor } from '../support/replication.ts'
 import { SequenceWriter } from '../support/sequence-writer.ts'
 
 /**
@@ -52,7 +55,42 @@ async function targetEnds(admin: kafkajs.Admin, topic: string): Promise<number[]
   return offsets.sort((a, b) => a.partition - b.partition).map(o => Number(o.offset))
 }
 
-describe('a misbehaving source: one unreadable topic', () => {
+/** Zig-zag varint, as record fields are encoded. */
+function varint(value: number): Buffer {
+  let z = value >= 0 ? value * 2 : -value * 2 - 1
+  const out: number[] = []
+  while (z >= 0x80) {
+    out.push((z % 0x80) | 0x80)
+    z = Math.floor(z / 0x80)
+  }
+  out.push(z)
+  return Buffer.from(out)
+}
+
+/**
+ * A valid zstd batch of one record whose value is `valueBytes` zero bytes: a few tens of kilobytes
+ * that inflate to `valueBytes`. Compressed as a stream, so the test never holds the inflated bytes.
+ */
+async function zstdBombBatch(valueBytes: number): Promise<Buffer> {
+  const body = Buffer.concat([Buffer.from([0]), varint(0), varint(0), varint(-1), varint(valueBytes)])
+  const zstd = createZstdCompress()
+  const out: Buffer[] = []
+  zstd.on('data', (d: Buffer) => out.push(d))
+  zstd.write(Buffer.concat([varint(body.length + valueBytes + 1), body]))
+  const zeros = Buffer.alloc(1024 * 1024)
+  for (let left = valueBytes; left > 0; left -= zeros.length) {
+    if (!zstd.write(left >= zeros.length ? zeros : zeros.subarray(0, left))) await once(zstd, 'drain')
+  }
+  zstd.end(Buffer.from([0])) // header count
+  await once(zstd, 'end')
+  const region = Buffer.concat(out)
+  const writer = new RecordBatchWriter()
+  writer.begin(64)
+  writer.appendRecord(Date.now(), null, null) // one record: the header's count and timestamps
+  return writer.finish(CODEC_IDS.zstd, () => region)
+}
+
+describe('a misbehaving source (cluster 5: SCRAM users, authorizer)', () => {
   before(async () => {
     await down({ indexes: [SOURCE], log: () => {} })
     await up({
@@ -142,7 +180,6 @@ describe('a misbehaving source: one unreadable topic', () => {
           }
         ]
       })
-      await Promise.all([blockedWriter.write(200), openWriter.write(200)])
 
       // The blocked topic's partitions say why, with the broker's error name.
       const stuck = await waitFor('the blocked topic shown as retrying', 60_000, async () => {
@@ -154,7 +191,9 @@ describe('a misbehaving source: one unreadable topic', () => {
         assert.match(p.reason ?? '', new RegExp(`cluster source, topic ${blocked.replaceAll('.', '\\.')}`))
         assert.equal(p.fetchError, 'TOPIC_AUTHORIZATION_FAILED')
       }
-      // The other topic kept flowing: its records written after the revoke are on the target.
+      // Written once the refusal is in force: the blocked topic's new records cannot be copied.
+      await Promise.all([blockedWriter.write(200), openWriter.write(200)])
+      // The other topic keeps flowing: its records written after the revoke are on the target.
       await waitFor('the open topic copied past the revoke', 60_000, async () =>
         (await targetEnds(targetAdmin, open)).every(n => n === 500)
       )
@@ -195,6 +234,88 @@ describe('a misbehaving source: one unreadable topic', () => {
       assert.equal(audit.missing, 0, `${topic}: nothing missing`)
       assert.equal(audit.duplicates, 0, `${topic}: nothing copied twice`)
       assert.equal(audit.misplaced, 0)
+    }
+  })
+
+  test('a small zstd batch that inflates to 1 GiB: the record error policy applies, no crash, none after a restart', async () => {
+    const bomb = await zstdBombBatch(1024 * 1024 * 1024)
+    assert.ok(bomb.length < 512 * 1024, `the batch is small (${bomb.length} bytes)`)
+    const plain = { alias: 'source-plain', bootstrap: [bootstrapOf(SOURCE)] }
+    const sourceAdmin = kafka(SOURCE).admin()
+    const targetAdmin = kafka(2).admin()
+    await Promise.all([sourceAdmin.connect(), targetAdmin.connect()])
+    const stopped = uniqueTopic('misbehaving.bomb-stop')
+    const lettered = uniqueTopic('misbehaving.bomb-dlq')
+    await sourceAdmin.createTopics({ topics: [stopped, lettered].map(topic => ({ topic, numPartitions: 1 })) })
+    // 10 records, the bomb at offset 10, 10 more records.
+    const raw = new BatchProducer({ ...plain, clientId: 'kafka-dr-test-bomb' })
+    for (const topic of [stopped, lettered]) {
+      const writer = new SequenceWriter(plain, topic, 1, 'z')
+      await writer.write(10)
+      assert.equal(await raw.send(topic, 0, Buffer.from(bomb)), 10n)
+      await writer.write(10)
+      await writer.close()
+    }
+    await raw.close()
+    const yaml = (topic: string, policy: string): string =>
+      [
+        'clusters:',
+        `  source: { bootstrap: "${bootstrapOf(SOURCE)}" }`,
+        `  dc2: { bootstrap: "${bootstrapOf(2)}" }`,
+        'links:',
+        `  - name: ${topic}`,
+        '    source: source',
+        '    target: dc2',
+        '    commitIntervalMs: 200',
+        `    onRecordError: ${policy}`,
+        `    deadLetterTopic: ${topic}.dlq`,
+        `    topics: { include: ["${topic}"] }`,
+        ''
+      ].join('\n')
+    try {
+      // stop: the records before the batch land, the partition stops at it, twice (start and restart).
+      for (const run of ['first start', 'restart']) {
+        const running = await startReplicator(yaml(stopped, 'stop'))
+        try {
+          const partition = await waitFor(`the partition stopped at the batch (${run})`, 60_000, async () => {
+            const p = running.replicator.status()[0]?.partitions[0]
+            return p?.state === 'errored' ? p : undefined
+          })
+          assert.match(
+            partition.reason ?? '',
+            /zstd record batch decompresses to more than the limit of 67108864 bytes/
+          )
+          assert.match(partition.reason ?? '', /Policy onRecordError=stop.*offset 10/)
+          assert.equal(partition.replicatedNext, 10n)
+        } finally {
+          await running.stop()
+        }
+      }
+      const audit = await kcatAuditSequences(bootstrapOf(2), stopped, 'z', [20])
+      assert.equal(audit.records, 10)
+      assert.equal(audit.forwardJumps, 0)
+
+      // dead-letter: one dead letter names offset 10, every other record is copied.
+      const running = await startReplicator(yaml(lettered, 'dead-letter'))
+      try {
+        await waitFor('the records after the batch copied', 60_000, async () =>
+          (await targetAdmin.fetchTopicOffsets(lettered)).every(o => o.offset === '20')
+        )
+        assert.equal(running.replicator.status()[0]?.partitions[0]?.state, 'running')
+        assert.equal(running.replicator.status()[0]?.partitions[0]?.deadLetteredRecords, 1)
+      } finally {
+        await running.stop()
+      }
+      const copied = await kcatAuditSequences(bootstrapOf(2), lettered, 'z', [20])
+      assert.equal(copied.records, 20)
+      assert.equal(copied.missing, 0)
+      const [letter, ...others] = await kcatReadAll(bootstrapOf(2), `${lettered}.dlq`)
+      assert.equal(others.length, 0)
+      const headers = new Map(headerPairs(letter?.headers))
+      assert.equal(headers.get('kdr-dlq-source'), `${lettered}/0/10-10`)
+      assert.equal(headers.get('kdr-dlq-value-bytes'), String(bomb.length))
+    } finally {
+      await Promise.all([sourceAdmin.disconnect(), targetAdmin.disconnect()])
     }
   })
 })
