@@ -5,11 +5,11 @@ import { createZstdCompress } from 'node:zlib'
 import kafkajs from 'kafkajs'
 import { parseConfig } from '../../src/config/index.ts'
 import { Replicator } from '../../src/engine/replicator.ts'
-import { BatchProducer, CODEC_IDS, RecordBatchWriter } from '../../src/kafka/index.ts'
+import { BatchProducer, CODEC_IDS, KafkaAdmin, PartitionFetcher, RecordBatchWriter } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 import { bootstrapOf, clusterTls, down, up } from '../../tools/harness/harness.ts'
-import { uniqueTopic } from '../support/clusters.ts'
+import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { headerPairs, kcatAuditSequences, kcatReadAll } from '../support/kcat.ts'
 import { startReplicator, waitFor } from '../support/replication.ts'
 import { SequenceWriter } from '../support/sequence-writer.ts'
@@ -317,5 +317,54 @@ describe('a misbehaving source (cluster 5: SCRAM users, authorizer)', () => {
     } finally {
       await Promise.all([sourceAdmin.disconnect(), targetAdmin.disconnect()])
     }
+  })
+})
+
+describe('no starvation (dc1)', () => {
+  test('a batch larger than the partition fetch size is fetched whole even when another partition is first', async () => {
+    const topic = uniqueTopic('misbehaving.oversized')
+    const admin = new KafkaAdmin(clusterConnection(1))
+    await admin.createTopics([{ name: topic, partitions: 2 }])
+    await admin.close()
+    // Partition 0: five batches of about 200 kB; partition 1: one. Each is larger than the 64 kB
+    // partition limit, so only the first partition of a response can receive its batch whole.
+    const producer = new BatchProducer({ ...clusterConnection(1), clientId: 'kafka-dr-test-oversized' })
+    const writer = new RecordBatchWriter()
+    const batchOf = (tag: string): Buffer => {
+      writer.begin(210_000)
+      for (let i = 0; i < 200; i++) writer.appendRecord(Date.now(), null, Buffer.alloc(1000, tag))
+      return Buffer.from(writer.finish(0, null))
+    }
+    for (let b = 0; b < 5; b++) await producer.send(topic, 0, batchOf('a'))
+    await producer.send(topic, 1, batchOf('b'))
+    await producer.close()
+
+    const fetcher = new PartitionFetcher(clusterConnection(1), {
+      maxWaitMs: 0,
+      partitionMaxBytes: 64 * 1024,
+      maxBytes: 1024 * 1024
+    })
+    const next = [0n, 0n]
+    let rounds = 0
+    try {
+      while (next[1] === 0n && rounds < 10) {
+        rounds++
+        const results = await fetcher.fetch([
+          { topic, partition: 0, offset: next[0]! },
+          { topic, partition: 1, offset: next[1]! }
+        ])
+        for (const r of results) {
+          assert.equal(r.error, undefined)
+          next[r.partition] = r.nextOffset
+        }
+      }
+    } finally {
+      await fetcher.close()
+    }
+    // The first request gives partition 0 its first batch and only the start of partition 1's; the
+    // second asks for partition 1 first, with that batch's size.
+    assert.equal(next[1], 200n)
+    assert.equal(rounds, 2)
+    assert.ok(next[0]! < 1000n, 'partition 0 still had batches waiting: partition 1 did not wait for it to drain')
   })
 })
