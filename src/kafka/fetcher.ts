@@ -340,6 +340,10 @@ export class PartitionFetcher {
     base.logStartOffset = p.logStartOffset
     const key = `${request.topic}:${request.partition}`
     if (p.errorCode === OFFSET_OUT_OF_RANGE) {
+      // Also the answer when the leader no longer knows the last fetched epoch (retention removed
+      // it): the next fetch goes without it, so a retry cannot repeat this forever.
+      const state = this.#partitions.get(key)
+      if (state !== undefined) state.epoch = -1
       // The broker sends no offsets with this error; #describeRange looks them up and decides.
       base.error = {
         retriable: true,
