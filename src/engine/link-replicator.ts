@@ -209,7 +209,8 @@ export class LinkReplicator {
           maxWaitMs: config.fetch.maxWaitMs,
           minBytes: config.fetch.minBytes,
           maxBytes: config.fetch.maxBytes,
-          partitionMaxBytes: config.fetch.partitionMaxBytes
+          partitionMaxBytes: config.fetch.partitionMaxBytes,
+          maxDecompressedBytes: config.fetch.maxDecompressedBytes
         })
     )
     this.#topicSync = new TopicSync(
@@ -635,6 +636,7 @@ export class LinkReplicator {
   /** One fetch lane: fetches its share of the partitions, one request at a time, for as long as the link runs. */
   async #fetchLoop(fetcher: PartitionFetcher, lane: number): Promise<void> {
     let backoff = 0
+    let warnedAt = 0
     while (!this.#stopping) {
       let queued = 0
       for (const copier of this.#copiers.values()) queued += copier.queuedBytes
@@ -660,18 +662,24 @@ export class LinkReplicator {
           active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset })),
           this.#sizing.scale
         )
-        let retriable: string | null = null
+        // A partition's errors are its own: it backs off alone (PartitionCopier.onFetch) while the
+        // others keep fetching. Transient ones are summed up here, at most one line per 5 s.
+        let failing = 0
+        let first: string | null = null
         for (const result of results) {
           this.#copiers.get(partitionKey(result.topic, result.partition))?.onFetch(result)
-          if (result.error?.retriable === true) retriable = result.error.error.message
+          if (result.error?.retriable === true && result.error.operator !== true) {
+            failing++
+            first ??= result.error.error.message
+          }
         }
-        if (retriable !== null) {
-          this.#events.retry(this.config.name, 'fetch')
-          backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
-          this.#log.warn({ err: retriable, retryInMs: backoff }, 'source fetch failed for some partitions; retrying')
-          await sleep(backoff)
-        } else {
-          backoff = 0
+        backoff = 0
+        if (failing > 0 && Date.now() - warnedAt >= 5000) {
+          warnedAt = Date.now()
+          this.#log.warn(
+            { err: first, partitions: failing },
+            'source fetch failed for some partitions; each retries with its own backoff'
+          )
         }
       } catch (error) {
         this.#events.retry(this.config.name, 'fetch')
