@@ -52,7 +52,15 @@ export interface LinkConfig {
     /** All partitions of the link together; fetching pauses above it. */
     maxBufferedBytes: number
   }
-  fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
+  fetch: {
+    maxWaitMs: number
+    minBytes: number
+    maxBytes: number
+    partitionMaxBytes: number
+    /** The most one compressed source batch may decompress to (and a response's batches together, about). */
+    maxDecompressedBytes: number
+    concurrency: number
+  }
   /** Schema Registry replication; null when the link copies records only. */
   schemas: SchemasConfig | null
 }

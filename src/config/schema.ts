@@ -250,7 +250,9 @@ export const DATA_PATH_DEFAULTS = {
   fetchMaxWaitMs: 200,
   fetchMinBytes: 1,
   fetchMaxBytes: 16 * 1024 * 1024,
-  fetchPartitionMaxBytes: 1024 * 1024,
+  // The broker's default message.max.bytes (1048588): one batch of a default topic fits.
+  fetchPartitionMaxBytes: 1_048_588,
+  fetchMaxDecompressedBytes: 64 * 1024 * 1024,
   fetchConcurrency: 1
 } as const
 
@@ -312,6 +314,7 @@ export const linkSchema = strict({
     minBytes: int(1).default(DATA_PATH_DEFAULTS.fetchMinBytes),
     maxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchMaxBytes),
     partitionMaxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchPartitionMaxBytes),
+    maxDecompressedBytes: int(1024 * 1024).default(DATA_PATH_DEFAULTS.fetchMaxDecompressedBytes),
     concurrency: int(1, 64).default(DATA_PATH_DEFAULTS.fetchConcurrency)
   }).prefault({})
 })

@@ -39,6 +39,8 @@ export class BatchFormatError extends Error {
 export interface RawBatch {
   baseOffset: bigint
   lastOffsetDelta: number
+  /** The leader epoch the batch was written in (fetches send the last one as last_fetched_epoch). */
+  partitionLeaderEpoch: number
   attributes: number
   baseTimestamp: number
   maxTimestamp: number
@@ -175,9 +177,19 @@ export type Decompressor = (codec: number, data: Buffer) => Buffer
  * The complete batches in `buf` (a partition's records field of a fetch response). A trailing
  * partial batch, which brokers may send when a size limit cuts one, is left for the next fetch.
  * Each batch's CRC is checked: a corrupt batch is an error, never data.
+ *
+ * Decompressed bytes are bounded: once `inflateBudget` bytes were decompressed, the compressed
+ * batches after it are left for the next fetch, and so is a batch that fails to decompress after
+ * complete ones (its error is reported when it comes first). So what one call holds is at most the
+ * budget plus one batch, whose size the decompressor bounds.
  */
-export function readBatches(buf: Buffer, decompress: Decompressor): RawBatch[] {
+export function readBatches(
+  buf: Buffer,
+  decompress: Decompressor,
+  inflateBudget = Number.POSITIVE_INFINITY
+): RawBatch[] {
   const batches: RawBatch[] = []
+  let inflated = 0
   let pos = 0
   while (buf.length - pos >= 12) {
     const length = buf.readInt32BE(pos + 8)
@@ -208,16 +220,28 @@ export function readBatches(buf: Buffer, decompress: Decompressor): RawBatch[] {
         `record batch at offset ${baseOffset} has last offset delta ${lastOffsetDelta} and record count ${recordCount}`
       )
     }
+    let records = region
+    if (codec !== 0) {
+      if (batches.length > 0 && inflated >= inflateBudget) break
+      try {
+        records = decompress(codec, region)
+      } catch (error) {
+        if (batches.length > 0) break
+        throw error
+      }
+      inflated += records.length
+    }
     batches.push({
       baseOffset,
       lastOffsetDelta,
+      partitionLeaderEpoch: buf.readInt32BE(pos + 12),
       attributes,
       baseTimestamp: readInt64(buf, pos + 27),
       maxTimestamp: readInt64(buf, pos + 35),
       producerId: buf.readBigInt64BE(pos + 43),
       producerEpoch: buf.readInt16BE(pos + 51),
       recordCount,
-      records: codec === 0 ? region : decompress(codec, region)
+      records
     })
     pos = end
   }

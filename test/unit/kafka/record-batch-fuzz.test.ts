@@ -6,7 +6,7 @@ import { crc32c } from '@node-rs/crc32'
 import { Reader } from '@platformatic/kafka'
 import { PartitionDecoder } from '../../../src/kafka/batches.ts'
 import { decompress } from '../../../src/kafka/compression.ts'
-import { parseFetchResponse } from '../../../src/kafka/fetcher.ts'
+import { parseFetchResponse } from '../../../src/kafka/fetch-response.ts'
 import {
   BATCH_HEADER_BYTES,
   BatchFormatError,
