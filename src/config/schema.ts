@@ -154,7 +154,9 @@ const registryAuthSchema = z.union(
 export const schemaRegistrySchema = strict({
   url: registryUrlSchema,
   auth: registryAuthSchema.optional(),
-  timeoutMs: int(100, 600_000).default(10_000)
+  timeoutMs: int(100, 600_000).default(10_000),
+  /** auth over a plain http:// URL to a host other than loopback is refused unless this is true. */
+  allowPlaintextCredentials: z.boolean({ error: expected('true or false') }).default(false)
 })
 
 export const clusterSchema = strict({
@@ -301,6 +303,9 @@ export const linkSchema = strict({
     mode: oneOf(['translate-ids', 'keep-ids']).default('translate-ids'),
     onError: oneOf(['stop', 'pass-through']).default('stop'),
     keys: z.boolean({ error: expected('true or false') }).default(true),
+    keySubjects: z
+      .array(topicEntrySchema, { error: expected('a list of subject names or regular expressions') })
+      .default([]),
     values: z.boolean({ error: expected('true or false') }).default(true),
     intervalMs: int(1000).default(30_000)
   }).optional(),

@@ -308,7 +308,8 @@ export class LinkReplicator {
         link: this.config.name,
         mode: schemas.mode,
         subjects: new TopicFilter(schemas.subjects.include, schemas.subjects.exclude, () => false),
-        retryMs: schemas.intervalMs
+        retryMs: schemas.intervalMs,
+        keySubjects: schemas.keySubjects.length === 0 ? null : new TopicFilter(schemas.keySubjects, [], () => false)
       },
       new RegistryClient(source),
       new RegistryClient(target),
@@ -327,7 +328,9 @@ export class LinkReplicator {
       rewrite: schemas.mode === 'translate-ids',
       onError: schemas.onError,
       targetId: id => sync.targetId(id),
-      ensureIds: ids => sync.ensureIds(ids)
+      ensureIds: ids => sync.ensureIds(ids),
+      keyIsWire: (topic, id) => sync.keyIsWire(topic, id),
+      decideKeys: (topic, ids) => sync.decideKeys(topic, ids)
     }
   }
 

@@ -74,6 +74,9 @@ export interface CopierSchemas {
   onError: 'stop' | 'pass-through'
   targetId(sourceId: number): number | undefined
   ensureIds(ids: Iterable<number>): Promise<Map<number, number | SchemaFailure>>
+  /** Whether an id read from a key of `topic` is a key schema (schemas/key-ids.ts); undefined until decided. */
+  keyIsWire(topic: string, id: number): boolean | undefined
+  decideKeys(topic: string, ids: Iterable<number>): Promise<void>
 }
 
 /** The two producers a copier writes with: batches of copied records, and single dead letters. */
@@ -145,6 +148,8 @@ interface Batch {
   gaps: { from: bigint; to: bigint; reason: string }[]
   /** Schema ids the records use that are not known on the target yet (null: none). */
   schemaIds: Set<number> | null
+  /** Ids read from keys not yet known to be key schemas or not (null: none); decided before sending. */
+  keyIds: Set<number> | null
 }
 
 /** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
@@ -644,7 +649,8 @@ export class PartitionCopier {
       coveredEnd: this.#ackedNext,
       loopSkipped: 0,
       gaps: [],
-      schemaIds: null
+      schemaIds: null,
+      keyIds: null
     }
     const { sourceClusterId } = this.#settings
     const schemas = this.#schemas
@@ -718,7 +724,9 @@ export class PartitionCopier {
     payloadSpans(record, spans)
     if (schemas.keys) {
       const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
+      const wire = id < 0 ? false : schemas.keyIsWire(this.topic, id)
+      if (wire === undefined) (batch.keyIds ??= new Set()).add(id)
+      else if (wire && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
     }
     if (schemas.values) {
       const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
@@ -726,12 +734,18 @@ export class PartitionCopier {
     }
   }
 
+  /** The schema id of a key, or -1 when it is not a key schema's (schemas/key-ids.ts) or not in the wire format. */
+  #keySchemaId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
+    const id = wireSchemaId(data, at, length)
+    return id >= 0 && schemas.keyIsWire(this.topic, id) === true ? id : -1
+  }
+
   /** The ids `record` carries (key, value), as far as the link looks at them; -1 for none. */
   #schemaIdsOf(record: RawRecord, schemas: CopierSchemas): [number, number] {
     const spans = this.#spans
     payloadSpans(record, spans)
     return [
-      schemas.keys ? wireSchemaId(record.data, spans.keyAt, spans.keyLength) : -1,
+      schemas.keys ? this.#keySchemaId(record.data, spans.keyAt, spans.keyLength, schemas) : -1,
       schemas.values ? wireSchemaId(record.data, spans.valueAt, spans.valueLength) : -1
     ]
   }
@@ -748,6 +762,16 @@ export class PartitionCopier {
       if (this.#state !== 'running' || this.#draining) return null
       let outcome: Map<number, number | SchemaFailure>
       try {
+        if (batch.keyIds !== null) {
+          // Keys that only look like the wire format (epoch-ms longs) are copied as they are.
+          await schemas.decideKeys(this.topic, batch.keyIds)
+          for (const id of batch.keyIds) {
+            if (schemas.keyIsWire(this.topic, id) === true && this.#targetIdOf(id, schemas) === undefined)
+              (batch.schemaIds ??= new Set()).add(id)
+          }
+          batch.keyIds = null
+          if (batch.schemaIds === null) return batch.records.length
+        }
         outcome = await schemas.ensureIds(batch.schemaIds!)
       } catch (error) {
         this.#settings.events.retry(this.#settings.link, 'schema-registry')
@@ -798,7 +822,7 @@ export class PartitionCopier {
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
     const schemas = this.#schemas
-    if (schemas !== null && batch.schemaIds !== null) {
+    if (schemas !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
       const sendable = await this.#ensureSchemas(batch, schemas)
       if (sendable === null) return
       if (sendable < batch.records.length) {
@@ -843,8 +867,10 @@ export class PartitionCopier {
     const spans = this.#spans
     const patch = this.#patch
     payloadSpans(record, spans)
-    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas) : -1
-    const valueId = schemas.values ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas) : -1
+    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas, true) : -1
+    const valueId = schemas.values
+      ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas, false)
+      : -1
     if (keyId < 0 && valueId < 0) return null
     // Positions are relative to the start of the key/value region the writer copies.
     patch.keyIdAt = keyId < 0 ? -1 : spans.keyAt + 1 - record.keyAt
@@ -855,8 +881,8 @@ export class PartitionCopier {
   }
 
   /** The target id for the payload at data[at, at + length) when it differs from its id, else -1. */
-  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
-    const id = wireSchemaId(data, at, length)
+  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas, key: boolean): number {
+    const id = key ? this.#keySchemaId(data, at, length, schemas) : wireSchemaId(data, at, length)
     const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
     return target === undefined || target === id ? -1 : target
   }

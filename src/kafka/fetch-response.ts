@@ -1,5 +1,6 @@
 import { type Reader } from '@platformatic/kafka'
 import { type AbortedTransaction } from './batches.ts'
+import { BatchFormatError } from './record-batch.ts'
 
 /** A partition of a fetch response with its records still as bytes (decoded by PartitionDecoder). */
 export interface FetchedPartition {
@@ -71,6 +72,12 @@ export function parseFetchResponse(
           }
           p.readInt32() // preferred_read_replica
           const size = p.readUnsignedVarInt() - 1
+          // A records length past the response is corruption, not a batch cut by a size limit.
+          if (size > p.remaining) {
+            throw new BatchFormatError(
+              `partition ${partition.partitionIndex}: records field of ${size} bytes, ${p.remaining} left in the fetch response`
+            )
+          }
           if (size > 0) {
             partition.records = p.buffer.slice(p.position, p.position + size)
             p.skip(size)

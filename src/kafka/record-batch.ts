@@ -91,6 +91,8 @@ function readVarint(buf: Buffer): number {
     value |= (byte & 0x7f) << shift
     shift += 7
   } while ((byte & 0x80) !== 0 && shift < 35)
+  // At most 5 bytes, as Kafka writes them: a sixth would be read as the next field.
+  if ((byte & 0x80) !== 0) throw new BatchFormatError('varint longer than 5 bytes')
   return (value >>> 1) ^ -(value & 1)
 }
 
@@ -105,6 +107,7 @@ function readVarlong(buf: Buffer): number {
     value += (byte & 0x7f) * scale
     scale *= 128
   } while ((byte & 0x80) !== 0 && scale < 2 ** 70)
+  if ((byte & 0x80) !== 0) throw new BatchFormatError('varlong longer than 10 bytes')
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2
 }
 
@@ -191,9 +194,13 @@ export function readBatches(
   while (buf.length - pos >= 12) {
     const length = buf.readInt32BE(pos + 8)
     const end = pos + 12 + length
-    if (length < BATCH_HEADER_BYTES - 12 || end > buf.length) break
-    const magic = buf[pos + 16]
     const baseOffset = buf.readBigInt64BE(pos)
+    // Shorter than a batch header is corruption, not a batch cut by a size limit.
+    if (length < BATCH_HEADER_BYTES - 12) {
+      throw new BatchFormatError(`record batch at offset ${baseOffset} has length ${length}, less than its header`)
+    }
+    if (end > buf.length) break
+    const magic = buf[pos + 16]
     if (magic !== 2) {
       throw new BatchFormatError(
         `record batch at offset ${baseOffset} has magic ${magic}; only v2 batches are supported`
@@ -206,6 +213,13 @@ export function readBatches(
     const attributes = buf.readInt16BE(pos + 21)
     const region = buf.subarray(pos + BATCH_HEADER_BYTES, end)
     const codec = attributes & ATTR_COMPRESSION
+    const lastOffsetDelta = buf.readInt32BE(pos + 23)
+    const recordCount = buf.readInt32BE(pos + 57)
+    if (lastOffsetDelta < 0 || recordCount < 0) {
+      throw new BatchFormatError(
+        `record batch at offset ${baseOffset} has last offset delta ${lastOffsetDelta} and record count ${recordCount}`
+      )
+    }
     let records = region
     if (codec !== 0) {
       if (batches.length > 0 && inflated >= inflateBudget) break
@@ -219,14 +233,14 @@ export function readBatches(
     }
     batches.push({
       baseOffset,
-      lastOffsetDelta: buf.readInt32BE(pos + 23),
+      lastOffsetDelta,
       partitionLeaderEpoch: buf.readInt32BE(pos + 12),
       attributes,
       baseTimestamp: readInt64(buf, pos + 27),
       maxTimestamp: readInt64(buf, pos + 35),
       producerId: buf.readBigInt64BE(pos + 43),
       producerEpoch: buf.readInt16BE(pos + 51),
-      recordCount: buf.readInt32BE(pos + 57),
+      recordCount,
       records
     })
     pos = end
@@ -243,17 +257,30 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
   const baseOffset = Number(batch.baseOffset)
   const logAppend = (batch.attributes & ATTR_TIMESTAMP_LOG_APPEND) !== 0
   const keyLength = provenanceKey?.length ?? -1
+  // Every length and count below is checked against the bytes that hold it before it is used, so a
+  // batch that lies (a count of 2^31, a length past the end) ends in a BatchFormatError, and what is
+  // kept is bounded by the batch's own size (each record takes at least 6 bytes of it).
+  const corrupt = (what: string): BatchFormatError =>
+    new BatchFormatError(`record batch at offset ${batch.baseOffset}: ${what}`)
+  let previousDelta = -1
   at = 0
   for (let i = 0; i < batch.recordCount; i++) {
+    if (at >= data.length) throw corrupt(`record count ${batch.recordCount} but only ${i} records`)
     const length = readVarint(data)
     const start = at
     const end = start + length
-    if (length < 0 || end > data.length) {
-      throw new BatchFormatError(`record ${i} of the batch at offset ${batch.baseOffset} overruns the batch`)
-    }
+    if (length < 0 || end > data.length) throw corrupt(`record ${i} overruns the batch`)
     at++ // attributes
     const timestampDelta = readVarlong(data)
-    const offset = baseOffset + readVarint(data)
+    const offsetDelta = readVarint(data)
+    // Offsets within a batch increase and end at lastOffsetDelta (nextOffset is computed from it).
+    if (offsetDelta <= previousDelta || offsetDelta > batch.lastOffsetDelta) {
+      throw corrupt(
+        `record ${i} has offset delta ${offsetDelta} (previous ${previousDelta}, last ${batch.lastOffsetDelta})`
+      )
+    }
+    previousDelta = offsetDelta
+    const offset = baseOffset + offsetDelta
     if (offset < fromOffset) {
       at = end
       continue
@@ -263,9 +290,14 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
     if (kl > 0) at += kl
     const vl = readVarint(data)
     if (vl > 0) at += vl
+    if (kl < -1 || vl < -1 || at > end) throw corrupt(`record at offset ${offset} has key or value lengths beyond it`)
     const headerCountAt = at
     const headerCount = readVarint(data)
     const headersAt = at
+    // A header takes at least 2 bytes (key length and value length).
+    if (headerCount < 0 || headerCount * 2 > end - at) {
+      throw corrupt(`record at offset ${offset} claims ${headerCount} headers`)
+    }
     let provAt = -1
     let provEnd = -1
     let provValueAt = -1
@@ -275,10 +307,12 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
         const entry = at
         const hk = readVarint(data)
         const keyStart = at
-        at += Math.max(0, hk)
+        if (hk < 0 || at + hk > end) throw corrupt(`record at offset ${offset} has a header key beyond it`)
+        at += hk
         const hv = readVarint(data)
         const valueStart = at
         if (hv > 0) at += hv
+        if (hv < -1 || at > end) throw corrupt(`record at offset ${offset} has a header value beyond it`)
         if (
           provAt < 0 &&
           hk === keyLength &&
@@ -291,7 +325,8 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
         }
       }
     }
-    if (at > end) throw new BatchFormatError(`record at offset ${offset} overruns its length`)
+    // Headers end the record: walked, they must end exactly at its length (as Kafka checks).
+    if (keyLength >= 0 ? at !== end : at > end) throw corrupt(`record at offset ${offset} does not end at its length`)
     out.push({
       data,
       offset,
@@ -309,6 +344,7 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
     })
     at = end
   }
+  if (at !== data.length) throw corrupt(`${data.length - at} bytes after its ${batch.recordCount} records`)
 }
 
 /** Key, value and headers of a raw record as buffers (views into its data, no copies). */

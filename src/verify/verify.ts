@@ -422,7 +422,7 @@ async function verifyPartition(input: {
   /** The digest a copy of this source record must have; null for records not expected on the target. */
   const digestOf = async (record: FetchedRecord): Promise<Digest | null> => {
     if (originOf(record) === input.targetClusterId) return null
-    return recordDigest(input.ids === null ? record : await input.ids.translate(record))
+    return recordDigest(input.ids === null ? record : await input.ids.translate(record, topic))
   }
   const lookback = new SourceLookback(async at => {
     // A log start moved past `at` since (retention): that record is gone, the copy counts as such.

@@ -87,6 +87,7 @@ test('every link key can be set explicitly', () => {
     mode: 'keep-ids',
     onError: 'pass-through',
     keys: false,
+    keySubjects: ['com\\.acme\\..*Key'],
     values: true,
     intervalMs: 5000
   }
