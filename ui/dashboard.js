@@ -110,6 +110,8 @@
     $(node, '.stopped').textContent = String(stopped)
     const times = samples.map(s => s.t / 1000)
     view.throughput.setData([times, rates])
+    // How many polls the chart holds: lets a test (or an operator's script) see the page take new samples.
+    $(node, '.throughput').dataset.points = String(samples.length)
     view.lag.setData([times, samples.map(s => s.lag), samples.map(s => s.lagSeconds)])
 
     const tbody = $(node, '.partitions tbody')

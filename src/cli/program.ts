@@ -129,6 +129,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--topics <names>', 'comma-separated source topics (default: all of the link)')
     .option('--from-time <time>', 'check records from this time on (ISO date-time or epoch ms)')
     .option('--range-size <n>', 'source offsets per range digest', '10000')
+    .option(
+      '--strict',
+      'active-passive links: target records no copy of the link explains (writes to the standby) fail the check'
+    )
     .option('--json', 'machine-readable output')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: VerifyCommandOptions) => {

@@ -53,7 +53,15 @@ export interface LinkConfig {
     /** All partitions of the link together; fetching pauses above it. */
     maxBufferedBytes: number
   }
-  fetch: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number; concurrency: number }
+  fetch: {
+    maxWaitMs: number
+    minBytes: number
+    maxBytes: number
+    partitionMaxBytes: number
+    /** The most one compressed source batch may decompress to (and a response's batches together, about). */
+    maxDecompressedBytes: number
+    concurrency: number
+  }
   /** Schema Registry replication; null when the link copies records only. */
   schemas: SchemasConfig | null
 }
@@ -66,6 +74,11 @@ export interface SchemasConfig {
   onError: 'stop' | 'pass-through'
   /** Which parts of a record may carry a schema id in the Confluent wire format. */
   keys: boolean
+  /**
+   * Subjects besides `<topic>-key` whose ids mark a key as wire format (RecordNameStrategy keys); a
+   * key whose id is under none of them is copied byte-identical (schemas/key-ids.ts).
+   */
+  keySubjects: string[]
   values: boolean
   intervalMs: number
 }
@@ -275,7 +288,8 @@ class Compilation {
       const connection = this.compileCluster(alias, input, rawCluster, path)
       if (connection !== undefined) clusters.set(alias, connection)
       if (input?.schemaRegistry !== undefined) {
-        const { url, auth, timeoutMs } = input.schemaRegistry
+        const { url, auth, timeoutMs, allowPlaintextCredentials } = input.schemaRegistry
+        this.checkRegistryTransport([...path, 'schemaRegistry'], url, auth !== undefined, allowPlaintextCredentials)
         registries.set(alias, { alias, url, timeoutMs, ...(auth === undefined ? {} : { auth }) })
       }
       for (const { address, at } of readableAddresses(rawCluster.bootstrap, [...path, 'bootstrap'])) {
@@ -377,6 +391,26 @@ class Compilation {
    * Checks that need only some of the cluster's keys; runs even when other keys are invalid. Returns
    * the connection only when the whole cluster is valid.
    */
+  /**
+   * Registry credentials (a password or bearer token, sent with every request) never cross the
+   * network in clear text unless the operator says so: auth with an http:// URL is refused, except
+   * to a loopback host (the credentials never leave the machine) or with allowPlaintextCredentials.
+   */
+  private checkRegistryTransport(path: ValuePath, url: string, hasAuth: boolean, allowed: boolean): void {
+    if (!hasAuth || !url.startsWith('http://')) return
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')
+    if (isLoopbackHost(host)) return
+    const key = formatPath([...path, 'allowPlaintextCredentials'])
+    if (allowed) {
+      this.warn(path, `sends registry credentials unencrypted to ${url} (${key} is true)`)
+      return
+    }
+    this.issue(
+      [...path, 'auth'],
+      `credentials would be sent unencrypted over ${quoted(url)}: use an https:// URL, or set ${key}: true to accept that`
+    )
+  }
+
   private compileCluster(
     alias: string,
     input: ClusterInput | undefined,

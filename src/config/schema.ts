@@ -154,7 +154,9 @@ const registryAuthSchema = z.union(
 export const schemaRegistrySchema = strict({
   url: registryUrlSchema,
   auth: registryAuthSchema.optional(),
-  timeoutMs: int(100, 600_000).default(10_000)
+  timeoutMs: int(100, 600_000).default(10_000),
+  /** auth over a plain http:// URL to a host other than loopback is refused unless this is true. */
+  allowPlaintextCredentials: z.boolean({ error: expected('true or false') }).default(false)
 })
 
 export const clusterSchema = strict({
@@ -248,7 +250,9 @@ export const DATA_PATH_DEFAULTS = {
   fetchMaxWaitMs: 200,
   fetchMinBytes: 1,
   fetchMaxBytes: 16 * 1024 * 1024,
-  fetchPartitionMaxBytes: 1024 * 1024,
+  // The broker's default message.max.bytes (1048588): one batch of a default topic fits.
+  fetchPartitionMaxBytes: 1_048_588,
+  fetchMaxDecompressedBytes: 64 * 1024 * 1024,
   fetchConcurrency: 1
 } as const
 
@@ -299,6 +303,9 @@ export const linkSchema = strict({
     mode: oneOf(['translate-ids', 'keep-ids']).default('translate-ids'),
     onError: oneOf(['stop', 'pass-through']).default('stop'),
     keys: z.boolean({ error: expected('true or false') }).default(true),
+    keySubjects: z
+      .array(topicEntrySchema, { error: expected('a list of subject names or regular expressions') })
+      .default([]),
     values: z.boolean({ error: expected('true or false') }).default(true),
     intervalMs: int(1000).default(30_000)
   }).optional(),
@@ -307,6 +314,7 @@ export const linkSchema = strict({
     minBytes: int(1).default(DATA_PATH_DEFAULTS.fetchMinBytes),
     maxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchMaxBytes),
     partitionMaxBytes: int(1024).default(DATA_PATH_DEFAULTS.fetchPartitionMaxBytes),
+    maxDecompressedBytes: int(1024 * 1024).default(DATA_PATH_DEFAULTS.fetchMaxDecompressedBytes),
     concurrency: int(1, 64).default(DATA_PATH_DEFAULTS.fetchConcurrency)
   }).prefault({})
 })

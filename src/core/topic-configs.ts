@@ -84,8 +84,9 @@ export function configChanges(
 }
 
 /**
- * Warnings for a target topic whose limits would reject replicated records: timestamp windows
- * (old data would be refused) and a LogAppendTime type (timestamps would be replaced).
+ * Warnings for a target topic whose limits would reject replicated records: timestamp windows (old
+ * data would be refused). A LogAppendTime type is not warned about but corrected (see
+ * timestampTypeCorrection).
  */
 export function targetTimestampWarnings(topic: string, target: ReadonlyMap<string, ConfigValue>): string[] {
   const warnings: string[] = []
@@ -97,10 +98,25 @@ export function targetTimestampWarnings(topic: string, target: ReadonlyMap<strin
       )
     }
   }
-  if (target.get('message.timestamp.type')?.value === 'LogAppendTime') {
-    warnings.push(
-      `target topic ${topic} uses LogAppendTime: the target broker will replace every replicated record's timestamp with the copy time`
-    )
-  }
   return warnings
+}
+
+/**
+ * The decision for a target topic with `message.timestamp.type=LogAppendTime` (one kafka-dr did not
+ * create, or one changed since): it is changed to CreateTime, because under LogAppendTime the target
+ * broker replaces every copy's timestamp with the time of the copy and the source timestamps are lost.
+ * This is the only setting kafka-dr changes on a topic it did not create (besides the synced allow-list);
+ * the caller applies it before copying into the topic and logs `message` as a warning. Null when the
+ * topic already keeps record timestamps.
+ */
+export function timestampTypeCorrection(
+  topic: string,
+  target: ReadonlyMap<string, ConfigValue>
+): { changes: Record<string, string>; message: string } | null {
+  const current = target.get('message.timestamp.type')?.value
+  if (current !== 'LogAppendTime') return null
+  return {
+    changes: { ...FORCED_TARGET_CONFIGS },
+    message: `target topic ${topic} had message.timestamp.type=LogAppendTime: changed to CreateTime so that replicated records keep their source timestamps`
+  }
 }

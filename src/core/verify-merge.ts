@@ -6,14 +6,18 @@
  *
  * Classification (each source record in the checked range ends in exactly one class):
  * - matched: first copy on the target, same digest (key, value, headers without provenance, timestamp);
- * - altered: first copy on the target, other digest;
+ * - altered: first copy on the target, other digest (further copies: see below);
  * - missing: no copy, although replication claims to be past it (stored progress or a later copy);
  * - reordered: copied, but after a copy of a later source record (counted when it shows up late);
  * - notReplicated: no copy yet and at or after the replication position: lag, not an error;
  * - expiredOnTarget: no copy because the target's retention already removed it (offset mapping).
- * Target records that are a further copy of a source record are duplicates (at-least-once replays);
- * target records naming a source offset the source no longer holds (compaction) or another source
- * are counted apart and never make verification fail.
+ * Every further copy of a source record (an at-least-once replay, or a late copy) is compared with
+ * the source too: an equal one is a duplicate, a different one counts as altered (a record carrying
+ * the provenance of a source offset cannot pass with another content). The digests of the most recent
+ * source records are kept to compare against; an older offset is read from the source again. Target
+ * records naming a source offset the source no longer holds (compaction) are counted apart; records
+ * with no provenance for this source partition (other writers) are counted and their target offsets
+ * listed, and fail the check only in strict mode (active-passive: a write to the standby).
  */
 
 export interface OffsetRange {
@@ -36,7 +40,8 @@ export interface RangeDigest {
 export interface PartitionVerdict {
   checked: number
   matched: number
-  altered: { count: number; offsets: number[] }
+  /** Copies that differ from their source record: source offsets, and the copies' target offsets. */
+  altered: { count: number; offsets: number[]; targetOffsets: number[] }
   missing: { count: number; ranges: OffsetRange[] }
   reordered: { count: number; offsets: number[] }
   duplicates: { count: number; offsets: number[] }
@@ -46,6 +51,8 @@ export interface PartitionVerdict {
   goneFromSource: number
   /** Target records of this partition with no provenance for this source partition. */
   foreign: number
+  /** Target offsets of the first of them. */
+  foreignOffsets: number[]
   ranges: RangeDigest[]
   ok: boolean
 }
@@ -59,6 +66,7 @@ export interface VerifyHashing {
 }
 
 const EXAMPLES = 20
+const RECENT_DIGESTS = 65_536
 
 function pushExample(list: number[], offset: number): void {
   if (list.length < EXAMPLES) list.push(offset)
@@ -105,7 +113,7 @@ export function emptyVerdict(): PartitionVerdict {
   return {
     checked: 0,
     matched: 0,
-    altered: { count: 0, offsets: [] },
+    altered: { count: 0, offsets: [], targetOffsets: [] },
     missing: { count: 0, ranges: [] },
     reordered: { count: 0, offsets: [] },
     duplicates: { count: 0, offsets: [] },
@@ -113,6 +121,7 @@ export function emptyVerdict(): PartitionVerdict {
     expiredOnTarget: 0,
     goneFromSource: 0,
     foreign: 0,
+    foreignOffsets: [],
     ranges: [],
     ok: false
   }
@@ -136,6 +145,15 @@ export interface MergeOptions {
   targetLogStart: number
   rangeSize: number
   hashing: VerifyHashing
+  /**
+   * The digest of one source record read again, for a further copy of a record older than the recent
+   * digests kept; null when the source has no record there (compacted, or not expected on the target).
+   */
+  sourceDigestAt: (sourceOffset: number) => Promise<Digest | null>
+  /** How many recent source digests are kept for comparing further copies (default 65,536). */
+  recentDigests?: number
+  /** Records of other writers fail the check (active-passive links: the standby takes no writes). */
+  strict?: boolean
 }
 
 /**
@@ -154,30 +172,29 @@ export class PartitionMerge {
   /** Ranges of source offsets passed over without a copy; a late copy removes its offset. */
   readonly #holes: OffsetRange[] = []
   #range: RangeAccumulator | null = null
+  /** Source offset -> digest of the most recent source records taken, oldest first. */
+  readonly #recent = new Map<number, Digest>()
 
   constructor(options: MergeOptions, pullSource: () => Promise<SourceRecordDigest | null>) {
     this.#options = options
     this.#pull = pullSource
   }
 
-  /** A target record of this partition; `sourceOffset` null when it carries no provenance for it. */
-  async target(sourceOffset: number | null, digest: Digest): Promise<void> {
+  /**
+   * A target record of this partition at `targetOffset`; `sourceOffset` null when it carries no
+   * provenance for this source partition.
+   */
+  async target(sourceOffset: number | null, digest: Digest, targetOffset: number): Promise<void> {
     const v = this.#verdict
     if (sourceOffset === null) {
       v.foreign++
+      pushExample(v.foreignOffsets, targetOffset)
       return
     }
     const { from, to } = this.#options
     if (sourceOffset < from || sourceOffset >= to) return // outside the checked range
     if (sourceOffset <= this.#maxSeen) {
-      if (this.#removeHole(sourceOffset)) {
-        v.reordered.count++
-        pushExample(v.reordered.offsets, sourceOffset)
-        v.missing.count--
-      } else {
-        v.duplicates.count++
-        pushExample(v.duplicates.offsets, sourceOffset)
-      }
+      await this.#furtherCopy(sourceOffset, digest, targetOffset)
       return
     }
     // Source records before this copy that have none so far are holes (missing unless a copy comes late).
@@ -194,14 +211,52 @@ export class PartitionMerge {
       return
     }
     this.#take()
+    this.#remember(source)
     v.checked++
     this.#rangeFor(sourceOffset).source(source.digest)
     this.#rangeFor(sourceOffset).target(digest)
     if (source.digest.equals(digest)) {
       v.matched++
     } else {
-      v.altered.count++
-      pushExample(v.altered.offsets, sourceOffset)
+      this.#altered(sourceOffset, targetOffset)
+    }
+  }
+
+  /** A copy of a source offset at or below the highest seen: a late copy of a hole, or a further copy. */
+  async #furtherCopy(sourceOffset: number, digest: Digest, targetOffset: number): Promise<void> {
+    const v = this.#verdict
+    const late = this.#removeHole(sourceOffset)
+    if (late) {
+      v.reordered.count++
+      pushExample(v.reordered.offsets, sourceOffset)
+      v.missing.count--
+    }
+    const source = this.#recent.get(sourceOffset) ?? (await this.#options.sourceDigestAt(sourceOffset))
+    if (source === null) {
+      if (!late) v.goneFromSource++
+      return
+    }
+    if (!source.equals(digest)) this.#altered(sourceOffset, targetOffset)
+    else if (!late) {
+      v.duplicates.count++
+      pushExample(v.duplicates.offsets, sourceOffset)
+    }
+  }
+
+  #altered(sourceOffset: number, targetOffset: number): void {
+    const v = this.#verdict
+    v.altered.count++
+    if (v.altered.offsets.length < EXAMPLES) {
+      v.altered.offsets.push(sourceOffset)
+      v.altered.targetOffsets.push(targetOffset)
+    }
+  }
+
+  /** Keeps a source digest for further copies; the oldest goes when the window is full. */
+  #remember(record: SourceRecordDigest): void {
+    this.#recent.set(record.offset, record.digest)
+    if (this.#recent.size > (this.#options.recentDigests ?? RECENT_DIGESTS)) {
+      this.#recent.delete(this.#recent.keys().next().value!)
     }
   }
 
@@ -223,7 +278,11 @@ export class PartitionMerge {
     }
     if (this.#range !== null) v.ranges.push(this.#range.finish())
     v.missing.ranges = this.#holes.slice(0, EXAMPLES)
-    v.ok = v.missing.count === 0 && v.altered.count === 0 && v.reordered.count === 0
+    v.ok =
+      v.missing.count === 0 &&
+      v.altered.count === 0 &&
+      v.reordered.count === 0 &&
+      (this.#options.strict !== true || v.foreign === 0)
     return v
   }
 
@@ -243,6 +302,7 @@ export class PartitionMerge {
   #hole(record: SourceRecordDigest): void {
     const v = this.#verdict
     v.checked++
+    this.#remember(record)
     const mapped = this.#options.targetOffsetOf(record.offset)
     if (mapped !== null && mapped < this.#options.targetLogStart) {
       v.expiredOnTarget++

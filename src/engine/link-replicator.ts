@@ -110,6 +110,8 @@ export class LinkReplicator {
   /** Commit parts that failed to commit; merged into the next attempt so nothing is forgotten. */
   #uncommitted = new Map<string, CommitPart>()
   #loops: Promise<void>[] = []
+  /** The commit and heartbeat loops (target only), a subset of #loops. */
+  #stateLoops: Promise<void>[] = []
   #stopping = false
   /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
   readonly #wakers = new Set<() => void>()
@@ -118,6 +120,7 @@ export class LinkReplicator {
   #stateReader: PartitionFetcher | null = null
   #stateOffset = 0n
   #fence: Record<string, unknown> | null = null
+  #fenceRead: Promise<boolean> | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
   readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
@@ -239,7 +242,8 @@ export class LinkReplicator {
           maxWaitMs: config.fetch.maxWaitMs,
           minBytes: config.fetch.minBytes,
           maxBytes: config.fetch.maxBytes,
-          partitionMaxBytes: config.fetch.partitionMaxBytes
+          partitionMaxBytes: config.fetch.partitionMaxBytes,
+          maxDecompressedBytes: config.fetch.maxDecompressedBytes
         })
     )
     this.#topicSync = new TopicSync(
@@ -269,7 +273,8 @@ export class LinkReplicator {
           const copier = this.#copiers.get(partitionKey(topic, partition))
           return copier === undefined ? undefined : { runs: copier.runs, replicatedNext: copier.replicatedNext }
         },
-        write: entries => writeState(producer, entries)
+        // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
+        write: async entries => void (this.#fence === null ? await writeState(producer, entries) : null)
       },
       this.#sourceAdmin,
       this.#targetAdmin,
@@ -281,12 +286,29 @@ export class LinkReplicator {
     await this.#probeRoundTrip().catch((error: unknown) =>
       this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
     )
-    this.#loops = [
-      ...this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane)),
+    // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
+    // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
+    // and waits for this replicator's acknowledgement (the state topic orders the two).
+    await this.#heartbeat('running')
+    if (await this.#fenced()) {
+      throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
+    }
+    // The loops that write state (commits, heartbeats) touch only the target: stop() waits for them
+    // before its final commit, never for a loop waiting on the source.
+    this.#stateLoops = [
       this.#every(config.commitIntervalMs, async () => {
         if (await this.#fenced()) return
         await this.commit()
       }),
+      // Liveness in its own loop: a slow source cannot delay it, and failover judges staleness by it.
+      this.#every(config.checkpointIntervalMs, async () => {
+        if (await this.#fenced()) return
+        await this.#heartbeat('running')
+      })
+    ]
+    this.#loops = [
+      ...this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane)),
+      ...this.#stateLoops,
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
       ...(this.#schemaSync === null
         ? []
@@ -294,11 +316,9 @@ export class LinkReplicator {
       this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
-        await this.#heartbeat('running')
-        await this.checkpoint()
+        if (this.#fence === null) await this.checkpoint()
       })
     ]
-    await this.#heartbeat('running')
   }
 
   /**
@@ -321,7 +341,8 @@ export class LinkReplicator {
         link: this.config.name,
         mode: schemas.mode,
         subjects: new TopicFilter(schemas.subjects.include, schemas.subjects.exclude, () => false),
-        retryMs: schemas.intervalMs
+        retryMs: schemas.intervalMs,
+        keySubjects: schemas.keySubjects.length === 0 ? null : new TopicFilter(schemas.keySubjects, [], () => false)
       },
       new RegistryClient(source),
       new RegistryClient(target),
@@ -340,7 +361,9 @@ export class LinkReplicator {
       rewrite: schemas.mode === 'translate-ids',
       onError: schemas.onError,
       targetId: id => sync.targetId(id),
-      ensureIds: ids => sync.ensureIds(ids)
+      ensureIds: ids => sync.ensureIds(ids),
+      keyIsWire: (topic, id) => sync.keyIsWire(topic, id),
+      decideKeys: (topic, ids) => sync.decideKeys(topic, ids)
     }
   }
 
@@ -351,25 +374,37 @@ export class LinkReplicator {
     this.#state = 'stopping'
     this.#timers.abort()
     this.#wakeLanes()
-    await Promise.all(this.#loops)
+    // Not the loops that wait on the source (a degraded source must not delay a fenced replicator's
+    // acknowledgement); those are awaited after the final heartbeat, below.
+    await Promise.all(this.#stateLoops)
     const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
+    // Still alive while produces are in flight: failover must not judge this process stale meanwhile.
+    const beating = setInterval(
+      () => void this.#heartbeat('stopping').catch(() => {}),
+      this.config.checkpointIntervalMs
+    ).unref()
     // ref: false so an unused timer cannot hold the process open after a clean stop.
     const timedOut = await Promise.race([
       drained.then(() => false),
       sleep(SHUTDOWN_DRAIN_MS, undefined, { ref: false }).then(() => true)
-    ])
+    ]).finally(() => clearInterval(beating))
     if (timedOut)
       this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
+    let committed = true
     try {
       await this.commit()
     } catch (error) {
+      committed = false
       this.#log.error(
         { err: describeCause(error) },
         'final commit failed; records since the last commit will be copied again on restart'
       )
     }
     const finalState = this.#fence === null ? 'stopped' : 'fenced'
-    await this.#heartbeat(finalState).catch(() => {})
+    // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
+    // as the proof that nothing more is written, so none is written while a produce may still land.
+    if (!timedOut) await this.#heartbeat(finalState, committed).catch(() => {})
+    await Promise.all(this.#loops)
     await Promise.allSettled([
       ...this.#fetchers.map(f => f.close()),
       this.#producer?.close(),
@@ -405,7 +440,15 @@ export class LinkReplicator {
    * the link: no fetch or write after in-flight batches finish, a final commit, and a `fenced`
    * heartbeat that failover waits for.
    */
-  async #fenced(): Promise<boolean> {
+  #fenced(): Promise<boolean> {
+    // The commit and heartbeat loops both ask: one read of the state tail at a time.
+    this.#fenceRead ??= this.#readFence().finally(() => {
+      this.#fenceRead = null
+    })
+    return this.#fenceRead
+  }
+
+  async #readFence(): Promise<boolean> {
     if (this.#fence !== null) return true
     if (this.#stateReader === null) {
       this.#stateReader = new PartitionFetcher(
@@ -440,7 +483,7 @@ export class LinkReplicator {
     return true
   }
 
-  async #heartbeat(state: 'running' | 'stopped' | 'fenced'): Promise<void> {
+  async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
     const stopped = [...this.#copiers.values()]
       .map(c => c.status())
@@ -456,6 +499,8 @@ export class LinkReplicator {
           pid: process.pid,
           state,
           intervalMs: this.config.checkpointIntervalMs,
+          // false when a stopping replicator's final commit failed: stored progress is behind the target.
+          committed,
           stopped,
           ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) }),
           ...(this.#origins === null ? {} : { clusterIds: Object.fromEntries(this.#origins.ids) })
@@ -629,6 +674,7 @@ export class LinkReplicator {
   /** One fetch lane: fetches its share of the partitions, one request at a time, for as long as the link runs. */
   async #fetchLoop(fetcher: PartitionFetcher, lane: number): Promise<void> {
     let backoff = 0
+    let warnedAt = 0
     while (!this.#stopping) {
       let queued = 0
       for (const copier of this.#copiers.values()) queued += copier.queuedBytes
@@ -654,18 +700,24 @@ export class LinkReplicator {
           active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset })),
           this.#sizing.scale
         )
-        let retriable: string | null = null
+        // A partition's errors are its own: it backs off alone (PartitionCopier.onFetch) while the
+        // others keep fetching. Transient ones are summed up here, at most one line per 5 s.
+        let failing = 0
+        let first: string | null = null
         for (const result of results) {
           this.#copiers.get(partitionKey(result.topic, result.partition))?.onFetch(result)
-          if (result.error?.retriable === true) retriable = result.error.error.message
+          if (result.error?.retriable === true && result.error.operator !== true) {
+            failing++
+            first ??= result.error.error.message
+          }
         }
-        if (retriable !== null) {
-          this.#events.retry(this.config.name, 'fetch')
-          backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
-          this.#log.warn({ err: retriable, retryInMs: backoff }, 'source fetch failed for some partitions; retrying')
-          await sleep(backoff)
-        } else {
-          backoff = 0
+        backoff = 0
+        if (failing > 0 && Date.now() - warnedAt >= 5000) {
+          warnedAt = Date.now()
+          this.#log.warn(
+            { err: first, partitions: failing },
+            'source fetch failed for some partitions; each retries with its own backoff'
+          )
         }
       } catch (error) {
         this.#events.retry(this.config.name, 'fetch')

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
 import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
+import { PartitionBackoff } from '../core/partition-backoff.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
 import { wireSchemaId } from '../core/schema-wire.ts'
-import { KdrError, describeCause } from '../errors.ts'
+import { KdrError, describeCause, formatLocation } from '../errors.ts'
 import {
   type BatchProducer,
   CODEC_IDS,
@@ -41,7 +42,8 @@ import { classifyProduceError } from './errors.ts'
  * of the data (at-least-once, never a gap).
  */
 
-export type CopierState = 'running' | 'errored' | 'source-deleted'
+/** `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`). */
+export type CopierState = 'running' | 'retrying' | 'errored' | 'source-deleted'
 
 export interface CopierSettings {
   link: string
@@ -75,6 +77,9 @@ export interface CopierSchemas {
   onError: 'stop' | 'pass-through'
   targetId(sourceId: number): number | undefined
   ensureIds(ids: Iterable<number>): Promise<Map<number, number | SchemaFailure>>
+  /** Whether an id read from a key of `topic` is a key schema (schemas/key-ids.ts); undefined until decided. */
+  keyIsWire(topic: string, id: number): boolean | undefined
+  decideKeys(topic: string, ids: Iterable<number>): Promise<void>
 }
 
 /** The two producers a copier writes with: batches of copied records, and single dead letters. */
@@ -113,6 +118,8 @@ export interface PartitionStatus {
   loopSkippedRecords: number
   deadLetteredRecords: number
   lostRecords: bigint
+  /** The source broker's error the partition's fetches fail with (e.g. TOPIC_AUTHORIZATION_FAILED), else null. */
+  fetchError: string | null
 }
 
 export interface CommitPart {
@@ -144,6 +151,8 @@ interface Batch {
   gaps: { from: bigint; to: bigint; reason: string }[]
   /** Schema ids the records use that are not known on the target yet (null: none). */
   schemaIds: Set<number> | null
+  /** Ids read from keys not yet known to be key schemas or not (null: none); decided before sending. */
+  keyIds: Set<number> | null
 }
 
 /** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
@@ -151,6 +160,10 @@ const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
+/** Fetch retries of one partition: transient errors, and errors only an operator can fix (an ACL). */
+const FETCH_RETRY_MAX_MS = 5_000
+const FETCH_BLOCKED_FIRST_MS = 1_000
+const FETCH_BLOCKED_MAX_MS = 30_000
 
 export class PartitionCopier {
   readonly topic: string
@@ -212,6 +225,14 @@ export class PartitionCopier {
   #stoppedAtTimestamp = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
+  /** This partition's fetch retries: its errors never delay other partitions' fetches. */
+  readonly #fetchRetry = new PartitionBackoff()
+  /** Set while fetches fail for a reason only an operator can fix: shown as `retrying` with it. */
+  #blocked: KdrError | null = null
+  /** The broker's name for the error the partition's fetches fail with (status, metric). */
+  #fetchError: string | null = null
+  /** An undecodable batch is being settled (records before it written, then its policy): no fetch meanwhile. */
+  #settlingBatch = false
 
   constructor(
     settings: CopierSettings,
@@ -259,7 +280,9 @@ export class PartitionCopier {
     return (
       this.#state === 'running' &&
       !this.#draining &&
-      this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale
+      !this.#settlingBatch &&
+      this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale &&
+      (this.#fetchRetry.failures === 0 || this.#fetchRetry.ready(Date.now()))
     )
   }
 
@@ -296,8 +319,10 @@ export class PartitionCopier {
     if (result.logStartOffset >= 0n) this.#logStart = result.logStartOffset
     if (result.error !== undefined) {
       if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE') this.#onOutOfRange(result)
-      return // retriable errors: the link loop backs off and fetches again
+      else this.#onFetchError(result)
+      return
     }
+    if (this.#fetchRetry.failures > 0) this.#fetchRecovered()
     const records = result.raw
     if (result.nextOffset === result.fetchOffset && records.length === 0) return
     let bytes = 0
@@ -400,8 +425,8 @@ export class PartitionCopier {
       topic: this.topic,
       partition: this.partition,
       targetTopic: this.targetTopic,
-      state: this.#state,
-      reason: this.#reason?.message ?? null,
+      state: this.#state === 'running' && this.#blocked !== null ? 'retrying' : this.#state,
+      reason: this.#reason?.message ?? this.#blocked?.message ?? null,
       replicatedNext: this.#ackedNext,
       committedNext: this.#committedNext,
       sourceLogStart: this.#logStart,
@@ -413,7 +438,8 @@ export class PartitionCopier {
       replicatedBytes: this.#replicatedBytes,
       loopSkippedRecords: this.#loopSkipped,
       deadLetteredRecords: this.#deadLettered,
-      lostRecords: this.#lost
+      lostRecords: this.#lost,
+      fetchError: this.#fetchError
     }
   }
 
@@ -462,6 +488,111 @@ export class PartitionCopier {
     )
     this.#queue.push(gapChunk(result.fetchOffset, logStart, 'deleted on the source before replication'))
     this.#fetchOffset = logStart
+    this.#pump()
+  }
+
+  /**
+   * A fetch error other than OFFSET_OUT_OF_RANGE (the fetcher names the broker's error and says
+   * whether retrying may help). Retriable: this partition alone backs off (bounded, with jitter);
+   * when only an operator can fix it (an ACL), slowly, shown as `retrying` with the reason and
+   * logged once, so a fix resumes it without a restart. Otherwise the partition stops.
+   */
+  #onFetchError(result: PartitionFetch): void {
+    const failure = result.error!
+    if (failure.diverged !== undefined) return this.#onDiverged(result, failure.diverged.endOffset, failure.error)
+    if (failure.batch !== undefined) return this.#onUndecodableBatch(result, failure.batch, failure.error)
+    this.#fetchError = failure.brokerError ?? null
+    if (!failure.retriable) return this.fail(failure.error)
+    const blocked = failure.operator === true
+    const delay = blocked
+      ? this.#fetchRetry.fail(Date.now(), FETCH_BLOCKED_MAX_MS, FETCH_BLOCKED_FIRST_MS)
+      : this.#fetchRetry.fail(Date.now(), FETCH_RETRY_MAX_MS)
+    setTimeout(() => this.onSpace(), delay).unref()
+    this.#settings.events.retry(this.#settings.link, 'fetch')
+    if (!blocked || this.#blocked?.message === failure.error.message) return
+    this.#blocked = failure.error
+    this.#settings.events.error(this.#settings.link, failure.error.code)
+    this.#log.error(
+      { code: failure.error.code, brokerError: failure.brokerError, err: failure.error.message },
+      `partition cannot be read from the source: ${failure.brokerError ?? 'refused'}; retrying every ${FETCH_BLOCKED_MAX_MS / 1000} s at most until it can (no restart needed)`
+    )
+  }
+
+  #fetchRecovered(): void {
+    const failures = this.#fetchRetry.failures
+    this.#fetchRetry.succeed()
+    this.#fetchError = null
+    if (this.#blocked === null) return
+    this.#blocked = null
+    this.#log.info({ failedFetches: failures }, 'partition readable on the source again: fetching resumed')
+  }
+
+  /**
+   * The source log diverged below the fetch position (unclean leader election): records fetched
+   * from `endOffset` on are no longer on the source. Data loss, under the onDataLoss policy.
+   */
+  #onDiverged(result: PartitionFetch, endOffset: bigint, error: KdrError): void {
+    const lost = result.fetchOffset > endOffset ? result.fetchOffset - endOffset : 0n
+    if (this.#settings.onDataLoss === 'stop') {
+      this.fail(withPolicy(error, 'Policy onDataLoss=stop: partition stopped'))
+      return
+    }
+    this.#lost += lost
+    this.#settings.events.error(this.#settings.link, error.code)
+    this.#log.error(
+      { code: error.code, from: String(endOffset), to: String(result.fetchOffset), lost: String(lost) },
+      `${error.message}. Policy onDataLoss=skip: copies already on the target stay, the source's new records at these offsets are not copied; continuing at ${result.fetchOffset}`
+    )
+  }
+
+  /**
+   * A record batch that cannot be decoded for good (it decompresses beyond the limit): the record
+   * error policy applies to its offsets. stop: the partition stops before it. dead-letter: a dead
+   * letter naming the offsets (headers only) is written, then the offsets are recorded as a gap.
+   */
+  #onUndecodableBatch(result: PartitionFetch, batch: { lastOffset: bigint; bytes: number }, error: KdrError): void {
+    this.#settlingBatch = true
+    void this.#settleBatch(result.fetchOffset, batch.lastOffset + 1n, batch.bytes, error).finally(() => {
+      this.#settlingBatch = false
+      this.onSpace()
+    })
+  }
+
+  async #settleBatch(from: bigint, to: bigint, bytes: number, error: KdrError): Promise<void> {
+    // The records before it are written first, as before a record the target refuses.
+    while (this.#producing !== null) await this.#producing
+    if (this.#state !== 'running' || this.#draining || this.#fetchOffset !== from) return
+    const policy = `Policy onRecordError=${this.#settings.onRecordError}`
+    if (this.#settings.onRecordError !== 'dead-letter') {
+      this.fail(withPolicy(error, `${policy}: partition stopped`))
+      return
+    }
+    const headers: RecordHeader[] = [
+      [Buffer.from('kdr-dlq-error'), Buffer.from(error.message)],
+      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${from}-${to - 1n}`)],
+      [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(bytes))]
+    ]
+    try {
+      const letter = { partition: 0, timestamp: BigInt(Date.now()), key: null, value: null, headers }
+      await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [letter])
+    } catch (cause) {
+      this.fail(
+        withPolicy(
+          error,
+          `The dead letter could not be written (${describeCause(cause)}). ${policy}: partition stopped`
+        )
+      )
+      return
+    }
+    if (this.#state !== 'running' || this.#fetchOffset !== from) return
+    this.#deadLettered++
+    this.#settings.events.error(this.#settings.link, error.code)
+    this.#log.error(
+      { code: error.code, deadLetterTopic: this.#settings.deadLetterTopic, from: String(from), to: String(to) },
+      `${error.message}. ${policy}: offsets ${from}..${to - 1n} skipped (recorded as a gap) and named in a dead letter`
+    )
+    this.#queue.push(gapChunk(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)'))
+    this.#fetchOffset = to
     this.#pump()
   }
 
@@ -522,7 +653,8 @@ export class PartitionCopier {
       coveredEnd: this.#ackedNext,
       loopSkipped: 0,
       gaps: [],
-      schemaIds: null
+      schemaIds: null,
+      keyIds: null
     }
     const { sourceClusterId } = this.#settings
     const schemas = this.#schemas
@@ -599,7 +731,9 @@ export class PartitionCopier {
     payloadSpans(record, spans)
     if (schemas.keys) {
       const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
+      const wire = id < 0 ? false : schemas.keyIsWire(this.topic, id)
+      if (wire === undefined) (batch.keyIds ??= new Set()).add(id)
+      else if (wire && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
     }
     if (schemas.values) {
       const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
@@ -607,12 +741,18 @@ export class PartitionCopier {
     }
   }
 
+  /** The schema id of a key, or -1 when it is not a key schema's (schemas/key-ids.ts) or not in the wire format. */
+  #keySchemaId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
+    const id = wireSchemaId(data, at, length)
+    return id >= 0 && schemas.keyIsWire(this.topic, id) === true ? id : -1
+  }
+
   /** The ids `record` carries (key, value), as far as the link looks at them; -1 for none. */
   #schemaIdsOf(record: RawRecord, schemas: CopierSchemas): [number, number] {
     const spans = this.#spans
     payloadSpans(record, spans)
     return [
-      schemas.keys ? wireSchemaId(record.data, spans.keyAt, spans.keyLength) : -1,
+      schemas.keys ? this.#keySchemaId(record.data, spans.keyAt, spans.keyLength, schemas) : -1,
       schemas.values ? wireSchemaId(record.data, spans.valueAt, spans.valueLength) : -1
     ]
   }
@@ -629,6 +769,16 @@ export class PartitionCopier {
       if (this.#state !== 'running' || this.#draining) return null
       let outcome: Map<number, number | SchemaFailure>
       try {
+        if (batch.keyIds !== null) {
+          // Keys that only look like the wire format (epoch-ms longs) are copied as they are.
+          await schemas.decideKeys(this.topic, batch.keyIds)
+          for (const id of batch.keyIds) {
+            if (schemas.keyIsWire(this.topic, id) === true && this.#targetIdOf(id, schemas) === undefined)
+              (batch.schemaIds ??= new Set()).add(id)
+          }
+          batch.keyIds = null
+          if (batch.schemaIds === null) return batch.records.length
+        }
         outcome = await schemas.ensureIds(batch.schemaIds!)
       } catch (error) {
         this.#settings.events.retry(this.#settings.link, 'schema-registry')
@@ -679,7 +829,7 @@ export class PartitionCopier {
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
     const schemas = this.#schemas
-    if (schemas !== null && batch.schemaIds !== null) {
+    if (schemas !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
       const sendable = await this.#ensureSchemas(batch, schemas)
       if (sendable === null) return
       if (sendable < batch.records.length) {
@@ -724,8 +874,10 @@ export class PartitionCopier {
     const spans = this.#spans
     const patch = this.#patch
     payloadSpans(record, spans)
-    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas) : -1
-    const valueId = schemas.values ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas) : -1
+    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas, true) : -1
+    const valueId = schemas.values
+      ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas, false)
+      : -1
     if (keyId < 0 && valueId < 0) return null
     // Positions are relative to the start of the key/value region the writer copies.
     patch.keyIdAt = keyId < 0 ? -1 : spans.keyAt + 1 - record.keyAt
@@ -736,8 +888,8 @@ export class PartitionCopier {
   }
 
   /** The target id for the payload at data[at, at + length) when it differs from its id, else -1. */
-  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
-    const id = wireSchemaId(data, at, length)
+  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas, key: boolean): number {
+    const id = key ? this.#keySchemaId(data, at, length, schemas) : wireSchemaId(data, at, length)
     const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
     return target === undefined || target === id ? -1 : target
   }
@@ -905,6 +1057,12 @@ export class PartitionCopier {
     if (last !== undefined) this.#lastTimestamp = last.timestamp
     this.#pendingGaps.push(...batch.gaps)
   }
+}
+
+/** `error` with `policy` said after its message (its location stays at the end, once). */
+function withPolicy(error: KdrError, policy: string): KdrError {
+  const message = error.message.slice(0, error.message.length - formatLocation(error.location).length)
+  return new KdrError(error.code, `${message}. ${policy}`, error.location, { cause: error.cause })
 }
 
 /** A queue entry that carries no records, only a jump of the source position to record as a gap. */

@@ -182,15 +182,20 @@ function apply(
   }
 }
 
-/** Writes state entries as ONE produce call to the single-partition state topic: they land atomically. */
-export async function writeState(producer: RecordProducer, entries: readonly StateEntry[]): Promise<void> {
-  if (entries.length === 0) return
+/**
+ * Writes state entries as ONE produce call to the single-partition state topic: they land atomically.
+ * Returns the offset of the first entry (the state topic's order is the order of events between
+ * processes: failover compares offsets, never two hosts' clocks), or null when there was nothing to write.
+ */
+export async function writeState(producer: RecordProducer, entries: readonly StateEntry[]): Promise<bigint | null> {
+  if (entries.length === 0) return null
   const timestamp = BigInt(Date.now())
   const records: RecordToProduce[] = entries.map(entry => {
     const { key, value } = encodeStateEntry(entry)
     return { partition: 0, timestamp, key, value, headers: [] }
   })
-  await producer.send(STATE_TOPIC, records)
+  const [written] = await producer.send(STATE_TOPIC, records)
+  return written?.baseOffset ?? null
 }
 
 /** The state entries of a commit: offset runs and gaps first, then the progress they support. */

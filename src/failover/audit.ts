@@ -1,11 +1,12 @@
 import { appendFileSync } from 'node:fs'
 import { hostname, userInfo } from 'node:os'
 import { type KafkaAdmin, type RecordProducer } from '../kafka/index.ts'
+import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
 
 /**
  * The audit trail of failover and failback: every step, with who ran it, where and what it did, as
  * JSON lines in a local file AND in the compacted-free topic `__kdr_audit` on the target cluster
- * (which survives the machine that ran the command).
+ * (which survives the machine that ran the command). The file is readable by its owner only (mode 0600).
  */
 
 export const AUDIT_TOPIC = '__kdr_audit'
@@ -23,12 +24,15 @@ export class AuditLog {
   readonly #file: string
   readonly #producer: RecordProducer
   readonly #admin: KafkaAdmin
+  readonly #warn: (message: string) => void
   #topicReady = false
+  #fileChecked = false
 
-  constructor(file: string, producer: RecordProducer, admin: KafkaAdmin) {
+  constructor(file: string, producer: RecordProducer, admin: KafkaAdmin, warn: (message: string) => void = () => {}) {
     this.#file = file
     this.#producer = producer
     this.#admin = admin
+    this.#warn = warn
   }
 
   async record(event: AuditEvent): Promise<void> {
@@ -36,7 +40,12 @@ export class AuditLog {
       { at: new Date().toISOString(), user: safeUser(), host: hostname(), ...event },
       (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
     )
-    appendFileSync(this.#file, `${line}\n`)
+    if (!this.#fileChecked) {
+      const warning = ensurePrivateFile(this.#file)
+      if (warning !== null) this.#warn(`audit file: ${warning}`)
+      this.#fileChecked = true
+    }
+    appendFileSync(this.#file, `${line}\n`, { mode: PRIVATE_FILE_MODE })
     if (!this.#topicReady) {
       const [existing] = await this.#admin.describeTopics([AUDIT_TOPIC])
       if (existing === undefined) {

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, renameSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
@@ -9,9 +9,17 @@ import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
 import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
-import { KafkaAdmin, PartitionFetcher, RecordProducer, type FetchedRecord } from '../kafka/index.ts'
+import {
+  KafkaAdmin,
+  PartitionFetcher,
+  RecordProducer,
+  READ_RANGE_BACKOFF,
+  readPartitionRange,
+  type FetchedRecord
+} from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
+import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
 import { type FailoverDocument, parseDocument } from './failover.ts'
 import { clusterOf, findLink } from './translate.ts'
 
@@ -73,6 +81,8 @@ export interface FailbackOptions {
   exportFile?: string
   auditFile?: string
   catchUpTimeoutMs?: number
+  /** How long the divergent tail's read waits for an open source transaction to end (default STABLE_WAIT_MS). */
+  stableWaitMs?: number
   progress?: (line: string) => void
   log?: Logger
 }
@@ -130,7 +140,9 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       steps: []
     }
     const audit =
-      producer2 === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2)
+      producer2 === null
+        ? null
+        : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer2, admin2, line => say(`warning: ${line}`))
     const record = stepRecorder(audit, { operation: 'failback', link: link.name, id: doc.id }, report.steps, say)
 
     // 1. divergent tail
@@ -138,11 +150,30 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const exportFile =
       policy === 'export' && !dryRun ? (options.exportFile ?? `kafka-dr-divergent-${doc.id}.jsonl`) : null
     report.exportFile = exportFile
-    const sink = exportFile === null ? null : createWriteStream(exportFile, { flags: 'a' })
+    // Every partition's tail ends at its high watermark now, and is read only once the last stable offset
+    // reached it on every partition: an open transaction fails the failback before anything is exported,
+    // re-appended or recorded.
     const dc1Ends = new Map<string, bigint>()
     for (const point of doc.points) {
       const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? 0n
       dc1Ends.set(partitionKey(point.topic, point.partition), end)
+      if (end > point.sourceNext)
+        await awaitStableEnd(dc1, point.topic, point.partition, point.sourceNext, end, {
+          stableWaitMs: options.stableWaitMs
+        })
+    }
+    // The export is written to `<file>.partial` and renamed to the export file only once every partition's
+    // tail was read to its end: an export file is never a partial one. Record contents: owner-only (0600).
+    const partialFile = exportFile === null ? null : `${exportFile}.partial`
+    if (partialFile !== null) {
+      const warning = ensurePrivateFile(partialFile)
+      if (warning !== null) say(`warning: export file: ${warning}`)
+    }
+    const sink = partialFile === null ? null : createWriteStream(partialFile, { flags: 'w', mode: PRIVATE_FILE_MODE })
+    const sinkFailed = sink === null ? null : new Promise<never>((_, reject) => sink.once('error', reject))
+    void sinkFailed?.catch(() => {})
+    for (const point of doc.points) {
+      const end = dc1Ends.get(partitionKey(point.topic, point.partition))!
       const tail: TailReport = {
         topic: point.topic,
         partition: point.partition,
@@ -182,7 +213,10 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       }
       report.tail.push(tail)
     }
-    if (sink !== null) await new Promise<void>(resolve => sink.end(resolve))
+    if (sink !== null) {
+      await Promise.race([new Promise<void>(resolve => sink.end(resolve)), sinkFailed!])
+      renameSync(partialFile!, exportFile!)
+    }
     if (dryRun) return report
     await record('divergent tail', { policy, exportFile, tail: report.tail })
 
@@ -282,7 +316,6 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const entries: StateEntry[] = []
     for (const point of doc.points) {
       const tailEnd = dc1Ends.get(partitionKey(point.topic, point.partition)) ?? point.sourceNext
-      const end = (await admin1.listOffsets(point.topic, [point.partition], 'latest')).get(point.partition) ?? tailEnd
       const [described] = await admin1.describeTopics([point.topic])
       const base = { link: link.name, topic: point.topic, partition: point.partition }
       if (tailEnd > point.sourceNext) {
@@ -293,11 +326,14 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
           value: { to: tailEnd, reason: `divergent tail at failback ${doc.id} (policy ${policy})`, at: Date.now() }
         })
       }
+      // Forward replication resumes right after the divergent tail, not at dc1's end now: what dc1 received
+      // since is read again, so records producers wrote to dc1 during the failback are replicated, and
+      // the records copied back carry dc2 as their origin and are skipped as loops.
       entries.push({
         kind: 'progress',
         ...base,
         value: {
-          next: end,
+          next: tailEnd,
           topicId: described?.topicId ?? '',
           sourceClusterId: dc1Info.clusterId,
           updatedAt: Date.now()
@@ -322,30 +358,110 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
   }
 }
 
-/** Reads source records [from, to) of one partition (read_committed), a fetch's worth at a time. */
-async function readRange(
+/** What readRange needs of a fetcher (a fake in unit tests). */
+export type RangeFetcher = Pick<PartitionFetcher, 'fetch' | 'close'>
+
+/**
+ * How long the divergent-tail read waits for the source's last stable offset to reach the end of the
+ * tail (an open transaction holds it back) before failback fails. Kafka's default transaction.timeout.ms.
+ */
+export const STABLE_WAIT_MS = 60_000
+
+/**
+ * Waits until the partition's last stable offset reaches `to` (polling a fetch at `from`, with backoff),
+ * at most `stableWaitMs`; then fails naming the partition and offsets.
+ */
+export async function awaitStableEnd(
   connection: ReturnType<typeof clusterOf>,
   topic: string,
   partition: number,
   from: bigint,
   to: bigint,
-  onRecords: (records: FetchedRecord[]) => Promise<void>
+  settings: { fetcher?: RangeFetcher; stableWaitMs?: number | undefined } = {}
 ): Promise<void> {
-  const fetcher = new PartitionFetcher(connection, { maxWaitMs: 100 })
+  const fetcher = settings.fetcher ?? new PartitionFetcher(connection, { maxWaitMs: 0, partitionMaxBytes: 1024 })
+  const stableWaitMs = settings.stableWaitMs ?? STABLE_WAIT_MS
+  const started = performance.now()
+  let backoff = 0
+  let stable = -1n
   try {
-    let offset = from
-    while (offset < to) {
-      const [result] = await fetcher.fetch([{ topic, partition, offset }])
-      if (result === undefined) break
-      if (result.error !== undefined) {
-        if (result.error.retriable) continue
+    for (;;) {
+      const [result] = await fetcher.fetch([{ topic, partition, offset: from }])
+      if (result !== undefined && result.error === undefined) {
+        stable = result.lastStableOffset
+        if (stable >= to) return
+      } else if (result?.error?.retriable === false) {
         throw result.error.error
       }
-      const records = result.records.filter(r => r.offset < to)
-      if (records.length > 0) await onRecords(records)
-      if (result.nextOffset === offset) break
-      offset = result.nextOffset
+      if (performance.now() - started >= stableWaitMs) break
+      backoff = Math.min(2000, backoff === 0 ? 100 : backoff * 2)
+      await sleep(backoff)
     }
+  } finally {
+    await fetcher.close()
+  }
+  throw unstableTail(connection.alias, topic, partition, from, to, from, stable, stableWaitMs)
+}
+
+function unstableTail(
+  cluster: string,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  at: bigint,
+  stable: bigint,
+  waitedMs: number
+): KdrError {
+  return new KdrError(
+    'KDR_ERR_FAILOVER',
+    `the divergent tail [${from}, ${to}) of ${topic}/${partition} on ${cluster} cannot be read to its end: the last stable offset stayed at ${stable} (below ${to}) for ${waitedMs} ms, held back by an open transaction on the source. Failback stopped before exporting, re-appending or recording it; let the transaction end (it aborts after its transaction.timeout.ms) and run failback again`,
+    { cluster, topic, partition, offset: at }
+  )
+}
+
+/**
+ * Reads source records [from, to) of one partition (read_committed) through the shared range reader
+ * (retries bounded with backoff), and reaches `to` or throws: `to` is the high watermark, and an open
+ * transaction holds the last stable offset (where read_committed fetches stop) below it. The reader
+ * waits for it with backoff up to `stableWaitMs` without progress, then failback fails naming the
+ * partition and offsets, so a partial tail is never exported or recorded as the whole gap.
+ */
+export async function readRange(
+  connection: ReturnType<typeof clusterOf>,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  onRecords: (records: FetchedRecord[]) => Promise<void>,
+  settings: { fetcher?: RangeFetcher; stableWaitMs?: number } = {}
+): Promise<void> {
+  const fetcher = settings.fetcher ?? new PartitionFetcher(connection, { maxWaitMs: 100 })
+  const stableWaitMs = settings.stableWaitMs ?? STABLE_WAIT_MS
+  try {
+    const reader = { cluster: connection.alias, fetch: fetcher.fetch.bind(fetcher) }
+    const end = await readPartitionRange(reader, { topic, partition, from, to }, onRecords, {
+      unstable: 'wait',
+      backoff: { ...READ_RANGE_BACKOFF, maxMs: 2000, maxElapsedMs: stableWaitMs }
+    })
+    if (end.shortfall === null) return
+    if (end.shortfall.reason === 'open-transaction') {
+      throw unstableTail(
+        connection.alias,
+        topic,
+        partition,
+        from,
+        to,
+        end.next,
+        end.shortfall.lastStableOffset,
+        stableWaitMs
+      )
+    }
+    throw new KdrError(
+      'KDR_ERR_FAILOVER',
+      `the divergent tail [${from}, ${to}) of ${topic}/${partition} on ${connection.alias} could be read only up to ${end.next}: the log ends at ${end.shortfall.highWatermark}; run failback again once it is readable`,
+      { cluster: connection.alias, topic, partition, offset: end.next }
+    )
   } finally {
     await fetcher.close()
   }

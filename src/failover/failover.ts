@@ -5,7 +5,9 @@ import { TopicNaming } from '../core/naming.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type LoadedState, loadLinkState, writeState } from '../engine/state-store.ts'
-import { KafkaAdmin, RecordProducer } from '../kafka/index.ts'
+import { KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
+import { FenceWatch, seenHeartbeat } from './fence-watch.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { type TranslationRow, clusterOf, findLink, translateFromState } from './translate.ts'
 
@@ -119,7 +121,10 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       rpoRecords: null,
       steps: []
     }
-    const audit = producer === null ? null : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin)
+    const audit =
+      producer === null
+        ? null
+        : new AuditLog(options.auditFile ?? 'kafka-dr-audit.jsonl', producer, admin, line => say(`warning: ${line}`))
     const record = stepRecorder(audit, { operation: 'failover', link: link.name, id }, report.steps, say)
 
     // 1. preflight
@@ -171,10 +176,12 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       failedBackAt: null
     }
     const fenceAt = Date.now()
-    await writeState(producer!, [{ kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }])
+    const fenceOffset = await writeState(producer!, [
+      { kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }
+    ])
     await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
-    const replicator = await waitForFence(target, admin, link.name, fenceAt, options.fenceTimeoutMs ?? 30_000)
-    await record('fence', { replicator })
+    const replicator = await waitForFence(target, link.name, state, fenceOffset!, options.fenceTimeoutMs ?? 30_000)
+    await record('fence', { replicator, fenceOffset: String(fenceOffset) })
 
     // 3. failover points (after the fence: stored progress is final)
     if (doc.step === 'fenced') {
@@ -348,36 +355,87 @@ async function planGroups(
 }
 
 /**
- * Waits until no replicator writes on the link: its heartbeat says fenced or stopped after the
- * fence, or it is stale (the process is gone). Returns what was seen, for the audit log.
+ * Waits until no replicator writes on the link (see FenceWatch): reads the state topic from where the
+ * first read of this failover ended, for heartbeats of the link, until the verdict is final. Returns
+ * what was seen, for the audit log.
  */
 async function waitForFence(
   target: ReturnType<typeof clusterOf>,
-  admin: KafkaAdmin,
   link: string,
-  fenceAt: number,
+  before: LoadedState,
+  fenceOffset: bigint,
   timeoutMs: number
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const state = await loadLinkState(target, admin, link)
-    const heartbeat = state.documents.get('heartbeat')
-    if (heartbeat === undefined) return { replicator: 'none seen' }
-    const at = Number(heartbeat.at)
-    const interval = Number(heartbeat.intervalMs ?? 5000)
-    const status = String(heartbeat.state)
-    if (at >= fenceAt && (status === 'fenced' || status === 'stopped'))
-      return { replicator: status, host: heartbeat.host, pid: heartbeat.pid }
-    if (status !== 'running' && at < fenceAt) return { replicator: `${status} before the fence` }
-    if (Date.now() - at > 3 * interval + 5000)
-      return { replicator: 'stale heartbeat (process gone)', lastSeen: new Date(at).toISOString() }
-    if (Date.now() > deadline) {
-      throw new KdrError(
-        'KDR_ERR_FAILOVER',
-        `a replicator is still running on link ${link} (host ${String(heartbeat.host)}, pid ${String(heartbeat.pid)}) and did not acknowledge the fence within ${timeoutMs} ms; stop it and run failover again`
-      )
+  const initial = before.documents.get('heartbeat')
+  // The heartbeat of the first read lies before the fence; its exact offset does not matter.
+  const watch = new FenceWatch(
+    fenceOffset,
+    initial === undefined ? null : seenHeartbeat(-1n, initial),
+    performance.now()
+  )
+  const started = performance.now()
+  const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-failover-${link}` }, { maxWaitMs: 0 })
+  let offset = before.end
+  let backoff = 0
+  try {
+    for (;;) {
+      const readStartedAt = performance.now()
+      let error: string | null = null
+      try {
+        offset = await readHeartbeats(fetcher, link, offset, (at, value) =>
+          watch.observe(seenHeartbeat(at, value), performance.now())
+        )
+      } catch (cause) {
+        error = describeCause(cause)
+      }
+      const verdict = error === null ? watch.verdict(readStartedAt) : null
+      if (verdict?.done === true) return verdict.replicator
+      // Long enough for a heartbeat-less replicator to be judged stale, at least the configured wait.
+      const limit = Math.max(timeoutMs, watch.staleAfterMs + 5000)
+      if (performance.now() - started > limit) {
+        const latest = verdict?.done === false ? verdict.latest : null
+        throw new KdrError(
+          'KDR_ERR_FAILOVER',
+          latest === null
+            ? `could not read the state topic to see whether a replicator still runs on link ${link}: ${error ?? 'unknown'}`
+            : `a replicator is still running on link ${link} (host ${latest.host}, pid ${latest.pid}, last heartbeat ${latest.state} at state offset ${latest.offset}) and did not acknowledge the fence at offset ${fenceOffset} within ${limit} ms; stop it and run failover again`,
+          { cluster: target.alias, topic: STATE_TOPIC, partition: 0, offset }
+        )
+      }
+      backoff = error === null ? 250 : Math.min(2000, Math.max(250, backoff * 2))
+      await sleep(backoff)
     }
-    await sleep(500)
+  } finally {
+    await fetcher.close()
+  }
+}
+
+/** Reads the state topic from `from` to its end; calls `onHeartbeat` per heartbeat of `link`; returns where it ended. */
+async function readHeartbeats(
+  fetcher: PartitionFetcher,
+  link: string,
+  from: bigint,
+  onHeartbeat: (offset: bigint, value: Record<string, unknown>) => void
+): Promise<bigint> {
+  let offset = from
+  for (;;) {
+    const [result] = await fetcher.fetch([{ topic: STATE_TOPIC, partition: 0, offset }])
+    if (result === undefined) return offset
+    if (result.error !== undefined) {
+      // Compaction may have removed what was not read yet: the newest heartbeat is never removed.
+      if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > offset) {
+        offset = result.logStartOffset
+        continue
+      }
+      throw result.error.error
+    }
+    for (const record of result.records) {
+      const entry = decodeStateEntry(record.key, record.value)
+      if (entry?.kind === 'heartbeat' && entry.link === link && entry.value !== null)
+        onHeartbeat(record.offset, entry.value)
+    }
+    if (result.nextOffset === offset || result.nextOffset >= result.highWatermark) return result.nextOffset
+    offset = result.nextOffset
   }
 }
 

@@ -33,7 +33,8 @@ export async function startObserved(
           metrics,
           links: () => running.status(),
           status: () => status(config),
-          log
+          log,
+          secrets: config.secrets
         })
   log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
   await running.start()

@@ -8,12 +8,16 @@ import { type LinkStatus } from '../engine/link-replicator.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type Metrics, partitionLag } from '../observability/metrics.ts'
+import { createScrubber } from '../observability/scrub.ts'
+import { allowedHost } from './host-check.ts'
 import { version } from '../version.ts'
 
 /**
  * The HTTP server inside `kafka-dr replicate`: Prometheus metrics, liveness and readiness, and the
  * status API. Read-only. It binds to loopback by default; bound elsewhere, the config requires a
- * bearer token, which every request must carry (compared in constant time).
+ * bearer token, which every request must carry (compared in constant time). Without a token, every
+ * request must name a loopback host or the listen host in its Host header (host-check.ts: a web page
+ * cannot read the API through DNS rebinding). Every answer is scrubbed of secrets as log lines are.
  *
  *   GET /metrics      Prometheus text format
  *   GET /healthz      200 while the process runs
@@ -33,6 +37,8 @@ export interface HttpServerOptions {
   /** The status report of `kafka-dr status --json`. */
   status: () => Promise<unknown>
   log: Logger
+  /** Resolved secret values of the config: scrubbed from every answer. */
+  secrets?: readonly string[]
 }
 
 export interface HttpServer {
@@ -118,6 +124,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const expected = options.token === null ? null : digest(options.token)
   const startedAt = Date.now()
   const assets = loadAssets()
+  const scrub = createScrubber(options.secrets ?? [])
   let cached: { at: number; body: Promise<string> } | null = null
 
   const reply = (res: ServerResponse, status: number, type: string, body: string): void => {
@@ -125,7 +132,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     res.end(body)
   }
   const replyJson = (res: ServerResponse, status: number, body: unknown): void =>
-    reply(res, status, 'application/json; charset=utf-8', json(body))
+    reply(res, status, 'application/json; charset=utf-8', scrub.json(body))
 
   const authorized = (req: IncomingMessage): boolean => {
     if (expected === null) return true
@@ -136,6 +143,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (expected === null && !allowedHost(req.headers.host, options.host)) {
+      return replyJson(res, 403, {
+        error: `Host ${JSON.stringify(req.headers.host)} is not this server's: without http.token only loopback names and the listen address are answered (DNS rebinding defence)`
+      })
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       return replyJson(res, 405, { error: 'only GET and HEAD' })
@@ -156,7 +168,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     switch (path) {
       case '/metrics':
-        return reply(res, 200, options.metrics.contentType, await options.metrics.text())
+        return reply(res, 200, options.metrics.contentType, scrub.text(await options.metrics.text()))
       case '/healthz':
         return replyJson(res, 200, {
           status: 'ok',
@@ -189,7 +201,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
       case '/api/status': {
         if (cached === null || Date.now() - cached.at > STATUS_CACHE_MS) {
-          cached = { at: Date.now(), body: options.status().then(json) }
+          cached = { at: Date.now(), body: options.status().then(scrub.json) }
         }
         const body = await cached.body.catch((error: unknown) => {
           cached = null
@@ -208,6 +220,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error({ err: describeCause(error), url: req.url }, 'HTTP request failed')
+      // The error (e.g. from reading the state or a registry) may quote a credential: scrubbed.
       if (!res.headersSent) replyJson(res, 500, { error: describeCause(error) })
       else res.end()
     })

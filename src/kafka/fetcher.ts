@@ -2,7 +2,6 @@ import {
   Consumer,
   FetchIsolationLevels,
   ListOffsetTimestamps,
-  type Reader,
   createAPI,
   fetchV13,
   fetchV14,
@@ -12,91 +11,16 @@ import {
 } from '@platformatic/kafka'
 import { KdrError, describeCause } from '../errors.ts'
 import { labelled } from './call.ts'
-import { type AbortedTransaction, PartitionDecoder, toFetchedRecord } from './batches.ts'
-import { decompress } from './compression.ts'
+import { PartitionDecoder, toFetchedRecord } from './batches.ts'
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressionLimitError, boundedDecompressor } from './compression.ts'
+import { OFFSET_OUT_OF_RANGE, fetchErrorKind } from './fetch-errors.ts'
+import { cutBatchBytes, planFetch } from './fetch-plan.ts'
+import { type FetchResponse, type FetchedPartition, parseFetchResponse } from './fetch-response.ts'
+import { type OutOfRangeOutcome, outOfRangeOutcome } from './out-of-range.ts'
 import { toClientOptions } from './options.ts'
 import { RawClient } from './raw-client.ts'
-import { BatchFormatError, type RawRecord, readBatches } from './record-batch.ts'
+import { BatchFormatError, type Decompressor, type RawRecord, readBatches } from './record-batch.ts'
 import { type ClusterConnection, type FetchedRecord, type TopicPartitionOffset } from './types.ts'
-
-/** A partition of a fetch response with its records still as bytes (decoded by PartitionDecoder). */
-interface FetchedPartition {
-  partitionIndex: number
-  errorCode: number
-  highWatermark: bigint
-  lastStableOffset: bigint
-  logStartOffset: bigint
-  abortedTransactions: AbortedTransaction[] | null
-  records: Buffer | null
-}
-
-interface FetchResponse {
-  errorCode: number
-  responses: { topicId: string; partitions: FetchedPartition[] }[]
-}
-
-/*
-  Fetch Response (Versions: 13..17) => throttle_time_ms error_code session_id [responses] TAG_BUFFER
-    responses => topic_id [partitions] TAG_BUFFER
-      partitions => partition_index error_code high_watermark last_stable_offset log_start_offset
-                    [aborted_transactions] preferred_read_replica records TAG_BUFFER
-        aborted_transactions => producer_id first_offset TAG_BUFFER
-  Tagged fields (diverging epoch, current leader, snapshot id, node endpoints) are passed over.
-  Unlike the client library's parser this one leaves each partition's records as one buffer, so
-  records are decoded once, by our decoder, without an object per field.
-*/
-function parseFetchResponse(
-  _correlationId: number,
-  _apiKey: number,
-  _apiVersion: number,
-  reader: Reader
-): FetchResponse {
-  reader.readInt32() // throttle_time_ms
-  const errorCode = reader.readInt16()
-  reader.readInt32() // session_id
-  const responses = reader.readArray(
-    r => {
-      const topicId = r.readUUID()
-      const partitions = r.readArray(
-        p => {
-          const partition: FetchedPartition = {
-            partitionIndex: p.readInt32(),
-            errorCode: p.readInt16(),
-            highWatermark: p.readInt64(),
-            lastStableOffset: p.readInt64(),
-            logStartOffset: p.readInt64(),
-            abortedTransactions: p.readNullableArray(
-              a => {
-                const aborted = { producerId: a.readInt64(), firstOffset: a.readInt64() }
-                a.readTaggedFields()
-                return aborted
-              },
-              true,
-              false
-            ),
-            records: null
-          }
-          p.readInt32() // preferred_read_replica
-          const size = p.readUnsignedVarInt() - 1
-          if (size > 0) {
-            partition.records = p.buffer.slice(p.position, p.position + size)
-            p.skip(size)
-          }
-          p.readTaggedFields()
-          return partition
-        },
-        true,
-        false
-      )
-      r.readTaggedFields()
-      return { topicId, partitions }
-    },
-    true,
-    false
-  )
-  reader.readTaggedFields()
-  return { errorCode, responses }
-}
 
 const fetchRequests = { 13: fetchV13, 14: fetchV14, 15: fetchV15, 16: fetchV16, 17: fetchV17 } as const
 type FetchApi = ReturnType<typeof createAPI<unknown[], FetchResponse>>
@@ -117,18 +41,33 @@ export interface PartitionFetcherOptions {
   /** Upper bound on one response per broker. */
   maxBytes?: number
   partitionMaxBytes?: number
+  /**
+   * The most one compressed record batch may decompress to, and about the most a response's
+   * decompressed batches hold together (see readBatches): bounds memory whatever the source sends.
+   */
+  maxDecompressedBytes?: number
 }
 
-/** Broker error codes the fetcher reacts to (Kafka protocol error table). */
-const OFFSET_OUT_OF_RANGE = 1
-const RETRIABLE_AFTER_METADATA_REFRESH = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
-  100 // UNKNOWN_TOPIC_ID
-])
+export interface FetchFailure {
+  error: KdrError
+  /** Whether fetching again may help. */
+  retriable: boolean
+  /** The broker's name for the partition error (TOPIC_AUTHORIZATION_FAILED), when the broker sent one. */
+  brokerError?: string
+  /** Retriable, but only once an operator changes something (an ACL): retried slowly. */
+  operator?: boolean
+  /**
+   * The record batch at the fetch offset cannot be decoded for good (it decompresses beyond
+   * `maxDecompressedBytes`): the link's record error policy applies to its offsets.
+   */
+  batch?: { baseOffset: bigint; lastOffset: bigint; bytes: number }
+  /**
+   * The source log diverged below the fetch offset (unclean leader election): the leader's log
+   * for the last fetched epoch ends at `endOffset`; records from there on that were copied are no
+   * longer on the source.
+   */
+  diverged?: { epoch: number; endOffset: bigint }
+}
 
 export interface PartitionFetch {
   topic: string
@@ -148,19 +87,30 @@ export interface PartitionFetch {
   abortedRecords: number
   controlRecords: number
   /** Set when this partition could not be read; `retriable` says whether trying again may help. */
-  error?: { error: KdrError; retriable: boolean }
+  error?: FetchFailure
 }
 
 interface TopicMeta {
   topicId: string
   leaders: number[]
+  /** Leader epoch per partition, sent as current_leader_epoch (-1 when unknown). */
+  epochs: number[]
+}
+
+/** Per partition: transaction state, the offset it expects next and the epoch of the last batch fetched. */
+interface PartitionState {
+  decoder: PartitionDecoder
+  expected: bigint
+  /** partitionLeaderEpoch of the last batch fetched, sent as last_fetched_epoch (-1: none yet). */
+  epoch: number
 }
 
 /**
  * Fetches explicitly chosen partitions at explicit offsets, without a consumer group: the
  * replicator owns its positions. Built on the client library's low-level Fetch (the only path to
- * explicit assignment and to batch attributes). Partition errors are returned, never swallowed;
- * the caller decides policy (e.g. OFFSET_OUT_OF_RANGE is reported as possible data loss).
+ * explicit assignment and to batch attributes). Partition errors are returned, never swallowed,
+ * each with the broker's error name; the caller decides policy (e.g. OFFSET_OUT_OF_RANGE is
+ * reported as possible data loss).
  */
 export class PartitionFetcher {
   readonly cluster: string
@@ -170,7 +120,12 @@ export class PartitionFetcher {
   #consumer: Consumer | null = null
   #api: FetchApi | null = null
   readonly #options: Required<Omit<PartitionFetcherOptions, 'provenanceKey'>> & { provenanceKey: Buffer | null }
-  readonly #decoders = new Map<string, { decoder: PartitionDecoder; expected: bigint }>()
+  readonly #decompress: Decompressor
+  readonly #partitions = new Map<string, PartitionState>()
+  /** Partitions whose last answer was a record batch cut at the size limit: that batch's size. */
+  readonly #cutBatches = new Map<string, number>()
+  /** Rotates the order of partitions in requests (fetch-plan.ts). */
+  #round = 0
   #metadata = new Map<string, TopicMeta>()
   #brokers = new Map<number, { host: string; port: number }>()
   #metadataStale = true
@@ -185,12 +140,13 @@ export class PartitionFetcher {
       maxWaitMs: options.maxWaitMs ?? 500,
       minBytes: options.minBytes ?? 1,
       maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
-      partitionMaxBytes: options.partitionMaxBytes ?? 8 * 1024 * 1024
+      partitionMaxBytes: options.partitionMaxBytes ?? 8 * 1024 * 1024,
+      maxDecompressedBytes: options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES
     }
+    this.#decompress = boundedDecompressor(this.#options.maxDecompressedBytes)
     this.#client = new RawClient(connection, 'fetcher')
   }
 
-  /** One fetch round: one request per leader broker, in parallel. */
   /**
    * Fetches the given partitions (one request per leader, in parallel). `sizeScale` multiplies
    * `maxBytes` and `partitionMaxBytes` for this call: the caller's answer to a long round trip.
@@ -213,7 +169,10 @@ export class PartitionFetcher {
       list.push(request)
     }
 
-    const perNode = await Promise.all([...byNode].map(([node, list]) => this.#fetchFromNode(node, list, sizeScale)))
+    const round = this.#round++
+    const perNode = await Promise.all(
+      [...byNode].map(([node, list]) => this.#fetchFromNode(node, list, sizeScale, round))
+    )
     for (const list of perNode) results.push(...list)
     return results
   }
@@ -264,21 +223,37 @@ export class PartitionFetcher {
     this.#brokers = metadata.brokers
     const next = new Map<string, TopicMeta>()
     for (const [name, topic] of metadata.topics) {
-      next.set(name, { topicId: topic.id, leaders: topic.partitions.map(p => p.leader) })
+      next.set(name, {
+        topicId: topic.id,
+        leaders: topic.partitions.map(p => p.leader),
+        epochs: topic.partitions.map(p => p.leaderEpoch ?? -1)
+      })
     }
     this.#metadata = next
     this.#metadataStale = false
   }
 
-  async #fetchFromNode(node: number, requests: TopicPartitionOffset[], sizeScale: number): Promise<PartitionFetch[]> {
-    const byTopic = new Map<string, { topicId: string; partitions: TopicPartitionOffset[] }>()
+  async #fetchFromNode(
+    node: number,
+    requests: TopicPartitionOffset[],
+    sizeScale: number,
+    round: number
+  ): Promise<PartitionFetch[]> {
+    const responseMaxBytes = this.#options.maxBytes * sizeScale
+    const planned = planFetch(
+      requests,
+      round,
+      this.#options.partitionMaxBytes * sizeScale,
+      r => this.#cutBatches.get(`${r.topic}:${r.partition}`) ?? 0
+    )
+    const byTopic = new Map<string, { topicId: string; partitions: typeof planned }>()
     const topicNames = new Map<string, string>()
-    for (const r of requests) {
-      const topicId = this.#metadata.get(r.topic)!.topicId
-      topicNames.set(topicId, r.topic)
-      let entry = byTopic.get(r.topic)
-      if (entry === undefined) byTopic.set(r.topic, (entry = { topicId, partitions: [] }))
-      entry.partitions.push(r)
+    for (const p of planned) {
+      const topicId = this.#metadata.get(p.request.topic)!.topicId
+      topicNames.set(topicId, p.request.topic)
+      let entry = byTopic.get(p.request.topic)
+      if (entry === undefined) byTopic.set(p.request.topic, (entry = { topicId, partitions: [] }))
+      entry.partitions.push(p)
     }
 
     let response: FetchResponse
@@ -288,13 +263,18 @@ export class PartitionFetcher {
       const [api, connection] = await Promise.all([this.#fetchApi(), this.#client.connectionTo(broker)])
       const topics = [...byTopic.values()].map(t => ({
         topicId: t.topicId,
-        partitions: t.partitions.map(p => ({
-          partition: p.partition,
-          currentLeaderEpoch: -1,
-          fetchOffset: p.offset,
-          lastFetchedEpoch: -1,
-          partitionMaxBytes: this.#options.partitionMaxBytes * sizeScale
-        }))
+        partitions: t.partitions.map(({ request: p, maxBytes }) => {
+          const state = this.#partitions.get(`${p.topic}:${p.partition}`)
+          return {
+            partition: p.partition,
+            // With both epochs the leader checks that the log fetched so far is still its log
+            // (KIP-320): a truncated log answers with diverging_epoch instead of other records.
+            currentLeaderEpoch: this.#metadata.get(p.topic)?.epochs[p.partition] ?? -1,
+            fetchOffset: p.offset,
+            lastFetchedEpoch: state !== undefined && state.expected === p.offset ? state.epoch : -1,
+            partitionMaxBytes: Math.min(maxBytes, Math.max(responseMaxBytes, this.#options.partitionMaxBytes))
+          }
+        })
       }))
       const isolation =
         this.#options.isolation === 'read_committed'
@@ -306,7 +286,7 @@ export class PartitionFetcher {
         connection,
         this.#options.maxWaitMs,
         this.#options.minBytes,
-        this.#options.maxBytes * sizeScale,
+        responseMaxBytes,
         isolation,
         0,
         -1,
@@ -314,8 +294,10 @@ export class PartitionFetcher {
         [],
         ''
       )
-      if (response.errorCode !== 0)
-        throw new Error(`broker ${node} answered the fetch with error code ${response.errorCode}`)
+      if (response.errorCode !== 0) {
+        const name = fetchErrorKind(response.errorCode).name
+        throw new Error(`broker ${node} answered the fetch with ${name} (error code ${response.errorCode})`)
+      }
     } catch (error) {
       if (KdrError.is(error) && error.code === 'KDR_ERR_KAFKA_FETCH' && this.#api === null) throw error
       this.#metadataStale = true
@@ -326,13 +308,16 @@ export class PartitionFetcher {
     const wanted = new Map(requests.map(r => [`${r.topic}:${r.partition}`, r]))
     const results: PartitionFetch[] = []
     const outOfRange: PartitionFetch[] = []
+    // Decompressed bytes the partitions of this response may still hold (the first batch of each
+    // partition is bounded by the decompressor alone).
+    const budget = { remaining: this.#options.maxDecompressedBytes }
     for (const topicResponse of response.responses) {
       const topic = topicNames.get(topicResponse.topicId) ?? topicResponse.topicId
       for (const p of topicResponse.partitions) {
         const request = wanted.get(`${topic}:${p.partitionIndex}`)
         if (request === undefined) continue
         wanted.delete(`${topic}:${p.partitionIndex}`)
-        const result = this.#partitionResult(request, p)
+        const result = this.#partitionResult(request, p, responseMaxBytes, budget)
         if (result.error?.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE') outOfRange.push(result)
         results.push(result)
       }
@@ -345,41 +330,123 @@ export class PartitionFetcher {
 
   #partitionResult(
     request: TopicPartitionOffset,
-    p: FetchResponse['responses'][number]['partitions'][number]
+    p: FetchedPartition,
+    responseMaxBytes: number,
+    budget: { remaining: number }
   ): PartitionFetch {
     const base = this.#empty(request)
     base.highWatermark = p.highWatermark
     base.lastStableOffset = p.lastStableOffset
     base.logStartOffset = p.logStartOffset
+    const key = `${request.topic}:${request.partition}`
     if (p.errorCode === OFFSET_OUT_OF_RANGE) {
-      // The broker sends no offsets with this error; #describeRange fills them in.
-      base.error = { retriable: false, error: this.#outOfRangeError(request, 'unknown range') }
+      // Also the answer when the leader no longer knows the last fetched epoch (retention removed
+      // it): the next fetch goes without it, so a retry cannot repeat this forever.
+      const state = this.#partitions.get(key)
+      if (state !== undefined) state.epoch = -1
+      // The broker sends no offsets with this error; #describeRange looks them up and decides.
+      base.error = {
+        retriable: true,
+        brokerError: 'OFFSET_OUT_OF_RANGE',
+        error: this.#outOfRangeError(request, 'unknown range')
+      }
       return base
     }
     if (p.errorCode !== 0) {
-      const retriable = RETRIABLE_AFTER_METADATA_REFRESH.has(p.errorCode)
-      if (retriable) this.#metadataStale = true
-      return { ...base, ...this.#failed(request, 'KDR_ERR_KAFKA_FETCH', `broker error code ${p.errorCode}`, retriable) }
+      const { name, action } = fetchErrorKind(p.errorCode)
+      if (action === 'refresh') this.#metadataStale = true
+      const failed = this.#failed(
+        request,
+        'KDR_ERR_KAFKA_FETCH',
+        `the source broker refused the fetch: ${name} (error code ${p.errorCode})`,
+        action !== 'stop'
+      )
+      failed.error!.brokerError = name
+      if (action === 'operator') failed.error!.operator = true
+      return { ...base, error: failed.error! }
     }
+    if (p.divergingEpoch !== null) {
+      // Whatever the partition held from the end offset on is gone; positions must not move.
+      this.#partitions.delete(key)
+      const { epoch, endOffset } = p.divergingEpoch
+      base.error = {
+        retriable: false,
+        diverged: { epoch, endOffset },
+        error: new KdrError(
+          'KDR_ERR_SOURCE_DATA_LOST',
+          `the source log diverged (unclean leader election?): the leader's log for epoch ${epoch} ends at offset ${endOffset}, below the next offset ${request.offset}; records ${endOffset}..${request.offset - 1n} that were fetched are no longer on the source`,
+          { cluster: this.cluster, topic: request.topic, partition: request.partition, offset: endOffset }
+        )
+      }
+      return base
+    }
+    if (budget.remaining <= 0 && p.records !== null) return base // decoded in a later fetch
 
-    const key = `${request.topic}:${request.partition}`
-    let state = this.#decoders.get(key)
+    let state = this.#partitions.get(key)
     if (state === undefined || state.expected !== request.offset) {
       // A new partition, or the caller sought elsewhere: transaction state from before no longer applies.
-      state = { decoder: new PartitionDecoder(this.#options.isolation === 'read_committed'), expected: request.offset }
-      this.#decoders.set(key, state)
+      state = {
+        decoder: new PartitionDecoder(this.#options.isolation === 'read_committed'),
+        expected: request.offset,
+        epoch: -1
+      }
+      this.#partitions.set(key, state)
     }
     let decoded
+    let batches
     try {
-      const batches = p.records === null ? [] : readBatches(p.records, decompress)
+      batches = p.records === null ? [] : readBatches(p.records, this.#decompress, budget.remaining)
       decoded = state.decoder.decode(batches, request.offset, p.abortedTransactions, this.#options.provenanceKey)
     } catch (error) {
+      this.#partitions.delete(key)
+      if (error instanceof DecompressionLimitError) {
+        // Never retried: the same batch would come again. The record error policy decides.
+        const records = p.records!
+        const baseOffset = records.readBigInt64BE(0)
+        base.error = {
+          retriable: false,
+          batch: {
+            baseOffset,
+            lastOffset: baseOffset + BigInt(records.readInt32BE(23)),
+            bytes: records.readInt32BE(8) + 12
+          },
+          error: new KdrError(
+            'KDR_ERR_KAFKA_FETCH',
+            `${error.message} (fetch.maxDecompressedBytes): not decompressed`,
+            { cluster: this.cluster, topic: request.topic, partition: request.partition, offset: baseOffset },
+            { cause: error }
+          )
+        }
+        return base
+      }
       // A corrupt or unreadable batch is never turned into data; fetching it again may help
       // (corruption on the way), so the partition retries rather than skips.
-      this.#decoders.delete(key)
       const what = error instanceof BatchFormatError ? error.message : `undecodable records: ${describeCause(error)}`
       return { ...base, ...this.#failed(request, 'KDR_ERR_KAFKA_FETCH', what, true, error) }
     }
+    for (const batch of batches) {
+      if (batch.attributes & 0x07) budget.remaining -= batch.records.length
+    }
+    const cut = cutBatchBytes(p.records, batches.length)
+    if (cut > 0) {
+      if (cut > responseMaxBytes) {
+        this.#cutBatches.delete(key)
+        base.error = {
+          retriable: false,
+          error: new KdrError(
+            'KDR_ERR_KAFKA_FETCH',
+            `the record batch at this offset is ${cut} bytes, more than fetch.maxBytes allows in one response (${responseMaxBytes}); raise fetch.maxBytes to copy it`,
+            { cluster: this.cluster, topic: request.topic, partition: request.partition, offset: request.offset }
+          )
+        }
+        return base
+      }
+      this.#cutBatches.set(key, cut)
+    } else if (batches.length > 0) {
+      this.#cutBatches.delete(key)
+    }
+    const last = batches.at(-1)
+    if (last !== undefined) state.epoch = last.partitionLeaderEpoch
     state.expected = decoded.nextOffset
     if (this.#options.raw) base.raw = decoded.records
     else base.records = decoded.records.map(toFetchedRecord)
@@ -398,7 +465,11 @@ export class PartitionFetcher {
     })
   }
 
-  /** Looks up log start and end so an out-of-range report says how many records are gone. */
+  /**
+   * Looks up log start and end after OFFSET_OUT_OF_RANGE and decides (out-of-range.ts): deleted or
+   * truncated records are reported with the range, anything else (a failed lookup, an offset the
+   * range contains) is retried, never concluded.
+   */
   async #describeRange(result: PartitionFetch): Promise<void> {
     const partitions = { [result.topic]: [result.partition] }
     // The library's Consumer requires a group id; listOffsets never joins that group.
@@ -406,22 +477,43 @@ export class PartitionFetcher {
       ...toClientOptions(this.#connection, 'fetcher'),
       groupId: 'kafka-dr-fetcher-unused'
     })
+    let start: bigint | undefined
+    let end: bigint | undefined
+    let lookupError: unknown = null
     try {
       const [earliest, latest] = await Promise.all([
         this.#consumer.listOffsets({ topics: [result.topic], partitions, timestamp: ListOffsetTimestamps.EARLIEST }),
         this.#consumer.listOffsets({ topics: [result.topic], partitions, timestamp: ListOffsetTimestamps.LATEST })
       ])
-      const start = earliest.get(result.topic)?.[result.partition]
-      const end = latest.get(result.topic)?.[result.partition]
-      if (start === undefined || end === undefined) return
-      result.logStartOffset = start
-      result.highWatermark = end
+      start = earliest.get(result.topic)?.[result.partition]
+      end = latest.get(result.topic)?.[result.partition]
+    } catch (error) {
+      lookupError = error
+    }
+    const outcome: OutOfRangeOutcome = outOfRangeOutcome(result.fetchOffset, start, end)
+    if (outcome === 'retry') {
+      const why =
+        start === undefined || end === undefined
+          ? `the log range lookup failed (${lookupError === null ? 'no answer for the partition' : describeCause(lookupError)})`
+          : `the log range [${start}, ${end}) contains it (a leader in transition)`
       result.error = {
-        retriable: false,
-        error: this.#outOfRangeError({ ...result, offset: result.fetchOffset }, `range [${start}, ${end})`)
+        retriable: true,
+        brokerError: 'OFFSET_OUT_OF_RANGE',
+        error: new KdrError(
+          'KDR_ERR_KAFKA_FETCH',
+          `the source broker answered OFFSET_OUT_OF_RANGE, but ${why}; fetching again`,
+          { cluster: this.cluster, topic: result.topic, partition: result.partition, offset: result.fetchOffset },
+          { cause: lookupError ?? undefined }
+        )
       }
-    } catch {
-      // Keep the report without the range: the offsets are a courtesy, the error itself stands.
+      return
+    }
+    result.logStartOffset = start!
+    result.highWatermark = end!
+    result.error = {
+      retriable: false,
+      brokerError: 'OFFSET_OUT_OF_RANGE',
+      error: this.#outOfRangeError({ ...result, offset: result.fetchOffset }, `range [${start}, ${end})`)
     }
   }
 

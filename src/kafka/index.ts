@@ -24,3 +24,13 @@ export {
 export { parseBroker } from './options.ts'
 export { protocolErrorName } from './call.ts'
 export type * from './types.ts'
+export {
+  PartitionRangeReader,
+  READ_RANGE_BACKOFF,
+  readPartitionRange,
+  type PartitionRange,
+  type RangeFetcher,
+  type RangeReadEnd,
+  type RangeShortfall,
+  type ReadRangeOptions
+} from './range-reader.ts'

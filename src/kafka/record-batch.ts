@@ -39,6 +39,8 @@ export class BatchFormatError extends Error {
 export interface RawBatch {
   baseOffset: bigint
   lastOffsetDelta: number
+  /** The leader epoch the batch was written in (fetches send the last one as last_fetched_epoch). */
+  partitionLeaderEpoch: number
   attributes: number
   baseTimestamp: number
   maxTimestamp: number
@@ -89,6 +91,8 @@ function readVarint(buf: Buffer): number {
     value |= (byte & 0x7f) << shift
     shift += 7
   } while ((byte & 0x80) !== 0 && shift < 35)
+  // At most 5 bytes, as Kafka writes them: a sixth would be read as the next field.
+  if ((byte & 0x80) !== 0) throw new BatchFormatError('varint longer than 5 bytes')
   return (value >>> 1) ^ -(value & 1)
 }
 
@@ -103,6 +107,7 @@ function readVarlong(buf: Buffer): number {
     value += (byte & 0x7f) * scale
     scale *= 128
   } while ((byte & 0x80) !== 0 && scale < 2 ** 70)
+  if ((byte & 0x80) !== 0) throw new BatchFormatError('varlong longer than 10 bytes')
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2
 }
 
@@ -172,16 +177,30 @@ export type Decompressor = (codec: number, data: Buffer) => Buffer
  * The complete batches in `buf` (a partition's records field of a fetch response). A trailing
  * partial batch, which brokers may send when a size limit cuts one, is left for the next fetch.
  * Each batch's CRC is checked: a corrupt batch is an error, never data.
+ *
+ * Decompressed bytes are bounded: once `inflateBudget` bytes were decompressed, the compressed
+ * batches after it are left for the next fetch, and so is a batch that fails to decompress after
+ * complete ones (its error is reported when it comes first). So what one call holds is at most the
+ * budget plus one batch, whose size the decompressor bounds.
  */
-export function readBatches(buf: Buffer, decompress: Decompressor): RawBatch[] {
+export function readBatches(
+  buf: Buffer,
+  decompress: Decompressor,
+  inflateBudget = Number.POSITIVE_INFINITY
+): RawBatch[] {
   const batches: RawBatch[] = []
+  let inflated = 0
   let pos = 0
   while (buf.length - pos >= 12) {
     const length = buf.readInt32BE(pos + 8)
     const end = pos + 12 + length
-    if (length < BATCH_HEADER_BYTES - 12 || end > buf.length) break
-    const magic = buf[pos + 16]
     const baseOffset = buf.readBigInt64BE(pos)
+    // Shorter than a batch header is corruption, not a batch cut by a size limit.
+    if (length < BATCH_HEADER_BYTES - 12) {
+      throw new BatchFormatError(`record batch at offset ${baseOffset} has length ${length}, less than its header`)
+    }
+    if (end > buf.length) break
+    const magic = buf[pos + 16]
     if (magic !== 2) {
       throw new BatchFormatError(
         `record batch at offset ${baseOffset} has magic ${magic}; only v2 batches are supported`
@@ -194,16 +213,35 @@ export function readBatches(buf: Buffer, decompress: Decompressor): RawBatch[] {
     const attributes = buf.readInt16BE(pos + 21)
     const region = buf.subarray(pos + BATCH_HEADER_BYTES, end)
     const codec = attributes & ATTR_COMPRESSION
+    const lastOffsetDelta = buf.readInt32BE(pos + 23)
+    const recordCount = buf.readInt32BE(pos + 57)
+    if (lastOffsetDelta < 0 || recordCount < 0) {
+      throw new BatchFormatError(
+        `record batch at offset ${baseOffset} has last offset delta ${lastOffsetDelta} and record count ${recordCount}`
+      )
+    }
+    let records = region
+    if (codec !== 0) {
+      if (batches.length > 0 && inflated >= inflateBudget) break
+      try {
+        records = decompress(codec, region)
+      } catch (error) {
+        if (batches.length > 0) break
+        throw error
+      }
+      inflated += records.length
+    }
     batches.push({
       baseOffset,
-      lastOffsetDelta: buf.readInt32BE(pos + 23),
+      lastOffsetDelta,
+      partitionLeaderEpoch: buf.readInt32BE(pos + 12),
       attributes,
       baseTimestamp: readInt64(buf, pos + 27),
       maxTimestamp: readInt64(buf, pos + 35),
       producerId: buf.readBigInt64BE(pos + 43),
       producerEpoch: buf.readInt16BE(pos + 51),
-      recordCount: buf.readInt32BE(pos + 57),
-      records: codec === 0 ? region : decompress(codec, region)
+      recordCount,
+      records
     })
     pos = end
   }
@@ -219,17 +257,30 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
   const baseOffset = Number(batch.baseOffset)
   const logAppend = (batch.attributes & ATTR_TIMESTAMP_LOG_APPEND) !== 0
   const keyLength = provenanceKey?.length ?? -1
+  // Every length and count below is checked against the bytes that hold it before it is used, so a
+  // batch that lies (a count of 2^31, a length past the end) ends in a BatchFormatError, and what is
+  // kept is bounded by the batch's own size (each record takes at least 6 bytes of it).
+  const corrupt = (what: string): BatchFormatError =>
+    new BatchFormatError(`record batch at offset ${batch.baseOffset}: ${what}`)
+  let previousDelta = -1
   at = 0
   for (let i = 0; i < batch.recordCount; i++) {
+    if (at >= data.length) throw corrupt(`record count ${batch.recordCount} but only ${i} records`)
     const length = readVarint(data)
     const start = at
     const end = start + length
-    if (length < 0 || end > data.length) {
-      throw new BatchFormatError(`record ${i} of the batch at offset ${batch.baseOffset} overruns the batch`)
-    }
+    if (length < 0 || end > data.length) throw corrupt(`record ${i} overruns the batch`)
     at++ // attributes
     const timestampDelta = readVarlong(data)
-    const offset = baseOffset + readVarint(data)
+    const offsetDelta = readVarint(data)
+    // Offsets within a batch increase and end at lastOffsetDelta (nextOffset is computed from it).
+    if (offsetDelta <= previousDelta || offsetDelta > batch.lastOffsetDelta) {
+      throw corrupt(
+        `record ${i} has offset delta ${offsetDelta} (previous ${previousDelta}, last ${batch.lastOffsetDelta})`
+      )
+    }
+    previousDelta = offsetDelta
+    const offset = baseOffset + offsetDelta
     if (offset < fromOffset) {
       at = end
       continue
@@ -239,9 +290,14 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
     if (kl > 0) at += kl
     const vl = readVarint(data)
     if (vl > 0) at += vl
+    if (kl < -1 || vl < -1 || at > end) throw corrupt(`record at offset ${offset} has key or value lengths beyond it`)
     const headerCountAt = at
     const headerCount = readVarint(data)
     const headersAt = at
+    // A header takes at least 2 bytes (key length and value length).
+    if (headerCount < 0 || headerCount * 2 > end - at) {
+      throw corrupt(`record at offset ${offset} claims ${headerCount} headers`)
+    }
     let provAt = -1
     let provEnd = -1
     let provValueAt = -1
@@ -251,10 +307,12 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
         const entry = at
         const hk = readVarint(data)
         const keyStart = at
-        at += Math.max(0, hk)
+        if (hk < 0 || at + hk > end) throw corrupt(`record at offset ${offset} has a header key beyond it`)
+        at += hk
         const hv = readVarint(data)
         const valueStart = at
         if (hv > 0) at += hv
+        if (hv < -1 || at > end) throw corrupt(`record at offset ${offset} has a header value beyond it`)
         if (
           provAt < 0 &&
           hk === keyLength &&
@@ -267,7 +325,8 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
         }
       }
     }
-    if (at > end) throw new BatchFormatError(`record at offset ${offset} overruns its length`)
+    // Headers end the record: walked, they must end exactly at its length (as Kafka checks).
+    if (keyLength >= 0 ? at !== end : at > end) throw corrupt(`record at offset ${offset} does not end at its length`)
     out.push({
       data,
       offset,
@@ -285,6 +344,7 @@ export function readRecords(batch: RawBatch, fromOffset: number, provenanceKey: 
     })
     at = end
   }
+  if (at !== data.length) throw corrupt(`${data.length - at} bytes after its ${batch.recordCount} records`)
 }
 
 /** Key, value and headers of a raw record as buffers (views into its data, no copies). */

@@ -92,8 +92,13 @@ export class Metrics implements EngineEvents {
     )
     const partitionState = gauge(
       'kafka_dr_partition_state',
-      '1 for the state the partition is in: running, errored or source-deleted.',
+      '1 for the state the partition is in: running, retrying (fetches refused, e.g. by an ACL; see the reason), errored or source-deleted.',
       ['link', 'topic', 'partition', 'state']
+    )
+    const fetchError = gauge(
+      'kafka_dr_partition_fetch_error',
+      "1 while the partition's fetches fail, or stopped it, with this source broker error (e.g. TOPIC_AUTHORIZATION_FAILED).",
+      ['link', 'topic', 'partition', 'error']
     )
     const linkState = gauge(
       'kafka_dr_link_state',
@@ -130,6 +135,7 @@ export class Metrics implements EngineEvents {
       for (const g of [lagRecords, lagBytes, lagSeconds, partitionState, linkState, checkpointAge, checkpointExact]) {
         g.reset()
       }
+      fetchError.reset()
       schemaSubjects.reset()
       schemaVersions.reset()
       up.reset()
@@ -145,6 +151,7 @@ export class Metrics implements EngineEvents {
           lagBytes.set(labels, lag.bytes ?? 0)
           if (lag.seconds !== null) lagSeconds.set(labels, lag.seconds)
           partitionState.set({ ...labels, state: p.state }, 1)
+          if (p.fetchError !== null) fetchError.set({ ...labels, error: p.fetchError }, 1)
         }
         for (const g of l.groups) {
           if (g.lastCheckpointAt !== null) {

@@ -3,6 +3,7 @@ import { type SchemaRef, registrationOrder } from '../core/schema-wire.ts'
 import { type TopicFilter } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
+import { KeySchemaIds } from './key-ids.ts'
 import {
   REGISTRY_ERRORS,
   RegistryError,
@@ -32,6 +33,8 @@ export interface SchemaSyncSettings {
   subjects: TopicFilter
   /** How long a failed id or subject waits before it is tried again. */
   retryMs: number
+  /** Subjects besides `<topic>-key` whose ids mark a wire-format key (schemas.keySubjects); null: none. */
+  keySubjects?: TopicFilter | null
 }
 
 /** Why a schema could not be made available on the target; names the subject and id. */
@@ -64,6 +67,8 @@ export interface SchemaSyncState {
   totals: { subjects: number; versions: number; inSync: number; pending: number; failed: number; softDeleted: number }
   /** Source ids known to exist on the target (and their target ids under translate-ids). */
   ids: number
+  /** (topic, id) pairs of keys that look like the wire format but are no key schema: copied as they are. */
+  keysNotWireFormat: number
 }
 
 interface Registered {
@@ -88,6 +93,7 @@ export class SchemaSync {
   readonly #subjects = new Map<string, SubjectSyncState>()
   /** keep-ids: subjects already in IMPORT mode on the target. */
   readonly #importing = new Set<string>()
+  readonly #keyIds: KeySchemaIds
   #lock: Promise<unknown> = Promise.resolve()
   #lastSyncAt: number | null = null
   #lastError: string | null = null
@@ -98,6 +104,7 @@ export class SchemaSync {
     this.#source = source
     this.#target = target
     this.#log = log.child({ component: 'schemas' })
+    this.#keyIds = new KeySchemaIds(source, settings.keySubjects ?? null, this.#log)
   }
 
   get mode(): SchemaIdMode {
@@ -107,6 +114,16 @@ export class SchemaSync {
   /** The target id of a source id known to exist on the target (hot path: a map lookup). */
   targetId(sourceId: number): number | undefined {
     return this.#ids.get(sourceId)
+  }
+
+  /** Hot path: whether a key of `topic` with this id is in the wire format; undefined until decided. */
+  keyIsWire(topic: string, id: number): boolean | undefined {
+    return this.#keyIds.isWire(topic, id)
+  }
+
+  /** Decides the key ids of `topic` not decided yet (see key-ids.ts); throws when the registry cannot answer. */
+  async decideKeys(topic: string, ids: Iterable<number>): Promise<void> {
+    await this.#keyIds.decide(topic, ids)
   }
 
   /**
@@ -408,6 +425,7 @@ export class SchemaSync {
     }
     this.#registered.set(refKey(ref.subject, ref.version), registered)
     this.#ids.set(source.id, registered.id)
+    this.#keyIds.learn(ref.subject, source.id)
     this.#log.info(
       {
         subject: ref.subject,
@@ -449,7 +467,8 @@ export class SchemaSync {
       globalCompatibility: this.#globalCompatibility,
       subjects: subjects.map(s => ({ ...s, softDeleted: [...s.softDeleted] })),
       totals,
-      ids: this.#ids.size
+      ids: this.#ids.size,
+      keysNotWireFormat: this.#keyIds.notWireFormat
     }
   }
 

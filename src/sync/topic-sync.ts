@@ -1,6 +1,11 @@
 import { type TopicNaming } from '../core/naming.ts'
 import { type TopicFilter } from '../core/topic-filter.ts'
-import { configChanges, configsForNewTarget, targetTimestampWarnings } from '../core/topic-configs.ts'
+import {
+  configChanges,
+  configsForNewTarget,
+  targetTimestampWarnings,
+  timestampTypeCorrection
+} from '../core/topic-configs.ts'
 import { describeCause } from '../errors.ts'
 import { type KafkaAdmin, type TopicDescription } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
@@ -118,7 +123,11 @@ export class TopicSync {
         const changes = configChanges(source, target)
         if (Object.keys(changes).length > 0) {
           await this.#target.setTopicConfigs(topic.target, changes)
-          this.#log.info({ topic: topic.source, target: topic.target, changes }, 'target topic configs updated')
+          const fields = { topic: topic.source, target: topic.target, changes }
+          // Someone set LogAppendTime on the target since: said as a warning, not as routine sync.
+          const corrected = timestampTypeCorrection(topic.target, target)
+          if (corrected !== null) this.#log.warn(fields, corrected.message)
+          else this.#log.info(fields, 'target topic configs updated')
         }
       } catch (error) {
         this.#log.error(
@@ -187,8 +196,14 @@ export class TopicSync {
     return { source, target, partitions, topicId: description.topicId }
   }
 
+  /** Before copying into a target topic: LogAppendTime corrected (logged), timestamp windows warned. */
   async #checkTargetLimits(target: string): Promise<void> {
     const configs = await this.#target.describeTopicConfig(target)
+    const corrected = timestampTypeCorrection(target, configs)
+    if (corrected !== null) {
+      await this.#target.setTopicConfigs(target, corrected.changes)
+      this.#log.warn({ target, changes: corrected.changes }, corrected.message)
+    }
     for (const warning of targetTimestampWarnings(target, configs)) this.#warnOnce(`ts:${warning}`, warning)
   }
 

@@ -18,10 +18,19 @@ import { resolveOrigins } from '../engine/origin-ids.ts'
 import { partitionKey } from '../engine/state-store.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
-import { type ClusterConnection, type FetchedRecord, KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import {
+  type ClusterConnection,
+  type FetchedRecord,
+  KafkaAdmin,
+  type PartitionRange,
+  PartitionFetcher,
+  PartitionRangeReader,
+  type RangeReadEnd
+} from '../kafka/index.ts'
 import { createLogger } from '../observability/logger.ts'
 import { TargetIdLookup } from '../schemas/id-lookup.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
+import { SourceLookback } from './source-lookback.ts'
 
 /**
  * `kafka-dr verify`: proves, partition by partition, that the target holds what the source still
@@ -38,6 +47,11 @@ export interface VerifyOptions {
   fromTime?: number
   /** Source offsets per range digest. */
   rangeSize?: number
+  /**
+   * Active-passive links: target records no copy of this link explains (other writers) fail the check.
+   * Refused for a link whose reverse link is in the same config (active-active).
+   */
+  strict?: boolean
   onProgress?: (progress: VerifyProgress) => void
 }
 
@@ -69,6 +83,12 @@ export interface PartitionReport extends PartitionVerdict {
   fromTarget: number
   /** Ranges the replicator skipped by policy (onDataLoss: skip) and recorded; reported, not a failure. */
   recordedGaps: { from: number; to: number; reason: string }[]
+  /**
+   * Source offsets [from, to) that could not be checked because an open transaction holds the
+   * source's last stable offset at `from` (read_committed: not readable yet). Reported, not a failure:
+   * the replicator copies them only once the transaction ends.
+   */
+  uncheckedOnSource: { from: number; to: number; reason: string } | null
   error: string | null
 }
 
@@ -78,6 +98,8 @@ export interface VerifyReport {
   target: string
   startedAt: string
   finishedAt: string
+  /** Records of other writers on the target failed the check (--strict). */
+  strict: boolean
   ok: boolean
   partitions: PartitionReport[]
   totals: {
@@ -136,40 +158,19 @@ export function recordDigest(record: FetchedRecord): Digest {
 }
 
 /**
- * The records of one partition in [from, to), in offset order, fetched as needed. A source whose log
- * start moves past the reader during the check (retention) continues at the new log start.
+ * The records of one partition in [from, to), in offset order, fetched as needed through the shared
+ * range reader (retries bounded with backoff). A log start that moves past the reader during the check
+ * (retention) is followed. `ended` receives how the read ended: short when an open transaction holds
+ * the last stable offset below `to`.
  */
 async function* partitionRecords(
   fetcher: PartitionFetcher,
-  topic: string,
-  partition: number,
-  from: bigint,
-  to: bigint
+  range: PartitionRange,
+  ended: (end: RangeReadEnd) => void = () => {}
 ): AsyncGenerator<FetchedRecord> {
-  let offset = from
-  let failures = 0
-  while (offset < to) {
-    const [result] = await fetcher.fetch([{ topic, partition, offset }])
-    if (result === undefined) throw new Error('empty fetch result')
-    if (result.error !== undefined) {
-      if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > offset) {
-        offset = result.logStartOffset
-        continue
-      }
-      if (result.error.retriable && failures++ < 10) continue
-      throw result.error.error
-    }
-    failures = 0
-    for (const record of result.records) {
-      if (record.offset >= to) return
-      yield record
-    }
-    if (result.nextOffset === offset) {
-      // Nothing more below `to` (the end moved back, or only markers remain): done.
-      if (result.highWatermark >= 0n && result.highWatermark <= offset) return
-    }
-    offset = result.nextOffset
-  }
+  const reader = new PartitionRangeReader(fetcher, range, { followLogStart: true })
+  for (let records = await reader.next(); records !== null; records = await reader.next()) yield* records
+  ended(reader.end!)
 }
 
 interface Target {
@@ -183,6 +184,16 @@ export async function verifyLink(
   options: VerifyOptions = {}
 ): Promise<VerifyReport> {
   const link = findLink(config, linkName)
+  const strict = options.strict === true
+  if (strict) {
+    const reverse = config.links.find(l => l.source === link.target && l.target === link.source)
+    if (reverse !== undefined) {
+      throw new KdrError(
+        'KDR_ERR_CONFIG',
+        `--strict is for active-passive links: the config also replicates ${reverse.name}, so ${link.target} takes writes of its own`
+      )
+    }
+  }
   const startedAt = new Date().toISOString()
   const sourceConnection: ClusterConnection = clusterOf(config, link.source, 'verify')
   const targetConnection: ClusterConnection = clusterOf(config, link.target, 'verify')
@@ -190,6 +201,7 @@ export async function verifyLink(
   const targetAdmin = new KafkaAdmin(targetConnection)
   const fetchOptions = { maxWaitMs: 0, isolation: 'read_committed' as const, partitionMaxBytes: 4 * 1024 * 1024 }
   const sourceFetcher = new PartitionFetcher(sourceConnection, fetchOptions)
+  const lookbackFetcher = new PartitionFetcher(sourceConnection, fetchOptions)
   // The target side reads everything the log holds: copies are never transactional.
   const targetFetcher = new PartitionFetcher(targetConnection, { ...fetchOptions, isolation: 'read_uncommitted' })
   const naming = new TopicNaming(link.naming, link.source)
@@ -281,6 +293,7 @@ export async function verifyLink(
           lostOnSource: null,
           fromTarget: 0,
           recordedGaps: [],
+          uncheckedOnSource: null,
           error: `source topic was re-created since it was replicated (topic id ${storedTopicId} -> ${item.topicId}): the target holds copies of the old topic, not of this one`
         })
         continue
@@ -297,7 +310,9 @@ export async function verifyLink(
         runs,
         replicatedNext,
         rangeSize,
+        strict,
         sourceFetcher,
+        lookbackFetcher,
         targetFetcher,
         targetAdmin,
         ids,
@@ -313,7 +328,13 @@ export async function verifyLink(
       reports.push(report)
     }
   } finally {
-    await Promise.allSettled([sourceFetcher.close(), targetFetcher.close(), sourceAdmin.close(), targetAdmin.close()])
+    await Promise.allSettled([
+      sourceFetcher.close(),
+      lookbackFetcher.close(),
+      targetFetcher.close(),
+      sourceAdmin.close(),
+      targetAdmin.close()
+    ])
   }
   const sum = (pick: (r: PartitionReport) => number): number => reports.reduce((n, r) => n + pick(r), 0)
   const failed = reports.filter(r => !r.ok).length
@@ -323,6 +344,7 @@ export async function verifyLink(
     target: link.target,
     startedAt,
     finishedAt: new Date().toISOString(),
+    strict,
     ok: failed === 0,
     partitions: reports,
     totals: {
@@ -373,7 +395,10 @@ async function verifyPartition(input: {
   runs: OffsetRuns
   replicatedNext: bigint | null
   rangeSize: number
+  strict: boolean
   sourceFetcher: PartitionFetcher
+  /** A second source reader for re-reads, so the main source stream keeps its position. */
+  lookbackFetcher: PartitionFetcher
   targetFetcher: PartitionFetcher
   targetAdmin: KafkaAdmin
   ids: TargetIdLookup | null
@@ -397,9 +422,35 @@ async function verifyPartition(input: {
     ])
     targetRange = { from: Number(start.get(partition) ?? 0n), to: Number(end.get(partition) ?? 0n) }
   }
-  const source = partitionRecords(input.sourceFetcher, topic, partition, from, to)
+  let uncheckedOnSource: PartitionReport['uncheckedOnSource'] = null
+  const source = partitionRecords(input.sourceFetcher, { topic, partition, from, to }, end => {
+    if (end.shortfall !== null) {
+      uncheckedOnSource = {
+        from: Number(end.shortfall.at),
+        to: Number(to),
+        reason:
+          end.shortfall.reason === 'open-transaction'
+            ? `an open transaction holds the last stable offset at ${end.shortfall.lastStableOffset}`
+            : `the source log ends at ${end.shortfall.highWatermark}`
+      }
+    }
+  })
   let pulled = 0
   let fromTarget = 0
+  /** The digest a copy of this source record must have; null for records not expected on the target. */
+  const digestOf = async (record: FetchedRecord): Promise<Digest | null> => {
+    if (!copiedByLink(record, input.origins)) return null
+    return recordDigest(input.ids === null ? record : await input.ids.translate(record, topic))
+  }
+  const lookback = new SourceLookback(async at => {
+    // A log start moved past `at` since (retention): that record is gone, the copy counts as such.
+    const reader = new PartitionRangeReader(
+      input.lookbackFetcher,
+      { topic, partition, from: at, to },
+      { followLogStart: true }
+    )
+    return (await reader.next()) ?? []
+  }, digestOf)
   const merge = new PartitionMerge(
     {
       from: Number(from),
@@ -411,19 +462,21 @@ async function verifyPartition(input: {
       },
       targetLogStart: targetRange?.from ?? 0,
       rangeSize: input.rangeSize,
-      hashing
+      hashing,
+      strict: input.strict,
+      sourceDigestAt: offset => lookback.digestAt(offset)
     },
     async (): Promise<SourceRecordDigest | null> => {
       for (;;) {
         const next = await source.next()
         if (next.done === true) return null
         if (++pulled % 20_000 === 0) input.progress(pulled)
-        if (!copiedByLink(next.value, input.origins)) {
+        const digest = await digestOf(next.value)
+        if (digest === null) {
           fromTarget++
           continue
         }
-        const record = input.ids === null ? next.value : await input.ids.translate(next.value)
-        return { offset: Number(record.offset), digest: recordDigest(record) }
+        return { offset: Number(next.value.offset), digest }
       }
     }
   )
@@ -433,14 +486,13 @@ async function verifyPartition(input: {
       // Copies of records before `from` come before the copy of `from`: start there when it is known.
       const first = runs.translate(from)
       const start = BigInt(Math.max(targetRange.from, first === null ? targetRange.from : Number(first.targetOffset)))
-      for await (const record of partitionRecords(
-        input.targetFetcher,
-        input.targetTopic,
-        partition,
-        start,
-        BigInt(targetRange.to)
-      )) {
-        await merge.target(copiedFrom(record, topic, partition, input.origins), recordDigest(record))
+      const range = { topic: input.targetTopic, partition, from: start, to: BigInt(targetRange.to) }
+      for await (const record of partitionRecords(input.targetFetcher, range)) {
+        await merge.target(
+          copiedFrom(record, topic, partition, input.origins),
+          recordDigest(record),
+          Number(record.offset)
+        )
       }
     }
   } catch (e) {
@@ -452,9 +504,17 @@ async function verifyPartition(input: {
   })
   input.progress(pulled)
   if (verdict === null || error !== null) {
-    return { ...base, ...(verdict ?? emptyVerdict()), fromTarget, targetRange, error, ok: false }
+    return { ...base, ...(verdict ?? emptyVerdict()), fromTarget, targetRange, uncheckedOnSource, error, ok: false }
   }
-  return { ...base, ...verdict, fromTarget, ok: verdict.ok && input.lostOnSource === null, targetRange, error: null }
+  return {
+    ...base,
+    ...verdict,
+    fromTarget,
+    ok: verdict.ok && input.lostOnSource === null,
+    targetRange,
+    uncheckedOnSource,
+    error: null
+  }
 }
 
 /** A target copy's origin is one this link copies (its hop count already includes this link's copy). */

@@ -55,3 +55,19 @@ test('replicate: the options of its HTTP server and logs are checked before anyt
     }
   )
 })
+
+test('verify: a bad --from-time or --range-size is a usage error, exit 2, before any cluster is contacted', async () => {
+  const verify = [...cli, 'verify', '--config', 'examples/kafka-dr.yaml', '--link', 'dc1->dc2']
+  for (const [option, value, message] of [
+    ['--from-time', 'yesterday', /--from-time: expected an ISO date-time or epoch milliseconds, got "yesterday"/],
+    ['--range-size', '0', /--range-size: expected a whole number from 1 to 100000000, got "0"/],
+    ['--range-size', 'lots', /--range-size: expected a whole number from 1 to 100000000, got "lots"/]
+  ] as const) {
+    await assert.rejects(run(process.execPath, [...verify, option, value]), (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2, `${option} ${value}`)
+      assert.match(e.stderr, /^kafka-dr: KDR_ERR_CONFIG: /)
+      assert.match(e.stderr, message)
+      return true
+    })
+  }
+})

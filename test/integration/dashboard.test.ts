@@ -35,6 +35,7 @@ describe('dashboard in a browser', () => {
   let observed: ObservedReplicator
   let browser: Browser
   let writing: Promise<void> = Promise.resolve()
+  let finished = false
 
   before(async () => {
     await dc1.createTopics([
@@ -71,14 +72,18 @@ describe('dashboard in a browser', () => {
     const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
     observed = await startObserved(config, log, config.http)
     server = observed.http!
-    // Steady traffic on orders for the whole test, so the throughput chart has something to draw.
+    // Steady traffic on orders until the test ends (not for a fixed time a slow machine may outlast),
+    // so the throughput chart has something to draw.
     const writer = new SequenceWriter(clusterConnection(1), live, 3, 'dash', 200)
     writing = (async () => {
-      for (let round = 0; round < 40; round++) {
-        await writer.write(600, 300)
-        await sleep(500)
+      try {
+        while (!finished) {
+          await writer.write(600, 300)
+          await sleep(500)
+        }
+      } finally {
+        await writer.close()
       }
-      await writer.close()
     })()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -87,6 +92,7 @@ describe('dashboard in a browser', () => {
   })
 
   after(async () => {
+    finished = true
     await browser?.close()
     await writing.catch(() => {})
     await observed.stop()
@@ -99,27 +105,32 @@ describe('dashboard in a browser', () => {
     page.on('requestfailed', r => failedRequests.push(r.url()))
     await page.goto(`${server.url}/#token=${TOKEN}`)
     const section = page.locator('section.link[data-link="dc1->dc2"]')
-    await section.waitFor({ timeout: 15_000 })
+    await section.waitFor({ timeout: 60_000 })
     // The token leaves the address bar at once (kept for the tab only).
     assert.equal(new URL(page.url()).hash, '')
 
     const stoppedRow = section.locator(`tr.errored[data-partition="${broken}/0"]`)
-    await stoppedRow.waitFor({ timeout: 30_000 })
+    await stoppedRow.waitFor({ timeout: 60_000 })
     assert.match(await stoppedRow.locator('td.reason').innerText(), /MESSAGE_TOO_LARGE.*offset 25/)
     assert.equal(await section.locator('.stopped').innerText(), '1')
     // Stopped partitions are listed first.
     assert.equal(await section.locator('table.partitions tbody tr').first().getAttribute('class'), 'errored')
 
-    // The throughput chart redraws as new samples arrive.
+    // The throughput chart redraws as new samples arrive. Evidence of a new sample is the page's own
+    // count of polls the chart holds (data-points), not the time that passed between two looks.
     const chart = section.locator('.throughput canvas')
-    await waitFor('a non-zero throughput on the page', 30_000, async () => {
+    const points = async (): Promise<number> => Number(await section.locator('.throughput').getAttribute('data-points'))
+    await waitFor('a non-zero throughput on the page', 60_000, async () => {
       const text = await section.locator('.rate').innerText()
       return text !== '–' && Number(text.replaceAll(',', '')) > 0
     })
     const first = await chart.screenshot()
-    await sleep(4500)
-    const second = await chart.screenshot()
-    assert.ok(!first.equals(second), 'the chart changed between two looks 4.5 s apart')
+    const drawn = await points()
+    assert.ok(drawn >= 2, `a rate needs two polls; the chart holds ${drawn}`)
+    await waitFor('the page to draw a later poll', 60_000, async () => (await points()) > drawn)
+    // uPlot draws on the microtask after setData, so the canvas already shows the new point; the
+    // generous bound only covers a screenshot taken while the browser is starved of CPU.
+    await waitFor('the chart to show the later poll', 30_000, async () => !first.equals(await chart.screenshot()))
     assert.equal(await section.locator('.failover').innerText(), 'no failover recorded for this link')
     const updated = await page.locator('#updated').innerText()
     assert.match(updated, /^updated /)

@@ -88,7 +88,7 @@ describe('failover and failback round trip', () => {
       assert.equal(report.alreadyCompleted, false)
       assert.equal(report.rpoRecords, 0n)
       assert.deepEqual(report.steps, ['preflight', 'fence', 'points', `group ${group}`, 'completed'])
-      await waitFor('replicator fenced', 10_000, async () => running.replicator.status()[0]?.state === 'fenced')
+      await waitFor('replicator fenced', 30_000, async () => running.replicator.status()[0]?.state === 'fenced')
       assert.deepEqual(
         await dc2.groupOffsets(group),
         new Map([
@@ -189,10 +189,13 @@ describe('failover and failback round trip', () => {
     try {
       assert.equal(running.replicator.status()[0]?.state, 'running')
       await produceSequence(p1, topic, PARTITIONS, 10, 'after')
-      await waitFor('new records on dc2', 20_000, async () =>
-        (await endOffsets(dc2, topic, PARTITIONS)).every(o => o >= 610n)
+      // Evidence that the forward link got past everything dc1 holds (the tail, the copied-back
+      // records and the new ones): its stored progress is dc1's end offsets. Only then is dc2's end
+      // offset final, and it must count just the 10 new records per partition.
+      const dc1End = await endOffsets(dc1, topic, PARTITIONS)
+      await waitFor("forward progress at dc1's end offsets", 60_000, async () =>
+        (await progressOf(link, topic, PARTITIONS)).every((o, i) => o === dc1End[i])
       )
-      await new Promise(r => setTimeout(r, 1500))
       assert.deepEqual(await endOffsets(dc2, topic, PARTITIONS), Array(PARTITIONS).fill(610n))
       const onDc2 = await kcatReadAll(bootstrapOf(2), topic)
       assert.deepEqual(

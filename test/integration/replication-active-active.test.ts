@@ -53,8 +53,18 @@ describe('active-active dc1 <-> dc2 with identity naming', () => {
         const [a, b] = await Promise.all([endOffsets(dc1, topic, partitions), endOffsets(dc2, topic, partitions)])
         return [...a, ...b].every(o => o >= expected)
       })
-      // Give a cycle time to show up: several commit and fetch rounds.
-      await sleep(3000)
+      // Evidence that no copy is on its way any more: each link has settled (copied or passed over)
+      // every record its source holds, status read before the end offsets. A record sent back would
+      // have to come from a record not yet settled, and would show as an end offset past the other's.
+      await waitFor('each link settled at its source end offsets', 60_000, async () => {
+        const status = running.replicator.status()
+        const [a, b] = await Promise.all([endOffsets(dc1, topic, partitions), endOffsets(dc2, topic, partitions)])
+        const settled = (link: string, end: bigint[]): boolean => {
+          const copied = status.find(l => l.link === link)?.partitions ?? []
+          return copied.length === partitions && copied.every(p => p.replicatedNext === end[p.partition])
+        }
+        return settled('dc1->dc2', a) && settled('dc2->dc1', b)
+      })
       assert.deepEqual(await endOffsets(dc1, topic, partitions), Array(partitions).fill(expected))
       assert.deepEqual(await endOffsets(dc2, topic, partitions), Array(partitions).fill(expected))
 

@@ -193,7 +193,7 @@ describe('replication dc1 -> dc2: byte-identical copy', () => {
   })
 
   test('stored progress equals the source end offsets and no error was logged', async () => {
-    await waitFor('a commit at the end offsets', 10_000, async () => {
+    await waitFor('a commit at the end offsets', 30_000, async () => {
       const progress = await progressOf('dc1->dc2', topic, PARTITIONS)
       return progress.every(o => o === BigInt(PER_PARTITION))
     })

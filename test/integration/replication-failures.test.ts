@@ -129,7 +129,7 @@ describe('a record the target refuses (too large)', () => {
       assert.deepEqual(await endOffsets(dc2, topic, 1), [10n])
       await waitFor(
         'progress committed up to the refused record',
-        5000,
+        30_000,
         async () => (await progressOf('dc1->dc2', topic, 1))[0] === 10n
       )
     } finally {

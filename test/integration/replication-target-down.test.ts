@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { RecordProducer } from '../../src/kafka/index.ts'
 import { bootstrapOf, start, stop } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
@@ -44,7 +43,18 @@ describe('target cluster down for a while', () => {
       const downAt = Date.now()
       // 4 x 5,000 records of ~20 bytes while the target is down: more than the 256 KiB buffers hold.
       await produceSequence(producer, topic, partitions, 5000, 'v', 1000)
-      await sleep(8000)
+      // Evidence that every partition reached the new records and kept trying to deliver them through
+      // a growing backoff (not a pause of some seconds): three failed attempts each, logged.
+      await waitFor('every partition to retry its produce three times', 180_000, async () => {
+        const retries = new Map<number, number>()
+        for (const line of running.logs) {
+          if (!line.includes('produce to target failed; retrying')) continue
+          const entry = JSON.parse(line) as { msg?: string; partition?: number }
+          if (entry.msg === 'produce to target failed; retrying' && entry.partition !== undefined)
+            retries.set(entry.partition, (retries.get(entry.partition) ?? 0) + 1)
+        }
+        return [...Array(partitions).keys()].every(p => (retries.get(p) ?? 0) >= 3)
+      })
       const during = running.replicator.status()[0]!.partitions
       assert.ok(
         during.every(p => p.state === 'running'),

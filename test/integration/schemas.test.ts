@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import { parseConfig } from '../../src/config/index.ts'
 import { status } from '../../src/failover/status.ts'
@@ -397,10 +396,14 @@ describe('schema replication dc1 -> dc2', () => {
         { subject: `${topic}-value` }
       )
       await producer.send(topic, await order(50, 50, v2))
-      await waitFor('the partition to report the outage', 30_000, async () =>
-        running!.logs.some(l => l.includes('schema registry not available; records wait'))
-      )
-      await sleep(3000)
+      // Evidence that the partition reached the new schema's records and holds them: the batch that
+      // starts at offset 50 was refused by the (absent) registry twice, the second time after a backoff.
+      await waitFor('the partition to wait at offset 50 twice', 60_000, async () => {
+        const waits = running!.logs.filter(
+          l => l.includes('schema registry not available; records wait') && l.includes('"offset":"50"')
+        )
+        return waits.length >= 2
+      })
       assert.deepEqual(await endOffsets(dc2, topic, 1), [50n], 'nothing written while the schema cannot be registered')
       assert.equal(running.replicator.status()[0]!.partitions[0]!.state, 'running')
       proxy = await startDelayProxy({ listenPort: port, targetHost: '127.0.0.1', targetPort: 28081, delayMs: 0 })

@@ -44,7 +44,7 @@ interface JsonReport {
   partitions: {
     partition: number
     ok: boolean
-    altered: { count: number; offsets: number[] }
+    altered: { count: number; offsets: number[]; targetOffsets: number[] }
     missing: { count: number; ranges: { from: number; to: number }[] }
     notReplicated: { count: number; from: number | null }
   }[]
@@ -108,7 +108,7 @@ describe('kafka-dr verify (CLI) against real clusters', () => {
     assert.equal(forgedReport.ok, false)
     const p0 = forgedReport.partitions.find(p => p.partition === 0)!
     assert.equal(p0.ok, false)
-    assert.deepEqual(p0.altered, { count: 2, offsets: [200, 230] })
+    assert.deepEqual(p0.altered, { count: 2, offsets: [200, 230], targetOffsets: [200, 201] })
     assert.deepEqual(p0.missing, { count: 29, ranges: [{ from: 201, to: 230 }] })
     assert.deepEqual(p0.notReplicated, { count: 19, from: 231 })
     assert.equal(forgedReport.partitions.find(p => p.partition === 1)?.ok, true)

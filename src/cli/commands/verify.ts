@@ -1,9 +1,11 @@
 import { loadConfig } from '../../config/index.ts'
-import { type VerifyReport, verifyLink } from '../../verify/verify.ts'
+import { KdrError } from '../../errors.ts'
+import { type VerifyOptions, type VerifyReport, verifyLink } from '../../verify/verify.ts'
 
 /**
- * `kafka-dr verify --config F --link dc1->dc2 [--topics a,b] [--from-time T] [--json]`: exit 0 only
- * when every checked partition's replicated range matches the source; progress goes to stderr.
+ * `kafka-dr verify --config F --link dc1->dc2 [--topics a,b] [--from-time T] [--strict] [--json]`: exit
+ * 0 only when every checked partition's replicated range matches the source; progress goes to stderr.
+ * A bad option value is a usage error (exit 2), found before any cluster is contacted.
  */
 export interface VerifyCommandOptions {
   config: string
@@ -11,18 +13,17 @@ export interface VerifyCommandOptions {
   topics?: string
   fromTime?: string
   rangeSize?: string
+  strict?: boolean
   json?: boolean
   quiet?: boolean
 }
 
 export async function verifyCommand(options: VerifyCommandOptions): Promise<number> {
+  const parsed = parseVerifyOptions(options)
   const config = loadConfig(options.config)
-  const fromTime = options.fromTime === undefined ? undefined : parseTime(options.fromTime)
   let lastProgress = 0
   const report = await verifyLink(config, options.link, {
-    ...(options.topics === undefined ? {} : { topics: options.topics.split(',').map(t => t.trim()) }),
-    ...(fromTime === undefined ? {} : { fromTime }),
-    ...(options.rangeSize === undefined ? {} : { rangeSize: Number(options.rangeSize) }),
+    ...parsed,
     onProgress: p => {
       if (options.quiet === true || Date.now() - lastProgress < 1000) return
       lastProgress = Date.now()
@@ -37,12 +38,42 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
   return report.ok ? 0 : 1
 }
 
+/** Largest --range-size: a range digest per this many source offsets (one range = one hash). */
+export const MAX_RANGE_SIZE = 100_000_000
+
+/** The command line's option values, checked: a bad one is KDR_ERR_CONFIG (exit 2). */
+export function parseVerifyOptions(options: VerifyCommandOptions): Omit<VerifyOptions, 'onProgress'> {
+  const parsed: Omit<VerifyOptions, 'onProgress'> = {}
+  if (options.topics !== undefined) {
+    const topics = options.topics
+      .split(',')
+      .map(t => t.trim())
+      .filter(t => t !== '')
+    if (topics.length === 0) throw usage(`--topics: expected comma-separated topic names, got "${options.topics}"`)
+    parsed.topics = topics
+  }
+  if (options.fromTime !== undefined) parsed.fromTime = parseTime(options.fromTime)
+  if (options.rangeSize !== undefined) {
+    const text = options.rangeSize.trim()
+    const n = /^\d+$/.test(text) ? Number(text) : NaN
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_RANGE_SIZE)
+      throw usage(`--range-size: expected a whole number from 1 to ${MAX_RANGE_SIZE}, got "${options.rangeSize}"`)
+    parsed.rangeSize = n
+  }
+  if (options.strict === true) parsed.strict = true
+  return parsed
+}
+
 /** An ISO date-time or milliseconds since the epoch. */
 function parseTime(text: string): number {
   const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text)
-  if (!Number.isFinite(value))
-    throw new Error(`--from-time: expected an ISO date-time or epoch milliseconds, got "${text}"`)
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw usage(`--from-time: expected an ISO date-time or epoch milliseconds, got "${text}"`)
   return value
+}
+
+function usage(message: string): KdrError {
+  return new KdrError('KDR_ERR_CONFIG', message)
 }
 
 function printReport(report: VerifyReport): void {
@@ -58,7 +89,14 @@ function printReport(report: VerifyReport): void {
       problems.push(
         `${p.missing.count} missing (${p.missing.ranges.map(r => (r.to - r.from === 1 ? `${r.from}` : `${r.from}..${r.to - 1}`)).join(', ')}${p.missing.ranges.length === 20 ? ', ...' : ''})`
       )
-    if (p.altered.count > 0) problems.push(`${p.altered.count} altered (offsets ${p.altered.offsets.join(', ')})`)
+    if (p.altered.count > 0)
+      problems.push(
+        `${p.altered.count} altered (offsets ${p.altered.offsets.join(', ')}), copies at target offsets ${p.altered.targetOffsets.join(', ')}`
+      )
+    if (p.foreign > 0 && report.strict)
+      problems.push(
+        `${p.foreign} records from other writers on a standby (target offsets ${p.foreignOffsets.join(', ')}${p.foreign > p.foreignOffsets.length ? ', ...' : ''})`
+      )
     if (p.reordered.count > 0)
       problems.push(`${p.reordered.count} reordered (offsets ${p.reordered.offsets.join(', ')})`)
     const notes: string[] = []
@@ -67,7 +105,12 @@ function printReport(report: VerifyReport): void {
       notes.push(`${p.notReplicated.count} not replicated yet (from ${p.notReplicated.from})`)
     if (p.expiredOnTarget > 0) notes.push(`${p.expiredOnTarget} expired on the target`)
     if (p.goneFromSource > 0) notes.push(`${p.goneFromSource} copies of records the source no longer has`)
-    if (p.foreign > 0) notes.push(`${p.foreign} records from other writers`)
+    if (p.foreign > 0 && !report.strict)
+      notes.push(`${p.foreign} records from other writers (target offsets ${p.foreignOffsets.join(', ')})`)
+    if (p.uncheckedOnSource !== null)
+      notes.push(
+        `source offsets ${p.uncheckedOnSource.from}..${p.uncheckedOnSource.to - 1} not checked: ${p.uncheckedOnSource.reason}`
+      )
     for (const g of p.recordedGaps) notes.push(`recorded gap ${g.from}..${g.to - 1} (${g.reason})`)
     console.log(
       `  ${p.ok ? 'ok  ' : 'FAIL'} ${p.topic}/${p.partition} -> ${p.targetTopic}: source ${p.sourceRange.from}..${p.sourceRange.to}, ${p.matched} matched${problems.length > 0 ? `; ${problems.join('; ')}` : ''}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`

@@ -56,7 +56,14 @@ test('the documented example compiles with every default', () => {
         maxBufferedBytesPerPartition: 2097152,
         maxBufferedBytes: 67108864
       },
-      fetch: { maxWaitMs: 200, minBytes: 1, maxBytes: 16777216, partitionMaxBytes: 1048576, concurrency: 1 },
+      fetch: {
+        maxWaitMs: 200,
+        minBytes: 1,
+        maxBytes: 16777216,
+        partitionMaxBytes: 1048588,
+        maxDecompressedBytes: 67108864,
+        concurrency: 1
+      },
       schemas: null
     }
   ])
@@ -80,6 +87,7 @@ test('every link key can be set explicitly', () => {
     mode: 'keep-ids',
     onError: 'pass-through',
     keys: false,
+    keySubjects: ['com\\.acme\\..*Key'],
     values: true,
     intervalMs: 5000
   }
@@ -106,7 +114,14 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
+    fetch: {
+      maxWaitMs: 0,
+      minBytes: 4096,
+      maxBytes: 1024,
+      partitionMaxBytes: 1024,
+      maxDecompressedBytes: 1048576,
+      concurrency: 8
+    },
     schemas: allSchemaKeys
   }
   input.clusters.dc1!.schemaRegistry = { url: 'http://registry.dc1:8081' }
@@ -134,7 +149,14 @@ test('every link key can be set explicitly', () => {
       maxBufferedBytesPerPartition: 33554432,
       maxBufferedBytes: 134217728
     },
-    fetch: { maxWaitMs: 0, minBytes: 4096, maxBytes: 1024, partitionMaxBytes: 1024, concurrency: 8 },
+    fetch: {
+      maxWaitMs: 0,
+      minBytes: 4096,
+      maxBytes: 1024,
+      partitionMaxBytes: 1024,
+      maxDecompressedBytes: 1048576,
+      concurrency: 8
+    },
     schemas: allSchemaKeys
   })
 })
@@ -154,7 +176,8 @@ test('partly given nested sections keep the defaults of the keys left out', () =
     maxWaitMs: 200,
     minBytes: 1,
     maxBytes: 16777216,
-    partitionMaxBytes: 1048576,
+    partitionMaxBytes: 1048588,
+    maxDecompressedBytes: 67108864,
     concurrency: 1
   })
 })

@@ -22,6 +22,7 @@ describe('config: schema registries and link schemas', () => {
       mode: 'translate-ids',
       onError: 'stop',
       keys: true,
+      keySubjects: [],
       values: true,
       intervalMs: 30_000
     })

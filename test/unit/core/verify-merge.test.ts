@@ -23,7 +23,17 @@ async function run(
   target: (number | null | [number, string])[],
   options: Partial<MergeOptions> = {}
 ): Promise<PartitionVerdict> {
+  return (await runCounting(sourceOffsets, target, options)).verdict
+}
+
+/** As run(), also counting the source records read again for further copies. */
+async function runCounting(
+  sourceOffsets: number[],
+  target: (number | null | [number, string])[],
+  options: Partial<MergeOptions> = {}
+): Promise<{ verdict: PartitionVerdict; rereads: number[] }> {
   const queue = [...sourceOffsets]
+  const rereads: number[] = []
   const merge = new PartitionMerge(
     {
       from: 0,
@@ -33,6 +43,10 @@ async function run(
       targetLogStart: 0,
       rangeSize: 10,
       hashing,
+      sourceDigestAt: offset => {
+        rereads.push(offset)
+        return Promise.resolve(sourceOffsets.includes(offset) ? digest(offset) : null)
+      },
       ...options
     },
     () => {
@@ -40,12 +54,13 @@ async function run(
       return Promise.resolve(offset === undefined ? null : { offset, digest: digest(offset) })
     }
   )
-  for (const t of target) {
-    if (t === null) await merge.target(null, Buffer.from('foreign'))
-    else if (Array.isArray(t)) await merge.target(t[0], digest(t[0], t[1]))
-    else await merge.target(t, digest(t))
+  // The target offset of each record is its index in `target`.
+  for (const [at, t] of target.entries()) {
+    if (t === null) await merge.target(null, Buffer.from('foreign'), at)
+    else if (Array.isArray(t)) await merge.target(t[0], digest(t[0], t[1]), at)
+    else await merge.target(t, digest(t), at)
   }
-  return merge.finish()
+  return { verdict: await merge.finish(), rereads }
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i)
@@ -142,5 +157,52 @@ describe('verify merge', () => {
     assert.equal(v.missing.count, 100)
     assert.equal(v.missing.ranges.length, 20)
     assert.deepEqual(v.missing.ranges[1], { from: 1000, to: 1001 })
+  })
+
+  test('a further copy with other content is altered, named by source and target offset', async () => {
+    // The user's trial: a record carrying the provenance of source offset 1, with another value.
+    const v = await run(range(0, 10), [...range(0, 10), [1, 'forged']], { replicatedNext: 10 })
+    assert.equal(v.ok, false)
+    assert.deepEqual(v.altered, { count: 1, offsets: [1], targetOffsets: [10] })
+    assert.equal(v.duplicates.count, 0)
+    assert.equal(v.matched, 10)
+  })
+
+  test('further copies older than the kept digests are compared with the source read again', async () => {
+    const { verdict: v, rereads } = await runCounting(range(0, 10), [...range(0, 10), 1, [2, 'x'], 8], {
+      replicatedNext: 10,
+      recentDigests: 4
+    })
+    assert.deepEqual(rereads, [1, 2], 'offset 8 is still among the recent digests')
+    assert.deepEqual(v.duplicates.offsets, [1, 8])
+    assert.deepEqual(v.altered, { count: 1, offsets: [2], targetOffsets: [11] })
+    assert.equal(v.ok, false)
+  })
+
+  test('a late copy is compared too: reordered and altered', async () => {
+    const v = await run(range(0, 5), [0, 1, 3, [2, 'x'], 4])
+    assert.deepEqual(v.reordered.offsets, [2])
+    assert.deepEqual(v.altered, { count: 1, offsets: [2], targetOffsets: [3] })
+    assert.equal(v.missing.count, 0)
+  })
+
+  test('a further copy of an offset the source does not hold is counted apart', async () => {
+    const v = await run([0, 2, 3], [0, 2, 3, 1], { replicatedNext: 4 })
+    assert.equal(v.ok, true)
+    assert.equal(v.goneFromSource, 1)
+    assert.equal(v.duplicates.count, 0)
+  })
+
+  test('records of other writers: listed and ok by default, a failure in strict mode', async () => {
+    const target = [0, 1, null, 2, null]
+    const relaxed = await run(range(0, 3), target, { replicatedNext: 3 })
+    assert.equal(relaxed.ok, true)
+    assert.equal(relaxed.foreign, 2)
+    assert.deepEqual(relaxed.foreignOffsets, [2, 4])
+    const strict = await run(range(0, 3), target, { replicatedNext: 3, strict: true })
+    assert.equal(strict.ok, false)
+    assert.equal(strict.matched, 3)
+    const clean = await run(range(0, 3), range(0, 3), { replicatedNext: 3, strict: true })
+    assert.equal(clean.ok, true)
   })
 })

@@ -1,0 +1,108 @@
+/**
+ * When failover may compute its failover points: only once no replicator of the link can write to the
+ * target any more. Decided from the heartbeats in the target's state topic, ordered by their OFFSETS
+ * relative to the fence record, never by comparing two hosts' clocks:
+ *
+ *   - a `fenced` or `stopped` heartbeat at an offset after the fence: the replicator read the fence,
+ *     finished its in-flight writes, made its final commit and wrote this as its last state record;
+ *   - the newest heartbeat is `fenced` or `stopped` and lies before the fence: no replicator was running.
+ *     One that starts later writes its first heartbeat (after the fence) before copying anything and then
+ *     reads the state topic, so it sees the fence and stops without copying;
+ *   - stale: no heartbeat appended for `staleIntervals` heartbeat intervals. The time is elapsed time on
+ *     this host's monotonic clock between reading the newest heartbeat and a later read of the state
+ *     topic's end that found none newer; both reads are of the broker's log, so the log had no heartbeat
+ *     for at least that long. The replicator's own clock is never read.
+ *
+ * Pure logic: the caller reads the state topic and passes the heartbeats in offset order.
+ */
+
+export interface SeenHeartbeat {
+  /** Offset of the heartbeat record in the state topic; -1 when only known to lie before the fence. */
+  offset: bigint
+  state: string
+  host: string
+  pid: number
+  intervalMs: number
+  /** False when a stopping replicator's final commit failed. */
+  committed: boolean
+}
+
+export type FenceVerdict = { done: true; replicator: Record<string, unknown> } | { done: false; latest: SeenHeartbeat }
+
+export const STALE_HEARTBEAT_INTERVALS = 3
+
+export class FenceWatch {
+  readonly #fenceOffset: bigint
+  readonly #staleIntervals: number
+  #latest: SeenHeartbeat | null
+  /** Monotonic time at which #latest was first read. */
+  #latestSeenAt: number
+
+  constructor(
+    fenceOffset: bigint,
+    before: SeenHeartbeat | null,
+    seenAt: number,
+    staleIntervals = STALE_HEARTBEAT_INTERVALS
+  ) {
+    this.#fenceOffset = fenceOffset
+    this.#staleIntervals = staleIntervals
+    this.#latest = before
+    this.#latestSeenAt = seenAt
+  }
+
+  /** A heartbeat of the link read from the state topic at `seenAt` (monotonic ms); offsets only grow. */
+  observe(heartbeat: SeenHeartbeat, seenAt: number): void {
+    if (this.#latest !== null && heartbeat.offset <= this.#latest.offset) return
+    this.#latest = heartbeat
+    this.#latestSeenAt = seenAt
+  }
+
+  /** Longest the verdict can take to become final for the heartbeats seen so far, in ms. */
+  get staleAfterMs(): number {
+    return this.#staleIntervals * (this.#latest?.intervalMs ?? 0)
+  }
+
+  /**
+   * The verdict after a read of the state topic that STARTED at `readStartedAt` (monotonic ms) and went
+   * to the end: everything appended before that moment has been observed.
+   */
+  verdict(readStartedAt: number): FenceVerdict {
+    const latest = this.#latest
+    if (latest === null) return { done: true, replicator: { replicator: 'none seen' } }
+    const who = { host: latest.host, pid: latest.pid }
+    const after = latest.offset > this.#fenceOffset
+    const ended = latest.state === 'fenced' || latest.state === 'stopped'
+    if (after && ended) {
+      return {
+        done: true,
+        replicator: { replicator: `${latest.state} after the fence`, ...who, committed: latest.committed }
+      }
+    }
+    if (!after && ended) return { done: true, replicator: { replicator: `${latest.state} before the fence`, ...who } }
+    const silentMs = readStartedAt - this.#latestSeenAt
+    if (silentMs > this.staleAfterMs) {
+      return {
+        done: true,
+        replicator: {
+          replicator: `stale: no heartbeat for ${this.#staleIntervals} intervals of ${latest.intervalMs} ms`,
+          ...who,
+          lastState: latest.state,
+          silentMs: Math.round(silentMs)
+        }
+      }
+    }
+    return { done: false, latest }
+  }
+}
+
+/** A heartbeat document as stored by the replicator, read at `offset`. */
+export function seenHeartbeat(offset: bigint, value: Record<string, unknown>): SeenHeartbeat {
+  return {
+    offset,
+    state: String(value.state),
+    host: String(value.host),
+    pid: Number(value.pid),
+    intervalMs: Number(value.intervalMs ?? 5000),
+    committed: value.committed !== false
+  }
+}
