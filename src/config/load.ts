@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { type ConnectionOptions as TlsOptions } from 'node:tls'
 import { LineCounter, parseDocument } from 'yaml'
 import { type z } from 'zod'
+import { RoutePlan } from '../core/routes.ts'
 import { KdrError } from '../errors.ts'
 import { parseBroker, type ClusterConnection } from '../kafka/index.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
@@ -338,8 +339,36 @@ class Compilation {
       }
     }
 
+    this.planRoutes(aliases, links)
     const http = this.compileHttp(isRecord(value) ? value.http : undefined)
     return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http }
+  }
+
+  /**
+   * Warns where a route of more than one link (core/routes.ts; the engine plans the same routes)
+   * crosses links that select different topics or names: a topic the first link does not carry, or
+   * names differently, is not what the next link reads.
+   */
+  private planRoutes(aliases: string[], links: LinkConfig[]): void {
+    const plan = RoutePlan.of(aliases, links)
+    const warned = new Set<string>()
+    for (const route of plan.multiHop()) {
+      for (let hop = 1; hop + 1 < route.path.length; hop++) {
+        const before = links.filter(l => l.source === route.path[hop - 1] && l.target === route.path[hop])
+        const after = links.filter(l => l.source === route.path[hop] && l.target === route.path[hop + 1])
+        for (const first of before) {
+          for (const second of after) {
+            const pair = `${first.name}\u0000${second.name}`
+            if (warned.has(pair) || (sameSelection(first, second) && first.naming.kind === 'identity')) continue
+            warned.add(pair)
+            this.warn(
+              ['links', links.indexOf(second)],
+              `(${second.name}) relays records of ${route.origin} to ${route.path.at(-1)!} (route ${route.path.join(' -> ')}), but link ${first.name} renames topics or selects other topics: a topic reaches ${route.path.at(-1)!} from ${route.origin} only if every link of the route selects it under the name it has there`
+            )
+          }
+        }
+      }
+    }
   }
 
   private compileHttp(raw: unknown): HttpConfig | null {
@@ -524,6 +553,14 @@ function readableAddresses(bootstrap: unknown, path: ValuePath): { address: stri
       return false
     }
   })
+}
+
+/** Same topic selection and naming: what the first link writes is what the second reads. */
+function sameSelection(a: LinkConfig, b: LinkConfig): boolean {
+  return (
+    JSON.stringify([a.topics.include, a.topics.exclude, a.naming]) ===
+    JSON.stringify([b.topics.include, b.topics.exclude, b.naming])
+  )
 }
 
 function defaultLinkName(source: string, target: string): string {

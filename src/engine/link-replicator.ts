@@ -16,6 +16,8 @@ import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
+import { type OriginIds, resolveOrigins } from './origin-ids.ts'
+import { type LinkRouting } from '../core/routes.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -123,13 +125,19 @@ export class LinkReplicator {
   readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
+  readonly #clusters: ReadonlyMap<string, ClusterConnection>
+  /** Which copied records this link copies (core/routes.ts); null: all but those from the target. */
+  readonly #routing: LinkRouting | null
+  /** Ids of the origins the routes name, and the per-record decision built from them. */
+  #origins: OriginIds | null = null
 
   constructor(
     config: LinkConfig,
     clusters: ReadonlyMap<string, ClusterConnection>,
     log: Logger,
     registries: ReadonlyMap<string, RegistryConnection> = new Map(),
-    events: EngineEvents = NO_EVENTS
+    events: EngineEvents = NO_EVENTS,
+    routing: LinkRouting | null = null
   ) {
     this.#registries = registries
     this.#events = events
@@ -142,6 +150,8 @@ export class LinkReplicator {
     this.#sourceConnection = { ...source, clientId: source.clientId ?? `kafka-dr-${config.name}-source` }
     this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
     this.#log = log.child({ link: config.name })
+    this.#clusters = clusters
+    this.#routing = routing
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
@@ -184,6 +194,29 @@ export class LinkReplicator {
       this.#state = 'fenced'
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
+    }
+    const routing = this.#routing
+    if (routing !== null) {
+      this.#origins = await resolveOrigins(
+        config.name,
+        routing,
+        { alias: config.target, id: target.clusterId },
+        new Map([
+          [config.source, source.clusterId],
+          [config.target, target.clusterId]
+        ]),
+        this.#clusters,
+        loaded.documents.get('heartbeat')?.clusterIds,
+        this.#log
+      )
+      if (routing.origins.length > 1)
+        this.#log.info(
+          {
+            copies: routing.forwards,
+            deliveredByOtherLinks: routing.origins.filter(o => !routing.forwards.includes(o))
+          },
+          'routes: records of these origins are copied by this link; the others reach the target over other links'
+        )
     }
     this.#stateOffset = loaded.end
     this.#stored = loaded.partitions
@@ -469,7 +502,8 @@ export class LinkReplicator {
           // false when a stopping replicator's final commit failed: stored progress is behind the target.
           committed,
           stopped,
-          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) })
+          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) }),
+          ...(this.#origins === null ? {} : { clusterIds: Object.fromEntries(this.#origins.ids) })
         }
       }
     ])
@@ -586,7 +620,8 @@ export class LinkReplicator {
           deadLetterTopic: this.config.deadLetterTopic,
           compression: this.config.producer.compression,
           schemas: this.#copierSchemas,
-          events: this.#events
+          events: this.#events,
+          ...(this.#origins === null ? {} : { origins: this.#origins.filter })
         },
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,

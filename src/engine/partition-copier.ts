@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
+import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
 import { PartitionBackoff } from '../core/partition-backoff.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
 import { wireSchemaId } from '../core/schema-wire.ts'
@@ -60,6 +61,8 @@ export interface CopierSettings {
   schemas: CopierSchemas | null
   /** Produce latencies, errors and retries, for the metrics. */
   events: EngineEvents
+  /** Which copied records this link copies (routes); default: all but those whose origin is the target. */
+  origins?: OriginFilter
 }
 
 /**
@@ -178,7 +181,8 @@ export class PartitionCopier {
   readonly #compressOffThread: ReturnType<typeof asyncCompressorFor>
   /** The provenance header being added, updated per record (no object per record). */
   readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
-  readonly #targetIdBytes: Buffer
+  readonly #origins: OriginFilter
+  #hopLimitReported = false
   readonly #runs: OffsetRuns
   #topicId: string
   readonly #retiredTopicIds = new Set<string>()
@@ -244,7 +248,7 @@ export class PartitionCopier {
     this.#codec = CODEC_IDS[settings.compression]
     this.#compress = compressorFor(settings.compression)
     this.#compressOffThread = asyncCompressorFor(settings.compression)
-    this.#targetIdBytes = Buffer.from(settings.targetClusterId)
+    this.#origins = settings.origins ?? new OriginFilter({ targetId: settings.targetClusterId })
     this.topic = topic
     this.partition = partition
     this.targetTopic = targetTopic
@@ -670,15 +674,18 @@ export class PartitionCopier {
         batch.coveredEnd = BigInt(record.offset) + 1n
         let prefix = ownPrefix
         if (record.provAt >= 0) {
-          // Copied before: keep its origin, count one more hop, and never send it back to where it began.
+          // Copied before: keep its origin, count one more hop. Copied only when its route to the
+          // target ends with this link: never back where it began, never twice (core/origin-filter.ts).
+          const decision = this.#origins.decide(record.data, record.provValueAt, Math.max(0, record.provValueLength))
+          if (decision !== COPY) {
+            batch.loopSkipped++
+            if (decision === HOP_LIMIT) this.#reportHopLimit(record)
+            continue
+          }
           const value = record.data.subarray(
             record.provValueAt,
             record.provValueAt + Math.max(0, record.provValueLength)
           )
-          if (this.#originIsTarget(value)) {
-            batch.loopSkipped++
-            continue
-          }
           const provenance = decodeProvenance(value)
           // An unreadable header is replaced by ours, as if the record started here.
           if (provenance !== null)
@@ -697,13 +704,13 @@ export class PartitionCopier {
     return batch
   }
 
-  /** Whether a provenance value names the target cluster as origin (compared as bytes). */
-  #originIsTarget(value: Buffer): boolean {
-    const target = this.#targetIdBytes
-    if (value.length < 3 || value[0] === 0) return false
-    const length = value[2]!
-    return (
-      length === target.length && value.length >= 3 + length && value.compare(target, 0, length, 3, 3 + length) === 0
+  /** A record skipped at the hop limit was cycled by links outside this config: said once per partition. */
+  #reportHopLimit(record: RawRecord): void {
+    if (this.#hopLimitReported) return
+    this.#hopLimitReported = true
+    this.#log.warn(
+      { offset: String(record.offset) },
+      'hop limit reached: record not copied, its provenance header counts as many hops as this config has clusters, so links outside this config copied it around a cycle; such records are skipped and counted in loopSkippedRecords (see docs/replication.md, topologies)'
     )
   }
 

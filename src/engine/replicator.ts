@@ -2,6 +2,7 @@ import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
+import { RoutePlan } from '../core/routes.ts'
 import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
 
 /**
@@ -17,16 +18,26 @@ export class Replicator {
   #stopped = false
 
   readonly #events: EngineEvents
+  /** One route per (origin, target) over every link of the config: which copied records each link copies. */
+  readonly #routes: RoutePlan
 
   constructor(config: KafkaDrConfig, log: Logger, events: EngineEvents = NO_EVENTS) {
     this.#config = config
     this.#log = log
     this.#events = events
+    this.#routes = RoutePlan.of(config.clusters.keys(), config.links)
     this.#links = config.links.map(link => this.#newLink(link))
   }
 
   #newLink(link: KafkaDrConfig['links'][number]): LinkReplicator {
-    return new LinkReplicator(link, this.#config.clusters, this.#log, this.#config.registries, this.#events)
+    return new LinkReplicator(
+      link,
+      this.#config.clusters,
+      this.#log,
+      this.#config.registries,
+      this.#events,
+      this.#routes.linkRouting(link.source, link.target)
+    )
   }
 
   get links(): readonly LinkReplicator[] {

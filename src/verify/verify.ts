@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { OffsetRuns } from '../core/offset-runs.ts'
+import { COPY, HOP_LIMIT, type OriginFilter } from '../core/origin-filter.ts'
 import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
+import { RoutePlan } from '../core/routes.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import {
   type Digest,
@@ -12,6 +14,7 @@ import {
   type VerifyHashing,
   emptyVerdict
 } from '../core/verify-merge.ts'
+import { resolveOrigins } from '../engine/origin-ids.ts'
 import { partitionKey } from '../engine/state-store.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
@@ -24,6 +27,7 @@ import {
   PartitionRangeReader,
   type RangeReadEnd
 } from '../kafka/index.ts'
+import { createLogger } from '../observability/logger.ts'
 import { TargetIdLookup } from '../schemas/id-lookup.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
 import { SourceLookback } from './source-lookback.ts'
@@ -73,7 +77,8 @@ export interface PartitionReport extends PartitionVerdict {
   lostOnSource: { from: number; to: number; count: number } | null
   /**
    * Source records that came from the target cluster (their provenance names it as origin): in
-   * active-active setups they are never copied back, so they are not expected on the target.
+   * active-active setups they are never copied back, so they are not expected on the target. With
+   * routes (three or more clusters) also the copies another link delivers to the target.
    */
   fromTarget: number
   /** Ranges the replicator skipped by policy (onDataLoss: skip) and recorded; reported, not a failure. */
@@ -213,6 +218,19 @@ export async function verifyLink(
   try {
     const state = await readTargetState(config, link, 'verify')
     const targetClusterId = (await targetAdmin.describeCluster()).clusterId
+    // The records the link copies are decided as the replicator decides them: by their route.
+    const { filter: origins } = await resolveOrigins(
+      link.name,
+      RoutePlan.of(config.clusters.keys(), config.links).linkRouting(link.source, link.target),
+      { alias: link.target, id: targetClusterId },
+      new Map([
+        [link.source, (await sourceAdmin.describeCluster()).clusterId],
+        [link.target, targetClusterId]
+      ]),
+      config.clusters,
+      state.documents.get('heartbeat')?.clusterIds,
+      createLogger({ level: 'silent' })
+    )
     const sourceTopics = (await sourceAdmin.listTopics()).filter(
       t => filter.matches(t) && (options.topics === undefined || options.topics.includes(t))
     )
@@ -284,7 +302,7 @@ export async function verifyLink(
       const lostOnSource = lossBeforeReplication(replicatedNext, item.logStart, gaps)
       const report = await verifyPartition({
         ...item,
-        targetClusterId,
+        origins,
         lostOnSource,
         recordedGaps: gaps,
         targetTopic,
@@ -367,7 +385,7 @@ function lossBeforeReplication(
 async function verifyPartition(input: {
   topic: string
   partition: number
-  targetClusterId: string
+  origins: OriginFilter
   lostOnSource: { from: number; to: number; count: number } | null
   recordedGaps: { from: number; to: number; reason: string }[]
   from: bigint
@@ -421,7 +439,7 @@ async function verifyPartition(input: {
   let fromTarget = 0
   /** The digest a copy of this source record must have; null for records not expected on the target. */
   const digestOf = async (record: FetchedRecord): Promise<Digest | null> => {
-    if (originOf(record) === input.targetClusterId) return null
+    if (!copiedByLink(record, input.origins)) return null
     return recordDigest(input.ids === null ? record : await input.ids.translate(record, topic))
   }
   const lookback = new SourceLookback(async at => {
@@ -470,7 +488,11 @@ async function verifyPartition(input: {
       const start = BigInt(Math.max(targetRange.from, first === null ? targetRange.from : Number(first.targetOffset)))
       const range = { topic: input.targetTopic, partition, from: start, to: BigInt(targetRange.to) }
       for await (const record of partitionRecords(input.targetFetcher, range)) {
-        await merge.target(copiedFrom(record, topic, partition), recordDigest(record), Number(record.offset))
+        await merge.target(
+          copiedFrom(record, topic, partition, input.origins),
+          recordDigest(record),
+          Number(record.offset)
+        )
       }
     }
   } catch (e) {
@@ -495,20 +517,29 @@ async function verifyPartition(input: {
   }
 }
 
-/** The origin cluster id of a record that carries provenance, or null. */
-function originOf(record: FetchedRecord): string | null {
-  for (let i = record.headers.length - 1; i >= 0; i--) {
-    const [name, value] = record.headers[i]!
-    if (name.equals(PROVENANCE_HEADER_KEY)) return decodeProvenance(value)?.originClusterId ?? null
-  }
-  return null
+/** A target copy's origin is one this link copies (its hop count already includes this link's copy). */
+function copiedBy(decision: number): boolean {
+  return decision === COPY || decision === HOP_LIMIT
 }
 
-/** The source offset a target record was copied from, when its provenance names this source partition. */
-function copiedFrom(record: FetchedRecord, topic: string, partition: number): number | null {
+/** Whether the link copies this source record: by its first provenance header, as the copier reads it. */
+function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
+  for (const [name, value] of record.headers) {
+    if (name.equals(PROVENANCE_HEADER_KEY)) return value === null || origins.decide(value, 0, value.length) === COPY
+  }
+  return true
+}
+
+/**
+ * The source offset a target record was copied from, when its provenance names this source partition
+ * and an origin this link copies (with routes, each origin reaches the target over one link only, so
+ * copies of the same topic and partition written by other links are told apart by their origin).
+ */
+function copiedFrom(record: FetchedRecord, topic: string, partition: number, origins: OriginFilter): number | null {
   for (let i = record.headers.length - 1; i >= 0; i--) {
     const [name, value] = record.headers[i]!
     if (!name.equals(PROVENANCE_HEADER_KEY)) continue
+    if (value === null || !copiedBy(origins.decide(value, 0, value.length))) return null
     const provenance = decodeProvenance(value)
     if (provenance?.topic !== topic || provenance.partition !== partition) return null
     return Number(provenance.offset)
