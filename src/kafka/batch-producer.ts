@@ -15,6 +15,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KdrError, describeCause } from '../errors.ts'
 import { protocolErrorName } from './call.ts'
+import { MAX_SEQUENCE, addToSequence } from './producer-sequence.ts'
 import { RawClient } from './raw-client.ts'
 import { batchRecordCount, stampBatch } from './record-batch.ts'
 import { type ClusterConnection } from './types.ts'
@@ -27,7 +28,8 @@ import { type ClusterConnection } from './types.ts'
  * Invariants the caller keeps and this class relies on: at most one batch per partition is in
  * flight, and a batch that failed is sent again (it keeps its sequence number, so a retry of a
  * batch the broker did write is recognised as a duplicate and answered with the first offset).
- * Sequence numbers only advance when the broker acknowledged a batch.
+ * Sequence numbers only advance when the broker acknowledged a batch, and wrap at 2^31-1 the way
+ * the broker counts them (producer-sequence.ts).
  */
 
 /** Produce v9..v11 share one request layout (flexible versions); v9 needs Kafka 2.4 or later. */
@@ -179,6 +181,8 @@ export class BatchProducer {
   #producer: { id: bigint; epoch: number } | null = null
   #initializing: Promise<{ id: bigint; epoch: number }> | null = null
   readonly #sequences = new Map<string, number>()
+  /** Base sequence of a partition's first batch under a producer id: 0, except in tests (see options). */
+  readonly #firstSequence: number
   /** Leaders per topic; refreshed one topic at a time (the library fails a metadata call on any unknown topic). */
   readonly #topics = new Map<string, TopicLeaders>()
   #brokers: ClusterMetadata['brokers'] = new Map()
@@ -191,10 +195,24 @@ export class BatchProducer {
   #flushScheduled = false
   #closed = false
 
-  constructor(connection: ClusterConnection, options: { requestTimeoutMs?: number } = {}) {
+  constructor(
+    connection: ClusterConnection,
+    options: {
+      requestTimeoutMs?: number
+      /**
+       * TEST ONLY: the base sequence of each partition's first batch under a new producer id
+       * (default 0), so a test can cross the 2^31-1 wrap within a few hundred records. The broker
+       * accepts any first sequence from a producer id it has no state for. Never set in production.
+       */
+      testOnlyFirstSequence?: number
+    } = {}
+  ) {
     this.cluster = connection.alias
     this.#client = new RawClient(connection, 'producer')
     this.#requestTimeoutMs = options.requestTimeoutMs ?? connection.requestTimeoutMs ?? 30_000
+    this.#firstSequence = options.testOnlyFirstSequence ?? 0
+    if (!Number.isInteger(this.#firstSequence) || this.#firstSequence < 0 || this.#firstSequence > MAX_SEQUENCE)
+      throw new RangeError(`testOnlyFirstSequence must be an integer in 0..${MAX_SEQUENCE}`)
   }
 
   /**
@@ -206,7 +224,7 @@ export class BatchProducer {
       throw new KdrError('KDR_ERR_KAFKA_PRODUCE', 'producer is closed', { cluster: this.cluster, topic, partition })
     const producer = await this.#producerId(topic, partition)
     const leader = await this.#leader(topic, partition)
-    const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? 0
+    const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? this.#firstSequence
     stampBatch(batch, producer.id, producer.epoch, sequence)
     return new Promise<bigint>((resolve, reject) => {
       this.#enqueue(leader, {
@@ -300,7 +318,8 @@ export class BatchProducer {
       }
       if (answer.errorCode === 0) {
         const key = partitionKey(pending.topic, pending.partition)
-        if (pending.producerId === this.#producer?.id) this.#sequences.set(key, pending.sequence + pending.records)
+        if (pending.producerId === this.#producer?.id)
+          this.#sequences.set(key, addToSequence(pending.sequence, pending.records))
         pending.resolve(answer.baseOffset)
         continue
       }
