@@ -16,6 +16,7 @@ import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
+import { type UncommittedRange, describeUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -57,7 +58,10 @@ export interface GroupCheckpointStatus {
   lastCheckpointAt: number | null
 }
 
-const SHUTDOWN_DRAIN_MS = 30_000
+/** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
+const FINAL_WRITE_MS = 2_000
+/** On stop, how long closing the clients may take. */
+const CLOSE_MS = 1_000
 /** How often the round trip to the source is measured (fetch sizes follow it). */
 const ROUND_TRIP_PROBE_MS = 5_000
 
@@ -109,6 +113,8 @@ export class LinkReplicator {
   #uncommitted = new Map<string, CommitPart>()
   #loops: Promise<void>[] = []
   #stopping = false
+  /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
+  #leftUncommitted: UncommittedRange[] = []
   /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
   readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
@@ -311,24 +317,35 @@ export class LinkReplicator {
     }
   }
 
-  /** Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. */
+  /**
+   * Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. Bounded
+   * whatever the target does: loops and in-flight writes get drainTimeoutMs together; writes still
+   * retrying then are given up (never counted as acknowledged), the final commit and heartbeat get
+   * what is left (at least FINAL_WRITE_MS), closing CLOSE_MS. What could not be committed is logged
+   * per partition and kept in `leftUncommitted`.
+   */
   async stop(): Promise<void> {
     if (this.#stopping) return
     this.#stopping = true
     this.#state = 'stopping'
+    const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
     this.#wakeLanes()
-    await Promise.all(this.#loops)
-    const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
-    // ref: false so an unused timer cannot hold the process open after a clean stop.
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      sleep(SHUTDOWN_DRAIN_MS, undefined, { ref: false }).then(() => true)
-    ])
-    if (timedOut)
-      this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
+    const loopsDone = (await withinDeadline(Promise.all(this.#loops), deadline)).inTime
+    const copiers = [...this.#copiers.values()]
+    const drained = withinDeadline(Promise.all(copiers.map(c => c.drain())), deadline)
+    const abandoned = new Set<PartitionCopier>()
+    if (!loopsDone || !(await drained).inTime) {
+      for (const copier of copiers) if (copier.producing) abandoned.add(copier)
+      for (const copier of copiers) copier.abandon()
+      this.#log.warn(
+        { drainTimeoutMs: this.config.drainTimeoutMs, partitionsInFlight: abandoned.size },
+        'drain timeout passed: writes still in flight are given up; their records will be copied again on restart'
+      )
+    }
+    const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
     try {
-      await this.commit()
+      if (!(await withinDeadline(this.commit(), writesBy)).inTime) throw new Error('no answer from the target in time')
     } catch (error) {
       this.#log.error(
         { err: describeCause(error) },
@@ -336,17 +353,47 @@ export class LinkReplicator {
       )
     }
     const finalState = this.#fence === null ? 'stopped' : 'fenced'
-    await this.#heartbeat(finalState).catch(() => {})
-    await Promise.allSettled([
-      ...this.#fetchers.map(f => f.close()),
-      this.#producer?.close(),
-      this.#batchProducer?.close(),
-      this.#sourceAdmin?.close(),
-      this.#targetAdmin?.close(),
-      this.#stateReader?.close()
-    ])
+    await withinDeadline(this.#heartbeat(finalState), writesBy).catch(() => {})
+    await withinDeadline(
+      Promise.allSettled([
+        ...this.#fetchers.map(f => f.close()),
+        this.#producer?.close(),
+        this.#batchProducer?.close(),
+        this.#sourceAdmin?.close(),
+        this.#targetAdmin?.close(),
+        this.#stateReader?.close()
+      ]),
+      performance.now() + CLOSE_MS
+    )
+    this.#leftUncommitted = uncommittedRanges(
+      copiers.map(c => ({
+        topic: c.topic,
+        partition: c.partition,
+        committedNext: c.status().committedNext,
+        replicatedNext: c.replicatedNext,
+        fetchOffset: c.fetchOffset,
+        abandoned: abandoned.has(c)
+      }))
+    )
+    if (this.#leftUncommitted.length > 0) {
+      this.#log.error(
+        {
+          target: this.config.target,
+          uncommitted: this.#leftUncommitted
+            .slice(0, 100)
+            .map(r => ({ topic: r.topic, partition: r.partition, from: String(r.from), to: String(r.to - 1n) })),
+          partitions: this.#leftUncommitted.length
+        },
+        `stopped with progress left uncommitted; a restart copies these source offsets again: ${describeUncommitted(this.#leftUncommitted)}`
+      )
+    }
     this.#state = finalState
     this.#log.info('stopped')
+  }
+
+  /** After stop(): the source offsets whose progress it could not commit, per partition (empty after a clean stop). */
+  get leftUncommitted(): readonly UncommittedRange[] {
+    return this.#leftUncommitted
   }
 
   /** Commits progress and offset runs of every partition that moved (one atomic batch). */

@@ -82,6 +82,18 @@ interface TopicLeaders {
   generation: number
 }
 
+/**
+ * A send refused or abandoned because the producer was closed (the link is stopping): not a Kafka
+ * failure and never retriable, since the same producer will refuse the batch again. A batch that was
+ * in flight when the producer closed may or may not have been written.
+ */
+export class ProducerClosedError extends KdrError {
+  constructor(message: string, location: { cluster: string; topic: string; partition: number }) {
+    super('KDR_ERR_KAFKA_PRODUCE', message, location)
+    this.name = 'ProducerClosedError'
+  }
+}
+
 function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`
 }
@@ -220,10 +232,10 @@ export class BatchProducer {
    * first record. Errors carry the broker's error (ProtocolError with its name) as cause.
    */
   async send(topic: string, partition: number, batch: Buffer): Promise<bigint> {
-    if (this.#closed)
-      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', 'producer is closed', { cluster: this.cluster, topic, partition })
+    if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
     const producer = await this.#producerId(topic, partition)
     const leader = await this.#leader(topic, partition)
+    if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
     const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? this.#firstSequence
     stampBatch(batch, producer.id, producer.epoch, sequence)
     return new Promise<bigint>((resolve, reject) => {
@@ -256,7 +268,7 @@ export class BatchProducer {
     pending.attempts++
     setTimeout(() => {
       if (this.#closed) {
-        pending.reject(this.#error(pending, 'producer closed before sending'))
+        pending.reject(this.#closedError(pending, 'producer closed before sending'))
         return
       }
       this.#leader(pending.topic, pending.partition).then(
@@ -269,7 +281,8 @@ export class BatchProducer {
   async close(): Promise<void> {
     this.#closed = true
     for (const queue of this.#queues.values()) {
-      for (const pending of queue.splice(0)) pending.reject(this.#error(pending, 'producer closed before sending'))
+      for (const pending of queue.splice(0))
+        pending.reject(this.#closedError(pending, 'producer closed before sending'))
     }
     await this.#client.close()
   }
@@ -304,7 +317,13 @@ export class BatchProducer {
       }
       answers = await api.async(connection, this.#requestTimeoutMs, byTopic)
     } catch (error) {
-      // The request as a whole failed (connection, timeout): every batch in it may be sent again.
+      // The request as a whole failed (connection, timeout): every batch in it may be sent again,
+      // unless the failure is the producer closing its connections.
+      if (this.#closed) {
+        for (const pending of request)
+          pending.reject(this.#closedError(pending, 'producer closed while the batch was in flight'))
+        return
+      }
       this.#markStale()
       for (const pending of request)
         pending.reject(this.#error(pending, `produce request to broker ${node} failed: ${describeCause(error)}`, error))
@@ -354,6 +373,14 @@ export class BatchProducer {
       { cluster: this.cluster, topic: pending.topic, partition: pending.partition },
       { cause }
     )
+  }
+
+  #closedError(pending: Pending, message: string): ProducerClosedError {
+    return new ProducerClosedError(message, {
+      cluster: this.cluster,
+      topic: pending.topic,
+      partition: pending.partition
+    })
   }
 
   #markStale(): void {
