@@ -16,7 +16,7 @@ import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
-import { type UncommittedRange, describeUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
+import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -375,18 +375,7 @@ export class LinkReplicator {
         abandoned: abandoned.has(c)
       }))
     )
-    if (this.#leftUncommitted.length > 0) {
-      this.#log.error(
-        {
-          target: this.config.target,
-          uncommitted: this.#leftUncommitted
-            .slice(0, 100)
-            .map(r => ({ topic: r.topic, partition: r.partition, from: String(r.from), to: String(r.to - 1n) })),
-          partitions: this.#leftUncommitted.length
-        },
-        `stopped with progress left uncommitted; a restart copies these source offsets again: ${describeUncommitted(this.#leftUncommitted)}`
-      )
-    }
+    logUncommitted(this.#log, this.config.target, this.#leftUncommitted)
     this.#state = finalState
     this.#log.info('stopped')
   }

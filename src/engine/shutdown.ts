@@ -1,3 +1,5 @@
+import { type Logger } from '../observability/logger.ts'
+
 /**
  * Bounded waiting for a stopping link, and the account of what a stop left uncommitted. A link
  * stops within its drain timeout whatever the target does: work still running at the deadline is
@@ -85,4 +87,23 @@ export function describeUncommitted(ranges: readonly UncommittedRange[], limit =
   })
   if (ranges.length > limit) parts.push(`and ${ranges.length - limit} more partitions`)
   return parts.join('; ')
+}
+
+/**
+ * One error line for a stop that left progress uncommitted: readable text naming each partition,
+ * and an `uncommitted` field (first 100 partitions) with topic, partition and the inclusive source
+ * offsets from..to. Nothing is logged after a clean stop.
+ */
+export function logUncommitted(log: Logger, target: string, ranges: readonly UncommittedRange[]): void {
+  if (ranges.length === 0) return
+  log.error(
+    {
+      target,
+      partitions: ranges.length,
+      uncommitted: ranges
+        .slice(0, 100)
+        .map(r => ({ topic: r.topic, partition: r.partition, from: String(r.from), to: String(r.to - 1n) }))
+    },
+    `stopped with progress left uncommitted; a restart copies these source offsets again: ${describeUncommitted(ranges)}`
+  )
 }

@@ -7,6 +7,7 @@ import { type CopierSettings, PartitionCopier } from '../../../src/engine/partit
 import {
   type StoppedPartition,
   describeUncommitted,
+  logUncommitted,
   uncommittedRanges,
   withinDeadline
 } from '../../../src/engine/shutdown.ts'
@@ -100,6 +101,24 @@ describe('uncommittedRanges', () => {
       describeUncommitted(ranges, 1),
       'orders/0 offsets 100..179 (acknowledged by the target); and 2 more partitions'
     )
+  })
+})
+
+describe('logUncommitted', () => {
+  test('one error line naming each partition and its inclusive offsets; nothing after a clean stop', () => {
+    const lines: Record<string, unknown>[] = []
+    const log = createLogger({ write: line => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+    logUncommitted(log, 'dc2', [])
+    assert.equal(lines.length, 0)
+    logUncommitted(log, 'dc2', [{ topic: 'orders', partition: 3, from: 100n, to: 130n, acknowledgedTo: 100n }])
+    assert.equal(lines.length, 1)
+    assert.equal(lines[0]!.level, 'error')
+    assert.equal(
+      lines[0]!.msg,
+      'stopped with progress left uncommitted; a restart copies these source offsets again: orders/3 offsets 100..129 (none acknowledged: in flight or queued)'
+    )
+    assert.deepEqual(lines[0]!.uncommitted, [{ topic: 'orders', partition: 3, from: '100', to: '129' }])
+    assert.equal(lines[0]!.target, 'dc2')
   })
 })
 
