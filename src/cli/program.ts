@@ -22,7 +22,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('replicate')
-    .description('run every link of the config until SIGINT/SIGTERM (graceful: flush, commit progress, exit 0)')
+    .description(
+      'run every link of the config until SIGINT/SIGTERM (graceful: flush, commit progress, exit 0; exit 1 when the drain timeout left progress uncommitted)'
+    )
     .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .option('--log-format <format>', 'json (one object per line) or pretty; default: pretty on a terminal, else json')

@@ -45,6 +45,8 @@ export interface LinkConfig {
   /** Write translated offsets into the target's __consumer_offsets for groups empty there. */
   syncGroupOffsets: boolean
   commitIntervalMs: number
+  /** On stop (SIGTERM): how long in-flight writes may take before they are given up; the stop is bounded by it. */
+  drainTimeoutMs: number
   sync: { topicsIntervalMs: number; configsIntervalMs: number }
   producer: {
     compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -522,6 +524,7 @@ class Compilation {
       checkpointIntervalMs: input.checkpointIntervalMs,
       syncGroupOffsets: input.syncGroupOffsets,
       commitIntervalMs: input.commitIntervalMs,
+      drainTimeoutMs: input.drainTimeoutMs,
       sync: { ...input.sync },
       producer: { ...input.producer },
       fetch: { ...input.fetch },

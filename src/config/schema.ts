@@ -281,6 +281,7 @@ export const linkSchema = strict({
   onRecordError: oneOf(['stop', 'dead-letter']).default('stop'),
   deadLetterTopic: topicNameSchema.optional(),
   commitIntervalMs: int(100).default(1000),
+  drainTimeoutMs: int(1000, 600_000).default(30_000),
   sync: strict({
     topicsIntervalMs: int(1000).default(5000),
     configsIntervalMs: int(1000).default(15000)

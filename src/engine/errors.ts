@@ -1,4 +1,4 @@
-import { protocolErrorName } from '../kafka/index.ts'
+import { ProducerClosedError, protocolErrorName } from '../kafka/index.ts'
 
 /**
  * Produce errors the target will repeat forever for the same record: retrying cannot help, so the
@@ -22,9 +22,15 @@ const PERMANENT_PARTITION_ERRORS = new Set([
   'POLICY_VIOLATION'
 ])
 
-export type ProduceErrorKind = 'record' | 'partition' | 'retriable'
+/**
+ * record: the target refuses this record for good; partition: it refuses the partition's writes;
+ * closed: the producer was closed (the link is stopping), so nothing more is sent through it;
+ * retriable: anything else, sent again after a backoff.
+ */
+export type ProduceErrorKind = 'record' | 'partition' | 'closed' | 'retriable'
 
 export function classifyProduceError(error: unknown): { kind: ProduceErrorKind; name: string | undefined } {
+  if (error instanceof ProducerClosedError) return { kind: 'closed', name: undefined }
   const name = findName(error)
   if (name !== undefined && PERMANENT_RECORD_ERRORS.has(name)) return { kind: 'record', name }
   if (name !== undefined && PERMANENT_PARTITION_ERRORS.has(name)) return { kind: 'partition', name }

@@ -18,6 +18,7 @@ import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionSta
 import { CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
+import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
   type StoredCheckpoint,
@@ -59,7 +60,10 @@ export interface GroupCheckpointStatus {
   lastCheckpointAt: number | null
 }
 
-const SHUTDOWN_DRAIN_MS = 30_000
+/** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
+const FINAL_WRITE_MS = 2_000
+/** On stop, how long closing the clients may take. */
+const CLOSE_MS = 1_000
 /** How often the round trip to the source is measured (fetch sizes follow it). */
 const ROUND_TRIP_PROBE_MS = 5_000
 
@@ -113,6 +117,8 @@ export class LinkReplicator {
   /** The commit and heartbeat loops (target only), a subset of #loops. */
   #stateLoops: Promise<void>[] = []
   #stopping = false
+  /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
+  #leftUncommitted: UncommittedRange[] = []
   /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
   readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
@@ -367,32 +373,46 @@ export class LinkReplicator {
     }
   }
 
-  /** Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. */
+  /**
+   * Graceful stop: no new fetches, in-flight produces finish, final commit, clients closed. Bounded
+   * whatever the target does: loops and in-flight writes get drainTimeoutMs together; writes still
+   * retrying then are given up (never counted as acknowledged), the final commit and heartbeat get
+   * what is left (at least FINAL_WRITE_MS), closing CLOSE_MS. What could not be committed is logged
+   * per partition and kept in `leftUncommitted`.
+   */
   async stop(): Promise<void> {
     if (this.#stopping) return
     this.#stopping = true
     this.#state = 'stopping'
+    const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
     this.#wakeLanes()
     // Not the loops that wait on the source (a degraded source must not delay a fenced replicator's
     // acknowledgement); those are awaited after the final heartbeat, below.
-    await Promise.all(this.#stateLoops)
-    const drained = Promise.all([...this.#copiers.values()].map(c => c.drain()))
+    const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
+    const copiers = [...this.#copiers.values()]
     // Still alive while produces are in flight: failover must not judge this process stale meanwhile.
     const beating = setInterval(
       () => void this.#heartbeat('stopping').catch(() => {}),
       this.config.checkpointIntervalMs
     ).unref()
-    // ref: false so an unused timer cannot hold the process open after a clean stop.
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      sleep(SHUTDOWN_DRAIN_MS, undefined, { ref: false }).then(() => true)
-    ]).finally(() => clearInterval(beating))
-    if (timedOut)
-      this.#log.warn('in-flight writes did not finish in time; their records will be copied again on restart')
+    const drained = await withinDeadline(Promise.all(copiers.map(c => c.drain())), deadline).finally(() =>
+      clearInterval(beating)
+    )
+    const abandoned = new Set<PartitionCopier>()
+    const timedOut = !loopsDone || !drained.inTime
+    if (timedOut) {
+      for (const copier of copiers) if (copier.producing) abandoned.add(copier)
+      for (const copier of copiers) copier.abandon()
+      this.#log.warn(
+        { drainTimeoutMs: this.config.drainTimeoutMs, partitionsInFlight: abandoned.size },
+        'drain timeout passed: writes still in flight are given up; their records will be copied again on restart'
+      )
+    }
+    const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
     let committed = true
     try {
-      await this.commit()
+      if (!(await withinDeadline(this.commit(), writesBy)).inTime) throw new Error('no answer from the target in time')
     } catch (error) {
       committed = false
       this.#log.error(
@@ -402,19 +422,38 @@ export class LinkReplicator {
     }
     const finalState = this.#fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
-    // as the proof that nothing more is written, so none is written while a produce may still land.
-    if (!timedOut) await this.#heartbeat(finalState, committed).catch(() => {})
-    await Promise.all(this.#loops)
-    await Promise.allSettled([
-      ...this.#fetchers.map(f => f.close()),
-      this.#producer?.close(),
-      this.#batchProducer?.close(),
-      this.#sourceAdmin?.close(),
-      this.#targetAdmin?.close(),
-      this.#stateReader?.close()
-    ])
+    // as the proof that nothing more is written, so none is written while a given-up produce may still land.
+    if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
+    await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
+    await withinDeadline(
+      Promise.allSettled([
+        ...this.#fetchers.map(f => f.close()),
+        this.#producer?.close(),
+        this.#batchProducer?.close(),
+        this.#sourceAdmin?.close(),
+        this.#targetAdmin?.close(),
+        this.#stateReader?.close()
+      ]),
+      performance.now() + CLOSE_MS
+    )
+    this.#leftUncommitted = uncommittedRanges(
+      copiers.map(c => ({
+        topic: c.topic,
+        partition: c.partition,
+        committedNext: c.status().committedNext,
+        replicatedNext: c.replicatedNext,
+        fetchOffset: c.fetchOffset,
+        abandoned: abandoned.has(c)
+      }))
+    )
+    logUncommitted(this.#log, this.config.target, this.#leftUncommitted)
     this.#state = finalState
     this.#log.info('stopped')
+  }
+
+  /** After stop(): the source offsets whose progress it could not commit, per partition (empty after a clean stop). */
+  get leftUncommitted(): readonly UncommittedRange[] {
+    return this.#leftUncommitted
   }
 
   /** Commits progress and offset runs of every partition that moved (one atomic batch). */

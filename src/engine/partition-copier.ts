@@ -197,6 +197,8 @@ export class PartitionCopier {
   #pendingGaps: { from: bigint; to: bigint; reason: string }[] = []
   #producing: Promise<void> | null = null
   #draining = false
+  /** Aborted when the link's drain timeout passed: retries and their waits stop at once. */
+  readonly #abandoned = new AbortController()
   #backoffMs = 0
   #batchLimit: number
   /** Bytes the provenance header adds to each record (counted toward the batch size). */
@@ -398,6 +400,21 @@ export class PartitionCopier {
   async drain(): Promise<void> {
     this.#draining = true
     while (this.#producing !== null) await this.#producing
+  }
+
+  /**
+   * The drain timeout passed: the batch in flight is given up at its next failure, and a retry that
+   * waits stops waiting. Progress stays where the target last acknowledged, so whatever was in
+   * flight is copied again on restart (at-least-once, never a gap).
+   */
+  abandon(): void {
+    this.#draining = true
+    this.#abandoned.abort()
+  }
+
+  /** Whether a batch is being written (or retried) right now. */
+  get producing(): boolean {
+    return this.#producing !== null
   }
 
   /** What must be committed since the last commit, or null when nothing changed. */
@@ -787,7 +804,7 @@ export class PartitionCopier {
           { err: describeCause(error), retryInMs: backoff, offset: String(batch.records[0]!.offset) },
           'schema registry not available; records wait until their schemas exist on the target'
         )
-        await sleep(backoff)
+        await sleep(backoff, undefined, { signal: this.#abandoned.signal }).catch(() => {})
         continue
       }
       const failed = new Map<number, SchemaFailure>()
@@ -897,10 +914,11 @@ export class PartitionCopier {
   /**
    * Sends records (one partition, in order) until acknowledged. Retriable failures are retried with
    * backoff for as long as it takes (the same batch, so the broker recognises a retry of a batch it
-   * already wrote). When the target refuses the batch for good, it is split in halves, which
+   * already wrote), until the link stops: a closed producer or the drain timeout (abandon()) ends
+   * the retries, with nothing acknowledged. When the target refuses the batch for good, it is split in halves, which
    * isolates the refused record while everything before it still lands in order; the refused record
    * then goes to the onRecordError policy. Returns how many records were written (dead letters
-   * included), or null when the partition stopped.
+   * included), or null when the partition stopped or gave the batch up.
    */
   async #sendAll(records: RawRecord[], prefixes: Buffer[], bytes: number): Promise<number | null> {
     const encoded = await this.#encode(records, prefixes, bytes)
@@ -946,14 +964,17 @@ export class PartitionCopier {
           this.fail(this.#produceError(`target refused writes (${name})`, BigInt(records[0]!.offset), error))
           return null
         }
-        if (this.#state !== 'running') return null
+        // The link is stopping: nothing more goes through this producer; progress stays acknowledged-only.
+        if (kind === 'closed') this.#draining = true
+        if (this.#state !== 'running' || kind === 'closed' || this.#abandoned.signal.aborted) return null
         this.#settings.events.retry(this.#settings.link, 'produce')
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 250 : this.#backoffMs * 2)
         this.#log.warn(
           { err: describeCause(error), retryInMs: this.#backoffMs, offset: String(records[0]!.offset) },
           'produce to target failed; retrying'
         )
-        await sleep(this.#backoffMs)
+        await sleep(this.#backoffMs, undefined, { signal: this.#abandoned.signal }).catch(() => {})
+        if (this.#abandoned.signal.aborted) return null
       }
     }
   }

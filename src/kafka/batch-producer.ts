@@ -15,6 +15,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KdrError, describeCause } from '../errors.ts'
 import { protocolErrorName } from './call.ts'
+import { MAX_SEQUENCE, addToSequence } from './producer-sequence.ts'
 import { RawClient } from './raw-client.ts'
 import { batchRecordCount, stampBatch } from './record-batch.ts'
 import { type ClusterConnection } from './types.ts'
@@ -27,7 +28,8 @@ import { type ClusterConnection } from './types.ts'
  * Invariants the caller keeps and this class relies on: at most one batch per partition is in
  * flight, and a batch that failed is sent again (it keeps its sequence number, so a retry of a
  * batch the broker did write is recognised as a duplicate and answered with the first offset).
- * Sequence numbers only advance when the broker acknowledged a batch.
+ * Sequence numbers only advance when the broker acknowledged a batch, and wrap at 2^31-1 the way
+ * the broker counts them (producer-sequence.ts).
  */
 
 /** Produce v9..v11 share one request layout (flexible versions); v9 needs Kafka 2.4 or later. */
@@ -78,6 +80,18 @@ interface TopicLeaders {
   leaders: number[]
   /** Metadata generation this entry came from; older than #staleSince means stale. */
   generation: number
+}
+
+/**
+ * A send refused or abandoned because the producer was closed (the link is stopping): not a Kafka
+ * failure and never retriable, since the same producer will refuse the batch again. A batch that was
+ * in flight when the producer closed may or may not have been written.
+ */
+export class ProducerClosedError extends KdrError {
+  constructor(message: string, location: { cluster: string; topic: string; partition: number }) {
+    super('KDR_ERR_KAFKA_PRODUCE', message, location)
+    this.name = 'ProducerClosedError'
+  }
 }
 
 function partitionKey(topic: string, partition: number): string {
@@ -179,6 +193,8 @@ export class BatchProducer {
   #producer: { id: bigint; epoch: number } | null = null
   #initializing: Promise<{ id: bigint; epoch: number }> | null = null
   readonly #sequences = new Map<string, number>()
+  /** Base sequence of a partition's first batch under a producer id: 0, except in tests (see options). */
+  readonly #firstSequence: number
   /** Leaders per topic; refreshed one topic at a time (the library fails a metadata call on any unknown topic). */
   readonly #topics = new Map<string, TopicLeaders>()
   #brokers: ClusterMetadata['brokers'] = new Map()
@@ -191,10 +207,24 @@ export class BatchProducer {
   #flushScheduled = false
   #closed = false
 
-  constructor(connection: ClusterConnection, options: { requestTimeoutMs?: number } = {}) {
+  constructor(
+    connection: ClusterConnection,
+    options: {
+      requestTimeoutMs?: number
+      /**
+       * TEST ONLY: the base sequence of each partition's first batch under a new producer id
+       * (default 0), so a test can cross the 2^31-1 wrap within a few hundred records. The broker
+       * accepts any first sequence from a producer id it has no state for. Never set in production.
+       */
+      testOnlyFirstSequence?: number
+    } = {}
+  ) {
     this.cluster = connection.alias
     this.#client = new RawClient(connection, 'producer')
     this.#requestTimeoutMs = options.requestTimeoutMs ?? connection.requestTimeoutMs ?? 30_000
+    this.#firstSequence = options.testOnlyFirstSequence ?? 0
+    if (!Number.isInteger(this.#firstSequence) || this.#firstSequence < 0 || this.#firstSequence > MAX_SEQUENCE)
+      throw new RangeError(`testOnlyFirstSequence must be an integer in 0..${MAX_SEQUENCE}`)
   }
 
   /**
@@ -202,11 +232,11 @@ export class BatchProducer {
    * first record. Errors carry the broker's error (ProtocolError with its name) as cause.
    */
   async send(topic: string, partition: number, batch: Buffer): Promise<bigint> {
-    if (this.#closed)
-      throw new KdrError('KDR_ERR_KAFKA_PRODUCE', 'producer is closed', { cluster: this.cluster, topic, partition })
+    if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
     const producer = await this.#producerId(topic, partition)
     const leader = await this.#leader(topic, partition)
-    const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? 0
+    if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
+    const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? this.#firstSequence
     stampBatch(batch, producer.id, producer.epoch, sequence)
     return new Promise<bigint>((resolve, reject) => {
       this.#enqueue(leader, {
@@ -238,7 +268,7 @@ export class BatchProducer {
     pending.attempts++
     setTimeout(() => {
       if (this.#closed) {
-        pending.reject(this.#error(pending, 'producer closed before sending'))
+        pending.reject(this.#closedError(pending, 'producer closed before sending'))
         return
       }
       this.#leader(pending.topic, pending.partition).then(
@@ -251,7 +281,8 @@ export class BatchProducer {
   async close(): Promise<void> {
     this.#closed = true
     for (const queue of this.#queues.values()) {
-      for (const pending of queue.splice(0)) pending.reject(this.#error(pending, 'producer closed before sending'))
+      for (const pending of queue.splice(0))
+        pending.reject(this.#closedError(pending, 'producer closed before sending'))
     }
     await this.#client.close()
   }
@@ -286,7 +317,13 @@ export class BatchProducer {
       }
       answers = await api.async(connection, this.#requestTimeoutMs, byTopic)
     } catch (error) {
-      // The request as a whole failed (connection, timeout): every batch in it may be sent again.
+      // The request as a whole failed (connection, timeout): every batch in it may be sent again,
+      // unless the failure is the producer closing its connections.
+      if (this.#closed) {
+        for (const pending of request)
+          pending.reject(this.#closedError(pending, 'producer closed while the batch was in flight'))
+        return
+      }
       this.#markStale()
       for (const pending of request)
         pending.reject(this.#error(pending, `produce request to broker ${node} failed: ${describeCause(error)}`, error))
@@ -300,7 +337,8 @@ export class BatchProducer {
       }
       if (answer.errorCode === 0) {
         const key = partitionKey(pending.topic, pending.partition)
-        if (pending.producerId === this.#producer?.id) this.#sequences.set(key, pending.sequence + pending.records)
+        if (pending.producerId === this.#producer?.id)
+          this.#sequences.set(key, addToSequence(pending.sequence, pending.records))
         pending.resolve(answer.baseOffset)
         continue
       }
@@ -335,6 +373,14 @@ export class BatchProducer {
       { cluster: this.cluster, topic: pending.topic, partition: pending.partition },
       { cause }
     )
+  }
+
+  #closedError(pending: Pending, message: string): ProducerClosedError {
+    return new ProducerClosedError(message, {
+      cluster: this.cluster,
+      topic: pending.topic,
+      partition: pending.partition
+    })
   }
 
   #markStale(): void {

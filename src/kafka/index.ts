@@ -6,7 +6,7 @@ export { KafkaAdmin, type ClusterDescription, type NewTopic, type OffsetSpec, ty
 export { PartitionFetcher, type PartitionFetch, type PartitionFetcherOptions } from './fetcher.ts'
 export { RecordProducer, type ProducedPartition, type RecordProducerOptions } from './producer.ts'
 export { PartitionDecoder, toFetchedRecord, type AbortedTransaction, type DecodeResult } from './batches.ts'
-export { BatchProducer } from './batch-producer.ts'
+export { BatchProducer, ProducerClosedError } from './batch-producer.ts'
 export { CODEC_IDS, compressorFor, type CompressionName } from './compression.ts'
 export { asyncCompressorFor } from './compression-pool.ts'
 export {

@@ -7,7 +7,9 @@ import { type Logger, createLogger } from '../../observability/logger.ts'
 
 /**
  * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
- * (in-flight writes finish, progress is committed) and exits 0. A second signal exits at once.
+ * (in-flight writes finish, progress is committed) and exits 0. A stop is bounded by the links'
+ * drainTimeoutMs: when it passes (the target does not answer) or the final commit fails, the log
+ * names the source offsets left uncommitted and the exit code is 1. A second signal exits at once.
  */
 export async function replicate(options: {
   config: string
@@ -57,7 +59,8 @@ export async function replicate(options: {
   await observed.stop()
   logSummary(log, running.status())
   log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
-  return 0
+  // Not a clean stop: records will be copied again on restart (each link logged which).
+  return running.links.some(link => link.leftUncommitted.length > 0) ? 1 : 0
 }
 
 /**

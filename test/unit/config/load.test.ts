@@ -49,6 +49,7 @@ test('the documented example compiles with every default', () => {
       checkpointIntervalMs: 5000,
       syncGroupOffsets: false,
       commitIntervalMs: 1000,
+      drainTimeoutMs: 30000,
       sync: { topicsIntervalMs: 5000, configsIntervalMs: 15000 },
       producer: {
         compression: 'none',
@@ -107,6 +108,7 @@ test('every link key can be set explicitly', () => {
     checkpointIntervalMs: 2000,
     syncGroupOffsets: true,
     commitIntervalMs: 100,
+    drainTimeoutMs: 5000,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
     producer: {
       compression: 'zstd',
@@ -142,6 +144,7 @@ test('every link key can be set explicitly', () => {
     checkpointIntervalMs: 2000,
     syncGroupOffsets: true,
     commitIntervalMs: 100,
+    drainTimeoutMs: 5000,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
     producer: {
       compression: 'zstd',
