@@ -1,3 +1,4 @@
+import { type StoredCopies, segmentsFromRuns } from '../core/copy-index.ts'
 import { type OffsetRun } from '../core/offset-runs.ts'
 import {
   type CheckpointValue,
@@ -19,13 +20,17 @@ import { type CommitPart } from './partition-copier.ts'
 
 /**
  * kafka-dr's replication state for one link, kept on the TARGET cluster so the source can stay
- * read-only: per partition the next source offset to copy and the source->target offset runs.
+ * read-only: per partition the next source offset to copy and where its copies are on the target
+ * (the segment index, core/copy-index.ts).
  * Readable without the engine (offset translation and failover read it while replication is down).
  */
 
 export interface PartitionState {
   progress: ProgressValue | null
-  runs: OffsetRun[]
+  /** Segments and target end (converted from old-format runs when only those are stored). */
+  copies: StoredCopies
+  /** Keys of old-format run records still stored: deleted by the next commit of the partition. */
+  legacyRuns: bigint[]
   /** Source ranges knowingly skipped by policy (onDataLoss: skip), oldest first. */
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
@@ -49,6 +54,8 @@ export interface LoadedState {
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
   unreadable: number
+  /** State records read (all links): what loading cost. */
+  recordsRead: number
 }
 
 export function partitionKey(topic: string, partition: number): string {
@@ -63,13 +70,25 @@ const STATE_TOPIC_CONFIGS = {
   'message.timestamp.type': 'CreateTime'
 }
 
-export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: number | null): Promise<void> {
-  const [existing] = await admin.describeTopics([STATE_TOPIC])
-  if (existing !== undefined) return
+/**
+ * Creates the state topic, or checks an existing one: it must be compacted, or the progress,
+ * segments and documents it holds would be deleted by retention (replication would restart from
+ * scratch, failover would lose its points). `topic` is for tests.
+ */
+export async function ensureStateTopic(
+  admin: KafkaAdmin,
+  replicationFactor: number | null,
+  topic: string = STATE_TOPIC
+): Promise<void> {
+  const [existing] = await admin.describeTopics([topic])
+  if (existing !== undefined) {
+    await checkCompacted(admin, topic)
+    return
+  }
   try {
     await admin.createTopics([
       {
-        name: STATE_TOPIC,
+        name: topic,
         partitions: 1,
         ...(replicationFactor === null ? {} : { replicationFactor }),
         configs: STATE_TOPIC_CONFIGS
@@ -77,9 +96,19 @@ export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: num
     ])
   } catch (error) {
     // Another kafka-dr process may have created it in the meantime.
-    const [now] = await admin.describeTopics([STATE_TOPIC])
+    const [now] = await admin.describeTopics([topic])
     if (now === undefined) throw error
   }
+}
+
+async function checkCompacted(admin: KafkaAdmin, topic: string): Promise<void> {
+  const policy = (await admin.describeTopicConfig(topic)).get('cleanup.policy')?.value ?? 'delete'
+  if (policy.split(',').some(p => p.trim() === 'compact')) return
+  throw new KdrError(
+    'KDR_ERR_STATE',
+    `state topic ${topic} on cluster ${admin.cluster} has cleanup.policy=${policy}: it must be compacted, or retention deletes replication progress and failover records. Fix: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=compact (or delete the topic if it holds no state you need)`,
+    { cluster: admin.cluster, topic }
+  )
 }
 
 /** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
@@ -88,13 +117,15 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
   const checkpoints = new Map<string, StoredCheckpoint>()
   const documents = new Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>()
   let unreadable = 0
+  let recordsRead = 0
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
   if (end === undefined || start === undefined || end <= start) {
-    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n }
+    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n, recordsRead }
   }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
+  const hasSegments = new Set<string>()
   try {
     let offset = start
     while (offset < end) {
@@ -109,6 +140,7 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
           offset
         })
       }
+      recordsRead += result.records.length
       for (const record of result.records) {
         const entry = decodeStateEntry(record.key, record.value)
         if (entry === null) {
@@ -135,6 +167,19 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
             })
           continue
         }
+        if (entry.kind === 'segments') {
+          const key = partitionKey(entry.topic, entry.partition)
+          const partition = state.get(key) ?? emptyPartition()
+          if (entry.value === null) {
+            hasSegments.delete(key)
+            partition.copies = { segments: [], targetEnd: null }
+          } else {
+            hasSegments.add(key)
+            partition.copies = { segments: entry.value, targetEnd: partition.copies.targetEnd }
+          }
+          state.set(key, partition)
+          continue
+        }
         apply(state, runs, entry)
       }
       offset = result.nextOffset
@@ -143,11 +188,23 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     await fetcher.close()
   }
   for (const [key, byStart] of runs) {
-    const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
-    partition.runs = [...byStart.values()]
+    if (byStart.size === 0) continue
+    const partition = state.get(key) ?? emptyPartition()
+    partition.legacyRuns = [...byStart.keys()]
+    // Old format only: the segments come from the runs (stored in the new format by the next commit).
+    if (!hasSegments.has(key)) partition.copies = segmentsFromRuns([...byStart.values()])
     state.set(key, partition)
   }
-  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
+  for (const [key, partition] of state) {
+    // targetEnd rides on progress; absent in records of older versions (then from the runs).
+    const targetEnd = partition.progress?.targetEnd
+    if (hasSegments.has(key) && targetEnd !== undefined) partition.copies.targetEnd = targetEnd
+  }
+  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end, recordsRead }
+}
+
+function emptyPartition(): PartitionState {
+  return { progress: null, copies: { segments: [], targetEnd: null }, legacyRuns: [], gaps: [] }
 }
 
 function apply(
@@ -158,7 +215,7 @@ function apply(
   const key = partitionKey(entry.topic, entry.partition)
   switch (entry.kind) {
     case 'progress': {
-      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
+      const partition = state.get(key) ?? emptyPartition()
       partition.progress = entry.value
       state.set(key, partition)
       return
@@ -171,7 +228,7 @@ function apply(
       return
     }
     case 'gap': {
-      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
+      const partition = state.get(key) ?? emptyPartition()
       partition.gaps = partition.gaps.filter(g => g.from !== entry.from)
       if (entry.value !== null)
         partition.gaps.push({ from: entry.from, to: entry.value.to, reason: entry.value.reason })
@@ -193,27 +250,29 @@ export async function writeState(producer: RecordProducer, entries: readonly Sta
   await producer.send(STATE_TOPIC, records)
 }
 
-/** The state entries of a commit: offset runs and gaps first, then the progress they support. */
+/**
+ * The state entries of a commit: per partition the old-format runs to delete, the segment index
+ * when it changed, gaps, then the progress they support (with the target end of the copies).
+ */
 export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
   const now = Date.now()
   const entries: StateEntry[] = []
   for (const part of parts) {
     const base = { link, topic: part.topic, partition: part.partition }
-    for (const run of part.runs.upserts) {
-      entries.push({
-        kind: 'run',
-        ...base,
-        sourceStart: run.sourceStart,
-        value: { targetStart: run.targetStart, length: run.length }
-      })
-    }
-    for (const sourceStart of part.runs.deletes) entries.push({ kind: 'run', ...base, sourceStart, value: null })
+    for (const sourceStart of part.copies.legacyRuns) entries.push({ kind: 'run', ...base, sourceStart, value: null })
+    if (part.copies.segments !== null) entries.push({ kind: 'segments', ...base, value: part.copies.segments })
     for (const gap of part.gaps)
       entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
     entries.push({
       kind: 'progress',
       ...base,
-      value: { next: part.next, topicId: part.topicId, sourceClusterId, updatedAt: now }
+      value: {
+        next: part.next,
+        topicId: part.topicId,
+        sourceClusterId,
+        updatedAt: now,
+        targetEnd: part.copies.targetEnd
+      }
     })
   }
   return entries

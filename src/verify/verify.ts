@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { OffsetRuns } from '../core/offset-runs.ts'
+import { type StoredCopies, type Segment } from '../core/copy-index.ts'
+import { segmentCopyMap, sourceAt } from '../core/copy-search.ts'
 import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import {
@@ -15,7 +16,13 @@ import {
 import { partitionKey } from '../engine/state-store.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
-import { type ClusterConnection, type FetchedRecord, KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
+import {
+  type ClusterConnection,
+  type FetchedRecord,
+  KafkaAdmin,
+  PartitionFetcher,
+  TargetCopyReader
+} from '../kafka/index.ts'
 import { TargetIdLookup } from '../schemas/id-lookup.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
 
@@ -247,7 +254,8 @@ export async function verifyLink(
     for (const item of plan) {
       const targetTopic = naming.targetTopic(item.topic)
       const stored = state.partitions.get(partitionKey(item.topic, item.partition))
-      const runs = OffsetRuns.from(stored?.runs ?? [])
+      const copies: StoredCopies = stored?.copies ?? { segments: [], targetEnd: null }
+      const sourceClusterId = stored?.progress?.sourceClusterId ?? null
       const replicatedNext = stored?.progress?.next ?? null
       const storedTopicId = stored?.progress?.topicId
       if (storedTopicId !== undefined && storedTopicId !== item.topicId) {
@@ -276,7 +284,8 @@ export async function verifyLink(
         recordedGaps: gaps,
         targetTopic,
         targetPartitions: targets.get(targetTopic)?.partitions ?? 0,
-        runs,
+        copies,
+        sourceClusterId,
         replicatedNext,
         rangeSize,
         sourceFetcher,
@@ -352,7 +361,8 @@ async function verifyPartition(input: {
   to: bigint
   targetTopic: string
   targetPartitions: number
-  runs: OffsetRuns
+  copies: StoredCopies
+  sourceClusterId: string | null
   replicatedNext: bigint | null
   rangeSize: number
   sourceFetcher: PartitionFetcher
@@ -361,7 +371,7 @@ async function verifyPartition(input: {
   ids: TargetIdLookup | null
   progress: (checked: number) => void
 }): Promise<PartitionReport> {
-  const { topic, partition, from, to, runs } = input
+  const { topic, partition, from, to, copies } = input
   const base = {
     topic,
     partition,
@@ -379,6 +389,16 @@ async function verifyPartition(input: {
     ])
     targetRange = { from: Number(start.get(partition) ?? 0n), to: Number(end.get(partition) ?? 0n) }
   }
+  const reader = new TargetCopyReader(input.targetFetcher, input.targetTopic, partition, {
+    topic,
+    partition,
+    clusterId: input.sourceClusterId
+  })
+  let firstKept: number | null = null
+  if (targetRange !== null && targetRange.from > 0 && hasCopies(copies.segments)) {
+    const kept = await sourceAt(BigInt(targetRange.from), copies.targetEnd, reader).catch(() => null)
+    firstKept = kept === null ? null : Number(kept)
+  }
   const source = partitionRecords(input.sourceFetcher, topic, partition, from, to)
   let pulled = 0
   let fromTarget = 0
@@ -387,10 +407,9 @@ async function verifyPartition(input: {
       from: Number(from),
       to: Number(to),
       replicatedNext: base.replicatedNext,
-      targetOffsetOf: offset => {
-        const t = runs.translate(BigInt(offset))
-        return t?.copied === true ? Number(t.targetOffset) : null
-      },
+      // A source record without a copy is expired on the target when it precedes the first copy
+      // still there (the target's retention removed it), else missing.
+      targetOffsetOf: offset => (firstKept !== null && offset < firstKept ? -1 : null),
       targetLogStart: targetRange?.from ?? 0,
       rangeSize: input.rangeSize,
       hashing
@@ -413,7 +432,7 @@ async function verifyPartition(input: {
   try {
     if (targetRange !== null && targetRange.to > targetRange.from) {
       // Copies of records before `from` come before the copy of `from`: start there when it is known.
-      const first = runs.translate(from)
+      const first = await segmentCopyMap(copies.segments, copies.targetEnd, reader).locate(from)
       const start = BigInt(Math.max(targetRange.from, first === null ? targetRange.from : Number(first.targetOffset)))
       for await (const record of partitionRecords(
         input.targetFetcher,
@@ -449,6 +468,10 @@ function originOf(record: FetchedRecord): string | null {
 }
 
 /** The source offset a target record was copied from, when its provenance names this source partition. */
+function hasCopies(segments: readonly Segment[]): boolean {
+  return segments.length > 0
+}
+
 function copiedFrom(record: FetchedRecord, topic: string, partition: number): number | null {
   for (let i = record.headers.length - 1; i >= 0; i--) {
     const [name, value] = record.headers[i]!

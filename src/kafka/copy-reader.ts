@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type CopyReader, type FoundCopy } from '../core/copy-search.ts'
+import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
+import { KdrError } from '../errors.ts'
+import { PartitionFetcher } from './fetcher.ts'
+import { type ClusterConnection, type FetchedRecord } from './types.ts'
+
+/**
+ * Finds this link's copies on a target partition by their provenance header (core/copy-search.ts
+ * searches with it). One small fetch per step; other writers' records are skipped forward, at most
+ * MAX_SCAN_FETCHES fetches per step, so a translation reads a bounded number of records.
+ */
+
+/** Whose copies to look for: the link's source partition (and, for first copies, its cluster). */
+export interface CopySource {
+  topic: string
+  partition: number
+  /** Records copied directly (hop 1) carry it as origin; records of another origin are forwarded. */
+  clusterId: string | null
+}
+
+const MAX_SCAN_FETCHES = 32
+const MAX_RETRIES = 5
+/** Enough for one record batch of usual size; the broker returns a larger first batch whole. */
+const STEP_BYTES = 64 * 1024
+
+export class TargetCopyReader implements CopyReader {
+  readonly #fetcher: PartitionFetcher
+  readonly #cluster: string
+  readonly #topic: string
+  readonly #partition: number
+  readonly #source: CopySource
+  /** Fetches made: what translations cost. */
+  reads = 0
+
+  constructor(fetcher: PartitionFetcher, targetTopic: string, partition: number, source: CopySource) {
+    this.#fetcher = fetcher
+    this.#cluster = fetcher.cluster
+    this.#topic = targetTopic
+    this.#partition = partition
+    this.#source = source
+  }
+
+  /** A fetcher sized for one step of the search (the caller closes it). */
+  static fetcher(connection: ClusterConnection, clientId: string): PartitionFetcher {
+    return new PartitionFetcher(
+      { ...connection, clientId },
+      { maxWaitMs: 0, partitionMaxBytes: STEP_BYTES, maxBytes: STEP_BYTES, isolation: 'read_uncommitted' }
+    )
+  }
+
+  async firstCopy(from: bigint, to: bigint): Promise<FoundCopy | null> {
+    let offset = from
+    let retries = 0
+    for (let fetches = 0; fetches < MAX_SCAN_FETCHES;) {
+      if (offset >= to) return null
+      this.reads++
+      const [result] = await this.#fetcher.fetch([{ topic: this.#topic, partition: this.#partition, offset }])
+      if (result === undefined) return null
+      if (result.error !== undefined) {
+        // Below the target's log start (retention): those copies are gone, search what remains.
+        if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > offset) {
+          offset = result.logStartOffset
+          fetches++
+          continue
+        }
+        if (result.error.retriable && retries < MAX_RETRIES) {
+          await sleep(100 * 2 ** retries++)
+          continue
+        }
+        throw new KdrError(
+          'KDR_ERR_STATE',
+          `cannot read the target to translate offsets: ${result.error.error.message}`,
+          { cluster: this.#cluster, topic: this.#topic, partition: this.#partition, offset },
+          { cause: result.error.error }
+        )
+      }
+      fetches++
+      for (const record of result.records) {
+        if (record.offset < offset) continue
+        if (record.offset >= to) return null
+        const sourceOffset = this.#sourceOffsetOf(record)
+        if (sourceOffset !== null) return { targetOffset: record.offset, sourceOffset }
+      }
+      if (result.nextOffset <= offset) return null // the end of the partition
+      offset = result.nextOffset
+    }
+    throw new KdrError(
+      'KDR_ERR_STATE',
+      `no copy of ${this.#source.topic}/${this.#source.partition} found within ${MAX_SCAN_FETCHES} fetches from target offset ${from}: too many records of other writers in between`,
+      { cluster: this.#cluster, topic: this.#topic, partition: this.#partition, offset: from }
+    )
+  }
+
+  #sourceOffsetOf(record: FetchedRecord): bigint | null {
+    for (let i = record.headers.length - 1; i >= 0; i--) {
+      const [name, value] = record.headers[i]!
+      if (!name.equals(PROVENANCE_HEADER_KEY)) continue
+      const p = decodeProvenance(value)
+      if (p === null || p.topic !== this.#source.topic || p.partition !== this.#source.partition) return null
+      if (p.hops === 1 && this.#source.clusterId !== null && p.originClusterId !== this.#source.clusterId) return null
+      return p.offset
+    }
+    return null
+  }
+}
