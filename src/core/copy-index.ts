@@ -133,23 +133,24 @@ export class CopyIndex {
   }
 
   /**
-   * Records that `count` records, whose source offsets are given by `sourceAt(i)` in increasing
-   * order, were written at target offsets baseOffset, baseOffset + 1, ... (one produce call).
+   * Records that `records` (source offsets increasing) were written at target offsets baseOffset,
+   * baseOffset + 1, ... by one produce call. No allocation per record.
    */
-  record(count: number, sourceAt: (i: number) => number, baseOffset: bigint): void {
+  record(records: readonly { readonly offset: number }[], baseOffset: bigint): void {
+    const count = records.length
     if (count === 0) return
-    const first = BigInt(sourceAt(0))
+    const first = BigInt(records[0]!.offset)
     if (this.#lastSource < 0n || first <= this.#lastSource) {
       this.#segments.push({ sourceStart: first, targetStart: baseOffset })
       this.#changed = true
       this.recent.reset(first)
     }
-    // Maximal runs of consecutive source offsets (one entry per gap, in memory only).
-    let runSource = sourceAt(0)
+    // Maximal runs of consecutive source offsets (one entry per gap, in memory only, bounded).
+    let runSource = records[0]!.offset
     let runTarget = baseOffset
     let length = 1
     for (let i = 1; i < count; i++) {
-      const s = sourceAt(i)
+      const s = records[i]!.offset
       if (s === runSource + length) {
         length++
         continue

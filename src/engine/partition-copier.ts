@@ -875,7 +875,7 @@ export class PartitionCopier {
 
   /** Notes where the records went: a new segment when this write does not continue the last one. */
   #recordMapping(records: readonly RawRecord[], baseOffset: bigint): void {
-    this.#copies.record(records.length, i => records[i]!.offset, baseOffset)
+    this.#copies.record(records, baseOffset)
   }
 
   #complete(batch: Batch): void {

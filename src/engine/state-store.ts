@@ -54,8 +54,6 @@ export interface LoadedState {
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
   unreadable: number
-  /** State records read (all links): what loading cost. */
-  recordsRead: number
 }
 
 export function partitionKey(topic: string, partition: number): string {
@@ -117,11 +115,10 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
   const checkpoints = new Map<string, StoredCheckpoint>()
   const documents = new Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>()
   let unreadable = 0
-  let recordsRead = 0
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
   if (end === undefined || start === undefined || end <= start) {
-    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n, recordsRead }
+    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n }
   }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
@@ -140,7 +137,6 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
           offset
         })
       }
-      recordsRead += result.records.length
       for (const record of result.records) {
         const entry = decodeStateEntry(record.key, record.value)
         if (entry === null) {
@@ -200,7 +196,7 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
     const targetEnd = partition.progress?.targetEnd
     if (hasSegments.has(key) && targetEnd !== undefined) partition.copies.targetEnd = targetEnd
   }
-  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end, recordsRead }
+  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
 }
 
 function emptyPartition(): PartitionState {
@@ -261,7 +257,7 @@ export function commitEntries(link: string, sourceClusterId: string, parts: read
     const base = { link, topic: part.topic, partition: part.partition }
     for (const sourceStart of part.copies.legacyRuns) entries.push({ kind: 'run', ...base, sourceStart, value: null })
     if (part.copies.segments !== null) entries.push({ kind: 'segments', ...base, value: part.copies.segments })
-    for (const gap of part.gaps)
+    for (const gap of mergeAdjacent(part.gaps))
       entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
     entries.push({
       kind: 'progress',
@@ -276,4 +272,15 @@ export function commitEntries(link: string, sourceClusterId: string, parts: read
     })
   }
   return entries
+}
+
+/** Gaps that continue one another (skips in a row) become one record: fewer keys, same ranges. */
+function mergeAdjacent(gaps: readonly { from: bigint; to: bigint; reason: string }[]): typeof gaps {
+  const merged: { from: bigint; to: bigint; reason: string }[] = []
+  for (const gap of gaps) {
+    const last = merged.at(-1)
+    if (last !== undefined && last.to === gap.from && last.reason === gap.reason) last.to = gap.to
+    else merged.push({ ...gap })
+  }
+  return merged
 }

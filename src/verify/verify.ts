@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { type StoredCopies, type Segment } from '../core/copy-index.ts'
+import { type StoredCopies } from '../core/copy-index.ts'
 import { segmentCopyMap, sourceAt } from '../core/copy-search.ts'
 import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
@@ -395,7 +395,7 @@ async function verifyPartition(input: {
     clusterId: input.sourceClusterId
   })
   let firstKept: number | null = null
-  if (targetRange !== null && targetRange.from > 0 && hasCopies(copies.segments)) {
+  if (targetRange !== null && targetRange.from > 0 && copies.segments.length > 0) {
     const kept = await sourceAt(BigInt(targetRange.from), copies.targetEnd, reader).catch(() => null)
     firstKept = kept === null ? null : Number(kept)
   }
@@ -468,10 +468,6 @@ function originOf(record: FetchedRecord): string | null {
 }
 
 /** The source offset a target record was copied from, when its provenance names this source partition. */
-function hasCopies(segments: readonly Segment[]): boolean {
-  return segments.length > 0
-}
-
 function copiedFrom(record: FetchedRecord, topic: string, partition: number): number | null {
   for (let i = record.headers.length - 1; i >= 0; i--) {
     const [name, value] = record.headers[i]!

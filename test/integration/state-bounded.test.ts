@@ -190,12 +190,11 @@ describe('state stays bounded whatever the source does', () => {
     assert.ok(written < transactions / 2, `${written} state records for ${transactions} transactions`)
     // Two copier sessions: at most two segments per partition are stored, whatever the markers.
     const target = clusterConnection(2)
-    const { partitions, recordsRead } = await loadLinkState(target, dc2, link)
+    const { partitions } = await loadLinkState(target, dc2, link)
     for (let p = 0; p < PARTITIONS; p++) {
       const segments = partitions.get(partitionKey(topic, p))?.copies.segments ?? []
       assert.ok(segments.length >= 1 && segments.length <= 2, `partition ${p}: ${segments.length} segments`)
     }
-    assert.ok(recordsRead >= 0)
   })
 
   test('group offsets at records and at commit markers translate exactly', async () => {

@@ -38,7 +38,10 @@ function write(index: CopyIndex, target: FakeTarget, sources: number[], foreignB
   for (let i = 0; i < foreignBefore; i++) target.log.push(null)
   const base = BigInt(target.log.length)
   for (const s of sources) target.log.push(BigInt(s))
-  index.record(sources.length, i => sources[i]!, base)
+  index.record(
+    sources.map(offset => ({ offset })),
+    base
+  )
 }
 
 const range = (from: number, to: number, step = 1): number[] => {

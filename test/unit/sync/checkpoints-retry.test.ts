@@ -20,7 +20,10 @@ describe('CheckpointSync: a failed checkpoint write is retried', () => {
   test('the in-memory checkpoints change only after the write succeeded', async () => {
     // Source 0..99 copied to target 0..99 in this session.
     const copies = new CopyIndex()
-    copies.record(100, i => i, 0n)
+    copies.record(
+      Array.from({ length: 100 }, (_, offset) => ({ offset })),
+      0n
+    )
     const written: StateEntry[][] = []
     let failures = 1
     const committed = { offset: 40n }
