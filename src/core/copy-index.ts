@@ -7,7 +7,9 @@ import { type OffsetRun, type Translation } from './offset-runs.ts'
  * mapping is on the target already; what is stored is only a sparse index over it: the SEGMENTS.
  * A segment starts where one run of writing starts (a copier session after start-up, or a write
  * whose first source offset is not above the last one written: a replay, a re-created topic) and
- * ends where the next segment starts (the last one at `targetEnd`, one past the last copy).
+ * ends one past its last copy (`targetEnd`; for the current segment, the partition's `targetEnd`).
+ * Other writers' records after a segment's last copy (written while the replicator was down, for
+ * example) lie outside every segment's range, so a search never has to cross them.
  *
  * Invariant: within a segment's target range, the records of this link's partition have strictly
  * increasing source offsets (records of other writers may sit between them). Gaps in the source
@@ -25,6 +27,8 @@ export interface Segment {
   sourceStart: bigint
   /** Target offset of that record. */
   targetStart: bigint
+  /** One past the target offset of its last copy; absent for the current (last) segment. */
+  targetEnd?: bigint
 }
 
 export interface StoredCopies {
@@ -141,6 +145,10 @@ export class CopyIndex {
     if (count === 0) return
     const first = BigInt(records[0]!.offset)
     if (this.#lastSource < 0n || first <= this.#lastSource) {
+      const previous = this.#segments.at(-1)
+      // The segment before ends at its last copy, as far as stored progress knows it.
+      if (previous !== undefined && previous.targetEnd === undefined && this.#targetEnd !== null)
+        previous.targetEnd = this.#targetEnd
       this.#segments.push({ sourceStart: first, targetStart: baseOffset })
       this.#changed = true
       this.recent.reset(first)
@@ -215,6 +223,8 @@ export function segmentsFromRuns(runs: readonly OffsetRun[]): StoredCopies {
   let targetEnd: bigint | null = null
   for (const run of byTarget) {
     if (segments.length === 0 || run.sourceStart <= lastSource || run.targetStart !== targetEnd) {
+      const previous = segments.at(-1)
+      if (previous !== undefined && targetEnd !== null) previous.targetEnd = targetEnd
       segments.push({ sourceStart: run.sourceStart, targetStart: run.targetStart })
     }
     lastSource = run.sourceStart + run.length - 1n

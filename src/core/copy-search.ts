@@ -58,7 +58,7 @@ export async function locateCopy(
   }
   const segment = segments[index]!
   const next = segments[index + 1]
-  const end = next?.targetStart ?? targetEnd
+  const end = segment.targetEnd ?? next?.targetStart ?? targetEnd
   if (end === null) return null
   let lo = segment.targetStart
   let hi = end

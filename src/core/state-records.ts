@@ -7,7 +7,7 @@
  * (int64 does not fit a JSON number). A null value deletes a key (compaction tombstone).
  *
  *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?}
- *   ["segments", link, topic, partition]        {v:1, segments: [[sourceStart, targetStart], ...]}
+ *   ["segments", link, topic, partition]        {v:1, segments: [[sourceStart, targetStart, targetEnd?], ...]}
  *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}   (old format: read, converted, deleted)
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
  *   ["checkpoint", link, group, topic, partition] {v:1, sourceOffset, targetOffset, exact, notReplicated, at}
@@ -103,7 +103,11 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
             ? null
             : json({
                 v: 1,
-                segments: entry.value.map(s => [s.sourceStart.toString(), s.targetStart.toString()])
+                segments: entry.value.map(s =>
+                  s.targetEnd === undefined
+                    ? [s.sourceStart.toString(), s.targetStart.toString()]
+                    : [s.sourceStart.toString(), s.targetStart.toString(), s.targetEnd.toString()]
+                )
               })
       }
     case 'run':
@@ -190,8 +194,12 @@ function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEnt
         v === null
           ? null
           : (v.segments as unknown[]).map(pair => {
-              const [sourceStart, targetStart] = pair as [string, string]
-              return { sourceStart: BigInt(sourceStart), targetStart: BigInt(targetStart) }
+              const [sourceStart, targetStart, targetEnd] = pair as [string, string, string | undefined]
+              return {
+                sourceStart: BigInt(sourceStart),
+                targetStart: BigInt(targetStart),
+                ...(targetEnd === undefined ? {} : { targetEnd: BigInt(targetEnd) })
+              }
             })
       return { kind, link, topic, partition, value: segments }
     }

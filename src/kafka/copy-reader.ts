@@ -7,8 +7,10 @@ import { type ClusterConnection, type FetchedRecord } from './types.ts'
 
 /**
  * Finds this link's copies on a target partition by their provenance header (core/copy-search.ts
- * searches with it). One small fetch per step; other writers' records are skipped forward, at most
- * MAX_SCAN_FETCHES fetches per step, so a translation reads a bounded number of records.
+ * searches with it). One small fetch per step; other writers' records are skipped forward with
+ * fetches that double in size (64 KiB up to 8 MiB), at most MAX_SCAN_FETCHES per step, so a
+ * translation reads a bounded amount; beyond it, it fails with an error naming the partition (never
+ * a wrong answer).
  */
 
 /** Whose copies to look for: the link's source partition (and, for first copies, its cluster). */
@@ -21,6 +23,8 @@ export interface CopySource {
 
 const MAX_SCAN_FETCHES = 32
 const MAX_RETRIES = 5
+/** The scan's fetch size grows to STEP_BYTES * MAX_SCALE through a long run of other writers' records. */
+const MAX_SCALE = 128
 /** Enough for one record batch of usual size; the broker returns a larger first batch whole. */
 const STEP_BYTES = 64 * 1024
 
@@ -55,7 +59,8 @@ export class TargetCopyReader implements CopyReader {
     for (let fetches = 0; fetches < MAX_SCAN_FETCHES;) {
       if (offset >= to) return null
       this.reads++
-      const [result] = await this.#fetcher.fetch([{ topic: this.#topic, partition: this.#partition, offset }])
+      const scale = Math.min(MAX_SCALE, 2 ** fetches)
+      const [result] = await this.#fetcher.fetch([{ topic: this.#topic, partition: this.#partition, offset }], scale)
       if (result === undefined) return null
       if (result.error !== undefined) {
         // Below the target's log start (retention): those copies are gone, search what remains.

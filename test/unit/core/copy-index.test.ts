@@ -69,7 +69,7 @@ describe('CopyIndex: segments', () => {
     write(index, target, range(0, 10))
     write(index, target, range(5, 15))
     assert.deepEqual(index.segments, [
-      { sourceStart: 0n, targetStart: 0n },
+      { sourceStart: 0n, targetStart: 0n, targetEnd: 10n },
       { sourceStart: 5n, targetStart: 10n }
     ])
     const restarted = new CopyIndex({ segments: [...index.segments], targetEnd: index.targetEnd })
@@ -100,8 +100,8 @@ describe('CopyIndex: segments', () => {
       { sourceStart: 3n, targetStart: 25n, length: 2n } // a replay: new segment
     ])
     assert.deepEqual(stored.segments, [
-      { sourceStart: 0n, targetStart: 0n },
-      { sourceStart: 20n, targetStart: 20n },
+      { sourceStart: 0n, targetStart: 0n, targetEnd: 15n },
+      { sourceStart: 20n, targetStart: 20n, targetEnd: 25n },
       { sourceStart: 3n, targetStart: 25n }
     ])
     assert.equal(stored.targetEnd, 27n)
@@ -184,6 +184,29 @@ describe('locateCopy: binary search on the target', () => {
     const t = await locateCopy(segments!, targetEnd, 123_457n, target)
     assert.deepEqual(t, { targetOffset: 61_729n, copied: false })
     assert.ok(target.reads <= 20, `${target.reads} reads for 100,000 copies`)
+  })
+
+  test("other writers' records after a segment's last copy (replicator down) are never searched", async () => {
+    const target = new FakeTarget([])
+    const first = new CopyIndex()
+    write(first, target, range(0, 100, 2))
+    const restarted = new CopyIndex({ segments: [...first.segments], targetEnd: first.targetEnd })
+    write(restarted, target, range(100, 110), 100_000) // local writes on the target while it was down
+    const { segments, targetEnd } = restarted.takeChanges(null)
+    assert.equal(segments![0]!.targetEnd, 50n)
+    let widest = 0n
+    const watching: CopyReader = {
+      firstCopy: (from, to) => {
+        if (to > widest) widest = to
+        return target.firstCopy(from, to)
+      }
+    }
+    assert.deepEqual(await locateCopy(segments!, targetEnd, 99n, watching), {
+      targetOffset: 100_050n,
+      copied: false
+    })
+    assert.equal(widest, 50n, 'the search stayed within the first segment')
+    assert.deepEqual(await locateCopy(segments!, targetEnd, 104n, target), { targetOffset: 100_054n, copied: true })
   })
 
   test('offsets below the target log start: the first copy still there', async () => {
