@@ -47,7 +47,7 @@ export interface CopyIndexChanges {
 }
 
 /** Most exact runs a copier keeps in memory; the oldest half is dropped beyond it. */
-export const MAX_RECENT_RUNS = 1024
+export const MAX_RECENT_RUNS = 256
 
 /**
  * Exact runs written in this copier session, newest last, bounded. Answers only for source offsets
