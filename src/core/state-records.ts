@@ -6,16 +6,21 @@
  * Keys are JSON arrays, values JSON objects with a format version `v`; offsets are decimal strings
  * (int64 does not fit a JSON number). A null value deletes a key (compaction tombstone).
  *
- *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt}
- *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}
+ *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?}
+ *   ["segments", link, topic, partition]        {v:1, segments: [[sourceStart, targetStart, targetEnd?], ...]}
+ *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}   (old format: read, converted, deleted)
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
  *   ["checkpoint", link, group, topic, partition] {v:1, sourceOffset, targetOffset, exact, notReplicated, at}
  *   ["heartbeat", link]  {v:1, ...}  the replicator's liveness and stopped partitions
  *   ["fence", link]      {v:1, ...}  set by failover: a replicator of this link must stop writing
  *   ["failover", link]   {v:1, ...}  the failover record (steps done, failover points), read by failback
+ * `segments` is the sparse index of where the copies are on the target (core/copy-index.ts), written
+ * only when a segment starts or is pruned; `targetEnd` (one past the last copy) rides on progress,
+ * so a commit writes one record per partition that moved, whatever gaps the source has.
  * The last three carry JSON documents whose shape belongs to their writer (src/failover, the engine).
  */
 
+import { type Segment } from './copy-index.ts'
 import { type OffsetRun } from './offset-runs.ts'
 
 export const STATE_TOPIC = '__kdr_state'
@@ -26,6 +31,8 @@ export interface ProgressValue {
   topicId: string
   sourceClusterId: string
   updatedAt: number
+  /** One past the target offset of the last copy (absent in records of older versions). */
+  targetEnd?: bigint | null
 }
 
 export interface GapValue {
@@ -55,6 +62,7 @@ export type StateEntry =
       sourceStart: bigint
       value: Omit<OffsetRun, 'sourceStart'> | null
     }
+  | { kind: 'segments'; link: string; topic: string; partition: number; value: Segment[] | null }
   | { kind: 'gap'; link: string; topic: string; partition: number; from: bigint; value: GapValue | null }
   | { kind: 'checkpoint'; link: string; group: string; topic: string; partition: number; value: CheckpointValue | null }
   | { kind: 'heartbeat'; link: string; value: Record<string, unknown> | null }
@@ -73,7 +81,34 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
     case 'progress':
       return {
         key: key(['progress', entry.link, entry.topic, entry.partition]),
-        value: entry.value === null ? null : json({ v: 1, ...entry.value, next: entry.value.next.toString() })
+        value:
+          entry.value === null
+            ? null
+            : json({
+                v: 1,
+                next: entry.value.next.toString(),
+                topicId: entry.value.topicId,
+                sourceClusterId: entry.value.sourceClusterId,
+                updatedAt: entry.value.updatedAt,
+                ...(entry.value.targetEnd === undefined || entry.value.targetEnd === null
+                  ? {}
+                  : { targetEnd: entry.value.targetEnd.toString() })
+              })
+      }
+    case 'segments':
+      return {
+        key: key(['segments', entry.link, entry.topic, entry.partition]),
+        value:
+          entry.value === null
+            ? null
+            : json({
+                v: 1,
+                segments: entry.value.map(s =>
+                  s.targetEnd === undefined
+                    ? [s.sourceStart.toString(), s.targetStart.toString()]
+                    : [s.sourceStart.toString(), s.targetStart.toString(), s.targetEnd.toString()]
+                )
+              })
       }
     case 'run':
       return {
@@ -149,9 +184,25 @@ function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEnt
                 next: BigInt(v.next as string),
                 topicId: String(v.topicId),
                 sourceClusterId: String(v.sourceClusterId),
-                updatedAt: Number(v.updatedAt)
+                updatedAt: Number(v.updatedAt),
+                ...(typeof v.targetEnd === 'string' ? { targetEnd: BigInt(v.targetEnd) } : {})
               }
       }
+    case 'segments': {
+      if (v !== null && !Array.isArray(v.segments)) return null
+      const segments =
+        v === null
+          ? null
+          : (v.segments as unknown[]).map(pair => {
+              const [sourceStart, targetStart, targetEnd] = pair as [string, string, string | undefined]
+              return {
+                sourceStart: BigInt(sourceStart),
+                targetStart: BigInt(targetStart),
+                ...(targetEnd === undefined ? {} : { targetEnd: BigInt(targetEnd) })
+              }
+            })
+      return { kind, link, topic, partition, value: segments }
+    }
     case 'run': {
       const entry: StateEntry & { kind: 'run' } = {
         kind,

@@ -1,8 +1,10 @@
+import { type CopyMap } from './copy-search.ts'
 import { type OffsetRuns } from './offset-runs.ts'
 
 /**
  * Translation of a consumer group's committed source offset (the next record it would read) to the
- * target offset it should resume from, using the offset runs the engine stored. The rule that
+ * target offset it should resume from, using the copy index the engine stored (segments searched on
+ * the target, core/copy-search.ts) or exact runs. The rule that
  * matters: never translate ahead of the data. Every translation either lands exactly on the copy of
  * the committed record, or on the next copied record when the committed offset falls in a gap
  * (compacted away, transaction markers, aborted records, records filtered as loops), or, when the
@@ -25,15 +27,18 @@ export interface OffsetTranslation {
 
 /**
  * @param committed the group's committed offset on the source
- * @param runs the partition's source->target runs
+ * @param copies where the partition's copies are on the target
  * @param replicatedNext next source offset to replicate (everything below is on the target or was
  *   deliberately not copied), null when unknown
  */
-export function translateOffset(committed: bigint, runs: OffsetRuns, replicatedNext: bigint | null): OffsetTranslation {
-  const last = runs.runs.at(-1)
-  const first = runs.runs[0]
-  const endOfCopies = last === undefined ? null : last.targetStart + last.length
-  if (replicatedNext === null || last === undefined || first === undefined || endOfCopies === null) {
+export async function translateOffset(
+  committed: bigint,
+  copies: CopyMap,
+  replicatedNext: bigint | null
+): Promise<OffsetTranslation> {
+  const first = copies.first()
+  const endOfCopies = copies.endOfCopies
+  if (replicatedNext === null || first === null || endOfCopies === null) {
     return {
       sourceOffset: committed,
       targetOffset: null,
@@ -63,8 +68,19 @@ export function translateOffset(committed: bigint, runs: OffsetRuns, replicatedN
       note: `committed offset precedes the replicated range (first copied source offset ${first.sourceStart})`
     }
   }
-  const t = runs.translate(committed)
-  // Past the last run but below replicatedNext: trailing records that were not copied (markers, loops).
+  const t = await copies.locate(committed)
+  // Past the last copy but below replicatedNext: trailing records that were not copied (markers, loops).
   const targetOffset = t === null ? endOfCopies : t.targetOffset
   return { sourceOffset: committed, targetOffset, exact: true, notReplicated: 0n, note: null }
+}
+
+/** A CopyMap over exact runs held in memory (tests, and tools that hold every run). */
+export function runsCopyMap(runs: OffsetRuns): CopyMap {
+  const last = runs.runs.at(-1)
+  const first = runs.runs[0]
+  return {
+    first: () => (first === undefined ? null : { sourceStart: first.sourceStart, targetStart: first.targetStart }),
+    endOfCopies: last === undefined ? null : last.targetStart + last.length,
+    locate: sourceOffset => Promise.resolve(runs.translate(sourceOffset))
+  }
 }

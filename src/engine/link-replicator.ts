@@ -3,10 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
 import { FetchSizing } from '../core/fetch-sizing.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { OffsetRuns } from '../core/offset-runs.ts'
+import { CopyIndex } from '../core/copy-index.ts'
+import { segmentCopyMap } from '../core/copy-search.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { BatchProducer, type ClusterConnection, KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import {
+  BatchProducer,
+  type ClusterConnection,
+  KafkaAdmin,
+  PartitionFetcher,
+  RecordProducer,
+  TargetCopyReader
+} from '../kafka/index.ts'
 import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
@@ -125,6 +133,8 @@ export class LinkReplicator {
   /** Reads the state topic's tail for a fence set by failover. */
   #stateReader: PartitionFetcher | null = null
   #stateOffset = 0n
+  /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
+  #copyFetcher: PartitionFetcher | null = null
   #fence: Record<string, unknown> | null = null
   #fenceRead: Promise<boolean> | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
@@ -277,7 +287,21 @@ export class LinkReplicator {
         targetTopic: topic => topicSync.known.get(topic)?.target,
         mapping: (topic, partition) => {
           const copier = this.#copiers.get(partitionKey(topic, partition))
-          return copier === undefined ? undefined : { runs: copier.runs, replicatedNext: copier.replicatedNext }
+          if (copier === undefined) return undefined
+          this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${config.name}-copies`)
+          const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
+            topic,
+            partition,
+            sourceClusterId: this.#sourceClusterId,
+            origins: this.#origins?.filter ?? null
+          })
+          const { segments, targetEnd, recent } = copier.copies
+          const replicatedNext = copier.replicatedNext
+          // A batch written but not yet complete (a split batch's first half) may lie past
+          // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
+          const ahead = recent.translate(replicatedNext)
+          const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
+          return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
         },
         // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
         write: async entries => void (this.#fence === null ? await writeState(producer, entries) : null)
@@ -432,7 +456,8 @@ export class LinkReplicator {
         this.#batchProducer?.close(),
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
-        this.#stateReader?.close()
+        this.#stateReader?.close(),
+        this.#copyFetcher?.close()
       ]),
       performance.now() + CLOSE_MS
     )
@@ -592,14 +617,14 @@ export class LinkReplicator {
       this.#uncommitted.set(key, part)
       return
     }
-    const upserts = new Map(earlier.runs.upserts.map(r => [r.sourceStart, r]))
-    for (const r of part.runs.upserts) upserts.set(r.sourceStart, r)
-    const deletes = new Set([...earlier.runs.deletes, ...part.runs.deletes])
-    for (const k of part.runs.upserts.map(r => r.sourceStart)) deletes.delete(k)
-    for (const k of deletes) upserts.delete(k)
     this.#uncommitted.set(key, {
       ...part,
-      runs: { upserts: [...upserts.values()], deletes: [...deletes] },
+      copies: {
+        // The newest full segment list wins; an unchanged one (null) keeps the earlier change.
+        segments: part.copies.segments ?? earlier.copies.segments,
+        targetEnd: part.copies.targetEnd,
+        legacyRuns: [...earlier.copies.legacyRuns, ...part.copies.legacyRuns]
+      },
       gaps: [...earlier.gaps, ...part.gaps]
     })
   }
@@ -668,7 +693,11 @@ export class LinkReplicator {
         partition,
         topic.target,
         // A copier of a re-created topic starts with the old id, so sourceRecreated() below applies the policy.
-        { offset, runs: OffsetRuns.from(stored?.runs ?? []), topicId: recreatedFrom ?? topic.topicId }
+        {
+          offset,
+          copies: new CopyIndex(stored?.copies, stored?.legacyRuns),
+          topicId: recreatedFrom ?? topic.topicId
+        }
       )
       copier.onSpace = () => this.#wakeLanes()
       copier.bufferScale = this.#sizing.scale

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type OffsetRuns, type RunChanges } from '../core/offset-runs.ts'
 import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
 import { PartitionBackoff } from '../core/partition-backoff.ts'
+import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
 import { wireSchemaId } from '../core/schema-wire.ts'
 import { KdrError, describeCause, formatLocation } from '../errors.ts'
@@ -91,7 +91,8 @@ export interface CopierProducers {
 export interface CopierStart {
   /** Next source offset to copy. */
   offset: bigint
-  runs: OffsetRuns
+  /** Where this partition's copies are on the target (segments, recent runs). */
+  copies: CopyIndex
   topicId: string
 }
 
@@ -127,7 +128,7 @@ export interface CommitPart {
   partition: number
   topicId: string
   next: bigint
-  runs: RunChanges
+  copies: CopyIndexChanges
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
@@ -183,7 +184,7 @@ export class PartitionCopier {
   readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
   readonly #origins: OriginFilter
   #hopLimitReported = false
-  readonly #runs: OffsetRuns
+  readonly #copies: CopyIndex
   #topicId: string
   readonly #retiredTopicIds = new Set<string>()
 
@@ -256,7 +257,7 @@ export class PartitionCopier {
     this.targetTopic = targetTopic
     this.#log = log.child({ topic, partition })
     this.#encoder = new ProvenanceEncoder(topic, partition)
-    this.#runs = start.runs
+    this.#copies = start.copies
     this.#topicId = start.topicId
     this.#fetchOffset = start.offset
     this.#ackedNext = start.offset
@@ -297,8 +298,8 @@ export class PartitionCopier {
     return this.#fetchOffset
   }
 
-  get runs(): OffsetRuns {
-    return this.#runs
+  get copies(): CopyIndex {
+    return this.#copies
   }
 
   /** Id of the source topic this copier reads (changes only when a re-created topic is followed). */
@@ -419,14 +420,14 @@ export class PartitionCopier {
 
   /** What must be committed since the last commit, or null when nothing changed. */
   pendingCommit(): CommitPart | null {
-    const runs = this.#runs
     if (this.#ackedNext === this.#committedNext && this.#pendingGaps.length === 0) return null
     return {
       topic: this.topic,
       partition: this.partition,
       topicId: this.#topicId,
       next: this.#ackedNext,
-      runs: runs.takeChanges(),
+      // Segments below the source log start are pruned: no offset still on the source needs them.
+      copies: this.#copies.takeChanges(this.#logStart >= 0n ? this.#logStart : null),
       gaps: this.#pendingGaps.splice(0)
     }
   }
@@ -1052,23 +1053,9 @@ export class PartitionCopier {
     )
   }
 
-  /** Maps source offsets to consecutive target offsets from baseOffset, as maximal runs. */
+  /** Notes where the records went: a new segment when this write does not continue the last one. */
   #recordMapping(records: readonly RawRecord[], baseOffset: bigint): void {
-    let runSource = records[0]!.offset
-    let runTarget = baseOffset
-    let count = 1
-    for (let i = 1; i < records.length; i++) {
-      const s = records[i]!.offset
-      if (s === runSource + count) {
-        count++
-        continue
-      }
-      this.#runs.append(BigInt(runSource), runTarget, BigInt(count))
-      runTarget += BigInt(count)
-      runSource = s
-      count = 1
-    }
-    this.#runs.append(BigInt(runSource), runTarget, BigInt(count))
+    this.#copies.record(records, baseOffset)
   }
 
   #complete(batch: Batch): void {

@@ -1,3 +1,4 @@
+import { type StoredCopies, segmentsFromRuns } from '../core/copy-index.ts'
 import { type OffsetRun } from '../core/offset-runs.ts'
 import {
   type CheckpointValue,
@@ -12,6 +13,7 @@ import {
   type ClusterConnection,
   type KafkaAdmin,
   PartitionFetcher,
+  readPartitionRange,
   type RecordProducer,
   type RecordToProduce
 } from '../kafka/index.ts'
@@ -19,13 +21,17 @@ import { type CommitPart } from './partition-copier.ts'
 
 /**
  * kafka-dr's replication state for one link, kept on the TARGET cluster so the source can stay
- * read-only: per partition the next source offset to copy and the source->target offset runs.
+ * read-only: per partition the next source offset to copy and where its copies are on the target
+ * (the segment index, core/copy-index.ts).
  * Readable without the engine (offset translation and failover read it while replication is down).
  */
 
 export interface PartitionState {
   progress: ProgressValue | null
-  runs: OffsetRun[]
+  /** Segments and target end (converted from old-format runs when only those are stored). */
+  copies: StoredCopies
+  /** Keys of old-format run records still stored: deleted by the next commit of the partition. */
+  legacyRuns: bigint[]
   /** Source ranges knowingly skipped by policy (onDataLoss: skip), oldest first. */
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
@@ -63,13 +69,25 @@ const STATE_TOPIC_CONFIGS = {
   'message.timestamp.type': 'CreateTime'
 }
 
-export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: number | null): Promise<void> {
-  const [existing] = await admin.describeTopics([STATE_TOPIC])
-  if (existing !== undefined) return
+/**
+ * Creates the state topic, or checks an existing one: it must be compacted, or the progress,
+ * segments and documents it holds would be deleted by retention (replication would restart from
+ * scratch, failover would lose its points). `topic` is for tests.
+ */
+export async function ensureStateTopic(
+  admin: KafkaAdmin,
+  replicationFactor: number | null,
+  topic: string = STATE_TOPIC
+): Promise<void> {
+  const [existing] = await admin.describeTopics([topic])
+  if (existing !== undefined) {
+    await checkCompacted(admin, topic)
+    return
+  }
   try {
     await admin.createTopics([
       {
-        name: STATE_TOPIC,
+        name: topic,
         partitions: 1,
         ...(replicationFactor === null ? {} : { replicationFactor }),
         configs: STATE_TOPIC_CONFIGS
@@ -77,9 +95,19 @@ export async function ensureStateTopic(admin: KafkaAdmin, replicationFactor: num
     ])
   } catch (error) {
     // Another kafka-dr process may have created it in the meantime.
-    const [now] = await admin.describeTopics([STATE_TOPIC])
+    const [now] = await admin.describeTopics([topic])
     if (now === undefined) throw error
   }
+}
+
+async function checkCompacted(admin: KafkaAdmin, topic: string): Promise<void> {
+  const policy = (await admin.describeTopicConfig(topic)).get('cleanup.policy')?.value ?? 'delete'
+  if (policy.split(',').some(p => p.trim() === 'compact')) return
+  throw new KdrError(
+    'KDR_ERR_STATE',
+    `state topic ${topic} on cluster ${admin.cluster} has cleanup.policy=${policy}: it must be compacted, or retention deletes replication progress and failover records. Fix: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=compact (or delete the topic if it holds no state you need)`,
+    { cluster: admin.cluster, topic }
+  )
 }
 
 /** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
@@ -95,59 +123,84 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
   }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
+  const hasSegments = new Set<string>()
   try {
-    let offset = start
-    while (offset < end) {
-      const [result] = await fetcher.fetch([{ topic: STATE_TOPIC, partition: 0, offset }])
-      if (result === undefined) break
-      if (result.error !== undefined) {
-        if (result.error.retriable) continue
-        throw new KdrError('KDR_ERR_STATE', `cannot read the state topic: ${result.error.error.message}`, {
-          cluster: target.alias,
-          topic: STATE_TOPIC,
-          partition: 0,
-          offset
-        })
-      }
-      for (const record of result.records) {
-        const entry = decodeStateEntry(record.key, record.value)
-        if (entry === null) {
-          // Unreadable: corrupt, or written by a newer kafka-dr. Ignoring it can only make progress
-          // older (records copied again), never newer (records skipped).
-          if (record.key?.includes(JSON.stringify(link)) ?? false) unreadable++
-          continue
+    const read = await readPartitionRange(
+      { cluster: target.alias, fetch: requests => fetcher.fetch(requests) },
+      { topic: STATE_TOPIC, partition: 0, from: start, to: end },
+      records => {
+        for (const record of records) {
+          const entry = decodeStateEntry(record.key, record.value)
+          if (entry === null) {
+            // Unreadable: corrupt, or written by a newer kafka-dr. Ignoring it can only make progress
+            // older (records copied again), never newer (records skipped).
+            if (record.key?.includes(JSON.stringify(link)) ?? false) unreadable++
+            continue
+          }
+          if (entry.link !== link) continue
+          if (entry.kind === 'heartbeat' || entry.kind === 'fence' || entry.kind === 'failover') {
+            if (entry.value === null) documents.delete(entry.kind)
+            else documents.set(entry.kind, entry.value)
+            continue
+          }
+          if (entry.kind === 'checkpoint') {
+            const k = `${entry.group}\u0000${entry.topic}\u0000${entry.partition}`
+            if (entry.value === null) checkpoints.delete(k)
+            else
+              checkpoints.set(k, {
+                group: entry.group,
+                topic: entry.topic,
+                partition: entry.partition,
+                value: entry.value
+              })
+            continue
+          }
+          if (entry.kind === 'segments') {
+            const key = partitionKey(entry.topic, entry.partition)
+            const partition = state.get(key) ?? emptyPartition()
+            if (entry.value === null) {
+              hasSegments.delete(key)
+              partition.copies = { segments: [], targetEnd: null }
+            } else {
+              hasSegments.add(key)
+              partition.copies = { segments: entry.value, targetEnd: partition.copies.targetEnd }
+            }
+            state.set(key, partition)
+            continue
+          }
+          apply(state, runs, entry)
         }
-        if (entry.link !== link) continue
-        if (entry.kind === 'heartbeat' || entry.kind === 'fence' || entry.kind === 'failover') {
-          if (entry.value === null) documents.delete(entry.kind)
-          else documents.set(entry.kind, entry.value)
-          continue
-        }
-        if (entry.kind === 'checkpoint') {
-          const k = `${entry.group}\u0000${entry.topic}\u0000${entry.partition}`
-          if (entry.value === null) checkpoints.delete(k)
-          else
-            checkpoints.set(k, {
-              group: entry.group,
-              topic: entry.topic,
-              partition: entry.partition,
-              value: entry.value
-            })
-          continue
-        }
-        apply(state, runs, entry)
-      }
-      offset = result.nextOffset
+      },
+      { unstable: 'wait' }
+    )
+    if (!read.complete) {
+      throw new KdrError(
+        'KDR_ERR_STATE',
+        `the state topic could be read only up to offset ${read.next} of ${end} (${read.shortfall?.reason ?? 'incomplete'}): replication progress would be older than stored; try again`,
+        { cluster: target.alias, topic: STATE_TOPIC, partition: 0, offset: read.next }
+      )
     }
   } finally {
     await fetcher.close()
   }
   for (const [key, byStart] of runs) {
-    const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
-    partition.runs = [...byStart.values()]
+    if (byStart.size === 0) continue
+    const partition = state.get(key) ?? emptyPartition()
+    partition.legacyRuns = [...byStart.keys()]
+    // Old format only: the segments come from the runs (stored in the new format by the next commit).
+    if (!hasSegments.has(key)) partition.copies = segmentsFromRuns([...byStart.values()])
     state.set(key, partition)
   }
+  for (const [key, partition] of state) {
+    // targetEnd rides on progress; absent in records of older versions (then from the runs).
+    const targetEnd = partition.progress?.targetEnd
+    if (hasSegments.has(key) && targetEnd !== undefined) partition.copies.targetEnd = targetEnd
+  }
   return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
+}
+
+function emptyPartition(): PartitionState {
+  return { progress: null, copies: { segments: [], targetEnd: null }, legacyRuns: [], gaps: [] }
 }
 
 function apply(
@@ -158,7 +211,7 @@ function apply(
   const key = partitionKey(entry.topic, entry.partition)
   switch (entry.kind) {
     case 'progress': {
-      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
+      const partition = state.get(key) ?? emptyPartition()
       partition.progress = entry.value
       state.set(key, partition)
       return
@@ -171,7 +224,7 @@ function apply(
       return
     }
     case 'gap': {
-      const partition = state.get(key) ?? { progress: null, runs: [], gaps: [] }
+      const partition = state.get(key) ?? emptyPartition()
       partition.gaps = partition.gaps.filter(g => g.from !== entry.from)
       if (entry.value !== null)
         partition.gaps.push({ from: entry.from, to: entry.value.to, reason: entry.value.reason })
@@ -198,28 +251,41 @@ export async function writeState(producer: RecordProducer, entries: readonly Sta
   return written?.baseOffset ?? null
 }
 
-/** The state entries of a commit: offset runs and gaps first, then the progress they support. */
+/**
+ * The state entries of a commit: per partition the old-format runs to delete, the segment index
+ * when it changed, gaps, then the progress they support (with the target end of the copies).
+ */
 export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
   const now = Date.now()
   const entries: StateEntry[] = []
   for (const part of parts) {
     const base = { link, topic: part.topic, partition: part.partition }
-    for (const run of part.runs.upserts) {
-      entries.push({
-        kind: 'run',
-        ...base,
-        sourceStart: run.sourceStart,
-        value: { targetStart: run.targetStart, length: run.length }
-      })
-    }
-    for (const sourceStart of part.runs.deletes) entries.push({ kind: 'run', ...base, sourceStart, value: null })
-    for (const gap of part.gaps)
+    for (const sourceStart of part.copies.legacyRuns) entries.push({ kind: 'run', ...base, sourceStart, value: null })
+    if (part.copies.segments !== null) entries.push({ kind: 'segments', ...base, value: part.copies.segments })
+    for (const gap of mergeAdjacent(part.gaps))
       entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
     entries.push({
       kind: 'progress',
       ...base,
-      value: { next: part.next, topicId: part.topicId, sourceClusterId, updatedAt: now }
+      value: {
+        next: part.next,
+        topicId: part.topicId,
+        sourceClusterId,
+        updatedAt: now,
+        targetEnd: part.copies.targetEnd
+      }
     })
   }
   return entries
+}
+
+/** Gaps that continue one another (skips in a row) become one record: fewer keys, same ranges. */
+function mergeAdjacent(gaps: readonly { from: bigint; to: bigint; reason: string }[]): typeof gaps {
+  const merged: { from: bigint; to: bigint; reason: string }[] = []
+  for (const gap of gaps) {
+    const last = merged.at(-1)
+    if (last !== undefined && last.to === gap.from && last.reason === gap.reason) last.to = gap.to
+    else merged.push({ ...gap })
+  }
+  return merged
 }

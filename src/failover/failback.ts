@@ -1,7 +1,7 @@
 import { createWriteStream, renameSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
-import { OffsetRuns } from '../core/offset-runs.ts'
+import { segmentCopyMap, sourceAt } from '../core/copy-search.ts'
 import { ProvenanceEncoder, PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type StateEntry } from '../core/state-records.ts'
 import { translateOffset } from '../core/translate.ts'
@@ -13,6 +13,7 @@ import {
   KafkaAdmin,
   PartitionFetcher,
   RecordProducer,
+  TargetCopyReader,
   READ_RANGE_BACKOFF,
   readPartitionRange,
   type FetchedRecord
@@ -306,10 +307,19 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
 
     // 3. groups back to source offsets
     const reverseState = await loadLinkState(dc1, admin1, reverse.name)
-    for (const group of doc.groups) {
-      report.groups.push(await moveGroupBack(group, doc, forward, reverseState, admin1, admin2))
-      const g = report.groups.at(-1)!
-      await record(`group ${group}`, { offsets: g.offsets, reason: g.reason }, g.committed ? 'ok' : 'skipped')
+    // Copies are found by their provenance headers: the forward link's on dc2, the reverse link's on dc1.
+    const fetchers = {
+      dc1: TargetCopyReader.fetcher(dc1, 'kafka-dr-failback-copies'),
+      dc2: TargetCopyReader.fetcher(dc2, 'kafka-dr-failback-copies')
+    }
+    try {
+      for (const group of doc.groups) {
+        report.groups.push(await moveGroupBack(group, doc, forward, reverseState, admin1, admin2, fetchers))
+        const g = report.groups.at(-1)!
+        await record(`group ${group}`, { offsets: g.offsets, reason: g.reason }, g.committed ? 'ok' : 'skipped')
+      }
+    } finally {
+      await Promise.allSettled([fetchers.dc1.close(), fetchers.dc2.close()])
     }
 
     // 4. forward link ready again
@@ -336,7 +346,9 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
           next: tailEnd,
           topicId: described?.topicId ?? '',
           sourceClusterId: dc1Info.clusterId,
-          updatedAt: Date.now()
+          updatedAt: Date.now(),
+          // The forward copies end where they ended at the failover.
+          targetEnd: point.targetEnd
         }
       })
     }
@@ -473,7 +485,8 @@ async function moveGroupBack(
   forward: LoadedState,
   reverse: LoadedState,
   admin1: KafkaAdmin,
-  admin2: KafkaAdmin
+  admin2: KafkaAdmin,
+  fetchers: { dc1: PartitionFetcher; dc2: PartitionFetcher }
 ): Promise<FailbackGroupReport> {
   const report: FailbackGroupReport = { group, committed: false, reason: null, offsets: [] }
   const onTarget = await admin2.groupOffsets(group)
@@ -483,12 +496,24 @@ async function moveGroupBack(
     if (c2 === undefined) continue
     let c1: bigint | null
     if (c2 <= point.targetEnd) {
-      // Position within what was replicated before the failover: back through the forward runs.
-      const runs = OffsetRuns.from(forward.partitions.get(partitionKey(point.topic, point.partition))?.runs ?? [])
-      c1 = c2 === point.targetEnd ? point.sourceNext : (runs.sourceFor(c2) ?? point.sourceNext)
+      // Position within what was replicated before the failover: the source offset of the copy there.
+      const stored = forward.partitions.get(partitionKey(point.topic, point.partition))
+      const reader = new TargetCopyReader(fetchers.dc2, point.targetTopic, point.partition, {
+        topic: point.topic,
+        partition: point.partition,
+        sourceClusterId: stored?.progress?.sourceClusterId ?? null
+      })
+      c1 =
+        c2 === point.targetEnd ? point.sourceNext : ((await sourceAt(c2, point.targetEnd, reader)) ?? point.sourceNext)
     } else {
       const stored = reverse.partitions.get(partitionKey(point.targetTopic, point.partition))
-      const t = translateOffset(c2, OffsetRuns.from(stored?.runs ?? []), stored?.progress?.next ?? null)
+      const reader = new TargetCopyReader(fetchers.dc1, point.topic, point.partition, {
+        topic: point.targetTopic,
+        partition: point.partition,
+        sourceClusterId: stored?.progress?.sourceClusterId ?? null
+      })
+      const copies = segmentCopyMap(stored?.copies.segments ?? [], stored?.copies.targetEnd ?? null, reader)
+      const t = await translateOffset(c2, copies, stored?.progress?.next ?? null)
       c1 = t.targetOffset
     }
     report.offsets.push({ topic: point.topic, partition: point.partition, targetOffset: c2, sourceOffset: c1 })

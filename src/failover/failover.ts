@@ -9,7 +9,7 @@ import { KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { FenceWatch, seenHeartbeat } from './fence-watch.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
-import { type TranslationRow, clusterOf, findLink, translateFromState } from './translate.ts'
+import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromState } from './translate.ts'
 
 /**
  * Failover of one link (source -> target): the target becomes the primary. A resumable sequence of
@@ -102,6 +102,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
   const target = clusterOf(config, link.target, 'failover')
   const admin = new KafkaAdmin(target)
   const producer = dryRun ? null : new RecordProducer(target)
+  const copies = targetCopies(config, link, 'failover')
   try {
     await admin.describeCluster()
     let state = await loadLinkState(target, admin, link.name)
@@ -155,7 +156,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
     const translations = new Map<string, { rows: TranslationRow[]; basis: 'live' | 'checkpoint' }>()
     for (const group of groups) {
       const committed = source.admin === null ? null : await source.admin.groupOffsets(group).catch(() => null)
-      const t = translateFromState(link, state, group, committed)
+      const t = await translateFromState(link, state, group, committed, copies)
       translations.set(group, { rows: t.rows, basis: committed === null ? 'checkpoint' : 'live' })
     }
 
@@ -209,7 +210,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
     if (doc.step === 'points-recorded') {
       for (const group of groups) {
         const committed = source.admin === null ? null : await source.admin.groupOffsets(group).catch(() => null)
-        const t = translateFromState(link, state, group, committed)
+        const t = await translateFromState(link, state, group, committed, copies)
         translations.set(group, { rows: t.rows, basis: committed === null ? 'checkpoint' : 'live' })
       }
       report.groups = await planGroups(admin, translations, true)
@@ -233,7 +234,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
     await source.admin?.close()
     return report
   } finally {
-    await Promise.allSettled([admin.close(), producer?.close()])
+    await Promise.allSettled([admin.close(), producer?.close(), copies.close()])
   }
 }
 

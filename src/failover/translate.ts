@@ -1,15 +1,16 @@
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { OffsetRuns } from '../core/offset-runs.ts'
+import { type CopyMap, segmentCopyMap } from '../core/copy-search.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import { translateOffset } from '../core/translate.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { type ClusterConnection, KafkaAdmin } from '../kafka/index.ts'
-import { type LoadedState, loadLinkState, partitionKey } from '../engine/state-store.ts'
+import { type ClusterConnection, KafkaAdmin, type PartitionFetcher, TargetCopyReader } from '../kafka/index.ts'
+import { type LoadedState, type PartitionState, loadLinkState, partitionKey } from '../engine/state-store.ts'
 
 /**
  * Offset translation as a library call that needs no running replicator: it reads what the engine
- * stored on the target (progress, offset runs, checkpoints) and, when the source answers, the
+ * stored on the target (progress, segment index, checkpoints) and the copies' provenance headers on the
+ * target, and, when the source answers, the
  * group's current committed offsets there. With the source unreachable (the normal case in a
  * disaster) it falls back to the group's last checkpoint.
  */
@@ -34,6 +35,8 @@ export interface GroupTranslation {
   sourceReachable: boolean
   sourceError: string | null
   rows: TranslationRow[]
+  /** Fetches of target records the translations made (bounded by log2 of the ranges searched). */
+  targetReads: number
 }
 
 export function findLink(config: KafkaDrConfig, name: string): LinkConfig {
@@ -77,19 +80,55 @@ export async function translateGroup(
     sourceError = describeCause(error)
     return null
   })
-  return { ...translateFromState(link, state, group, committed), sourceError }
+  const copies = targetCopies(config, link, 'translate')
+  try {
+    return { ...(await translateFromState(link, state, group, committed, copies)), sourceError }
+  } finally {
+    await copies.close()
+  }
+}
+
+/** Where a partition's copies are, searched on the link's target (one fetcher, opened on first use). */
+export interface TargetCopies {
+  of(topic: string, partition: number, stored: PartitionState | undefined): CopyMap
+  reads(): number
+  close(): Promise<void>
+}
+
+export function targetCopies(config: KafkaDrConfig, link: LinkConfig, role: string): TargetCopies {
+  const naming = new TopicNaming(link.naming, link.source)
+  let fetcher: PartitionFetcher | null = null
+  const readers: TargetCopyReader[] = []
+  return {
+    of: (topic, partition, stored) => {
+      fetcher ??= TargetCopyReader.fetcher(clusterOf(config, link.target, role), `kafka-dr-${role}-copies`)
+      const reader = new TargetCopyReader(fetcher, naming.targetTopic(topic), partition, {
+        topic,
+        partition,
+        sourceClusterId: stored?.progress?.sourceClusterId ?? null
+      })
+      readers.push(reader)
+      return segmentCopyMap(stored?.copies.segments ?? [], stored?.copies.targetEnd ?? null, reader)
+    },
+    reads: () => readers.reduce((n, r) => n + r.reads, 0),
+    close: async () => {
+      await fetcher?.close()
+    }
+  }
 }
 
 /**
  * Translation from stored state: `committed` are the group's live source offsets, or null when the
  * source cannot be asked, in which case the group's last checkpoints are used.
  */
-export function translateFromState(
+export async function translateFromState(
   link: LinkConfig,
   state: LoadedState,
   group: string,
-  committed: Map<string, Map<number, bigint>> | null
-): GroupTranslation {
+  committed: Map<string, Map<number, bigint>> | null,
+  copies: TargetCopies
+): Promise<GroupTranslation> {
+  const readsBefore = copies.reads()
   const naming = new TopicNaming(link.naming, link.source)
   const filter = new TopicFilter(link.topics.include, link.topics.exclude)
   const result: GroupTranslation = {
@@ -97,14 +136,19 @@ export function translateFromState(
     group,
     sourceReachable: committed !== null,
     sourceError: null,
-    rows: []
+    rows: [],
+    targetReads: 0
   }
   if (committed !== null) {
     for (const [topic, partitions] of committed) {
       if (!filter.matches(topic)) continue
       for (const [partition, sourceOffset] of partitions) {
         const stored = state.partitions.get(partitionKey(topic, partition))
-        const t = translateOffset(sourceOffset, OffsetRuns.from(stored?.runs ?? []), stored?.progress?.next ?? null)
+        const t = await translateOffset(
+          sourceOffset,
+          copies.of(topic, partition, stored),
+          stored?.progress?.next ?? null
+        )
         result.rows.push({
           topic,
           partition,
@@ -133,6 +177,7 @@ export function translateFromState(
     }
   }
   result.rows.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+  result.targetReads = copies.reads() - readsBefore
   return result
 }
 

@@ -1,4 +1,4 @@
-import { type OffsetRuns } from '../core/offset-runs.ts'
+import { type CopyMap } from '../core/copy-search.ts'
 import { type CheckpointValue, type StateEntry } from '../core/state-records.ts'
 import { type TopicFilter } from '../core/topic-filter.ts'
 import { translateOffset } from '../core/translate.ts'
@@ -8,16 +8,17 @@ import { type Logger } from '../observability/logger.ts'
 
 /**
  * Consumer-group checkpoints for one link: every interval, the committed offsets of the selected
- * groups on the source are translated through the engine's offset runs and written to the target's
+ * groups on the source are translated through the engine's copy index and written to the target's
  * state topic. Optionally (syncGroupOffsets) the translations are committed into the target's
  * __consumer_offsets for groups that have no members there, never moving a target offset back.
  *
  * Invariant: a checkpoint's target offset never decreases unless the group's source offset did (the
- * group itself rewound).
+ * group itself rewound). The in-memory copy of the checkpoints changes only after their write
+ * succeeded: a failed write leaves them as they were, so the next pass writes them again.
  */
 
 export interface PartitionMapping {
-  runs: OffsetRuns
+  copies: CopyMap
   /** Next source offset to replicate. */
   replicatedNext: bigint
 }
@@ -69,6 +70,7 @@ export class CheckpointSync {
     const groups = (await this.#source.listGroups()).filter(g => filter.matches(g.groupId))
     const entries: StateEntry[] = []
     const byGroup = new Map<string, Map<string, Map<number, bigint>>>()
+    const passed = new Map<string, CheckpointValue>()
     const now = Date.now()
     for (const { groupId } of groups) {
       let committed: Map<string, Map<number, bigint>>
@@ -87,7 +89,16 @@ export class CheckpointSync {
         for (const [partition, sourceOffset] of partitions) {
           const m = mapping(topic, partition)
           if (m === undefined) continue
-          const t = translateOffset(sourceOffset, m.runs, m.replicatedNext)
+          let t: Awaited<ReturnType<typeof translateOffset>>
+          try {
+            t = await translateOffset(sourceOffset, m.copies, m.replicatedNext)
+          } catch (error) {
+            this.#log.warn(
+              { group: groupId, topic, partition, err: describeCause(error) },
+              'cannot translate this offset now (target not readable); retrying next pass'
+            )
+            continue
+          }
           if (t.targetOffset === null) continue
           const k = key(groupId, topic, partition)
           const previous = this.#last.get(k)
@@ -111,7 +122,7 @@ export class CheckpointSync {
           ) {
             entries.push({ kind: 'checkpoint', link, group: groupId, topic, partition, value })
           }
-          this.#last.set(k, value)
+          passed.set(k, value)
           let perTopic = byGroup.get(groupId)
           if (perTopic === undefined) byGroup.set(groupId, (perTopic = new Map()))
           let perPartition = perTopic.get(target)
@@ -121,6 +132,9 @@ export class CheckpointSync {
       }
     }
     if (entries.length > 0) await this.#options.write(entries)
+    // Only now: a write that failed (thrown above) leaves the stored view unchanged, so the same
+    // checkpoints differ from it next pass and are written again.
+    for (const [k, value] of passed) this.#last.set(k, value)
     let synced = 0
     if (this.#options.syncGroupOffsets) {
       for (const [group, offsets] of byGroup) synced += await this.#syncGroup(group, offsets)

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
 import { type KafkaDrConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { OffsetRuns } from '../core/offset-runs.ts'
-import { COPY, HOP_LIMIT, type OriginFilter } from '../core/origin-filter.ts'
-import { PROVENANCE_HEADER_KEY, decodeProvenance } from '../core/provenance.ts'
+import { COPY, type OriginFilter } from '../core/origin-filter.ts'
+import { type StoredCopies } from '../core/copy-index.ts'
+import { type CopyOwner, copiedOffsetOf } from '../core/copy-owner.ts'
+import { segmentCopyMap, sourceAt } from '../core/copy-search.ts'
+import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { RoutePlan } from '../core/routes.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import {
@@ -25,6 +27,7 @@ import {
   type PartitionRange,
   PartitionFetcher,
   PartitionRangeReader,
+  TargetCopyReader,
   type RangeReadEnd
 } from '../kafka/index.ts'
 import { createLogger } from '../observability/logger.ts'
@@ -277,7 +280,8 @@ export async function verifyLink(
     for (const item of plan) {
       const targetTopic = naming.targetTopic(item.topic)
       const stored = state.partitions.get(partitionKey(item.topic, item.partition))
-      const runs = OffsetRuns.from(stored?.runs ?? [])
+      const copies: StoredCopies = stored?.copies ?? { segments: [], targetEnd: null }
+      const sourceClusterId = stored?.progress?.sourceClusterId ?? null
       const replicatedNext = stored?.progress?.next ?? null
       const storedTopicId = stored?.progress?.topicId
       if (storedTopicId !== undefined && storedTopicId !== item.topicId) {
@@ -307,7 +311,8 @@ export async function verifyLink(
         recordedGaps: gaps,
         targetTopic,
         targetPartitions: targets.get(targetTopic)?.partitions ?? 0,
-        runs,
+        copies,
+        sourceClusterId,
         replicatedNext,
         rangeSize,
         strict,
@@ -392,7 +397,8 @@ async function verifyPartition(input: {
   to: bigint
   targetTopic: string
   targetPartitions: number
-  runs: OffsetRuns
+  copies: StoredCopies
+  sourceClusterId: string | null
   replicatedNext: bigint | null
   rangeSize: number
   strict: boolean
@@ -404,7 +410,7 @@ async function verifyPartition(input: {
   ids: TargetIdLookup | null
   progress: (checked: number) => void
 }): Promise<PartitionReport> {
-  const { topic, partition, from, to, runs } = input
+  const { topic, partition, from, to, copies } = input
   const base = {
     topic,
     partition,
@@ -421,6 +427,13 @@ async function verifyPartition(input: {
       input.targetAdmin.listOffsets(input.targetTopic, [partition], 'latest')
     ])
     targetRange = { from: Number(start.get(partition) ?? 0n), to: Number(end.get(partition) ?? 0n) }
+  }
+  const owner: CopyOwner = { topic, partition, sourceClusterId: input.sourceClusterId, origins: input.origins }
+  const reader = new TargetCopyReader(input.targetFetcher, input.targetTopic, partition, owner)
+  let firstKept: number | null = null
+  if (targetRange !== null && targetRange.from > 0 && copies.segments.length > 0) {
+    const kept = await sourceAt(BigInt(targetRange.from), copies.targetEnd, reader).catch(() => null)
+    firstKept = kept === null ? null : Number(kept)
   }
   let uncheckedOnSource: PartitionReport['uncheckedOnSource'] = null
   const source = partitionRecords(input.sourceFetcher, { topic, partition, from, to }, end => {
@@ -456,10 +469,9 @@ async function verifyPartition(input: {
       from: Number(from),
       to: Number(to),
       replicatedNext: base.replicatedNext,
-      targetOffsetOf: offset => {
-        const t = runs.translate(BigInt(offset))
-        return t?.copied === true ? Number(t.targetOffset) : null
-      },
+      // A source record without a copy is expired on the target when it precedes the first copy
+      // still there (the target's retention removed it), else missing.
+      targetOffsetOf: offset => (firstKept !== null && offset < firstKept ? -1 : null),
       targetLogStart: targetRange?.from ?? 0,
       rangeSize: input.rangeSize,
       hashing,
@@ -484,15 +496,11 @@ async function verifyPartition(input: {
   try {
     if (targetRange !== null && targetRange.to > targetRange.from) {
       // Copies of records before `from` come before the copy of `from`: start there when it is known.
-      const first = runs.translate(from)
+      const first = await segmentCopyMap(copies.segments, copies.targetEnd, reader).locate(from)
       const start = BigInt(Math.max(targetRange.from, first === null ? targetRange.from : Number(first.targetOffset)))
       const range = { topic: input.targetTopic, partition, from: start, to: BigInt(targetRange.to) }
       for await (const record of partitionRecords(input.targetFetcher, range)) {
-        await merge.target(
-          copiedFrom(record, topic, partition, input.origins),
-          recordDigest(record),
-          Number(record.offset)
-        )
+        await merge.target(copiedFrom(record, owner), recordDigest(record), Number(record.offset))
       }
     }
   } catch (e) {
@@ -517,11 +525,6 @@ async function verifyPartition(input: {
   }
 }
 
-/** A target copy's origin is one this link copies (its hop count already includes this link's copy). */
-function copiedBy(decision: number): boolean {
-  return decision === COPY || decision === HOP_LIMIT
-}
-
 /** Whether the link copies this source record: by its first provenance header, as the copier reads it. */
 function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
   for (const [name, value] of record.headers) {
@@ -530,19 +533,8 @@ function copiedByLink(record: FetchedRecord, origins: OriginFilter): boolean {
   return true
 }
 
-/**
- * The source offset a target record was copied from, when its provenance names this source partition
- * and an origin this link copies (with routes, each origin reaches the target over one link only, so
- * copies of the same topic and partition written by other links are told apart by their origin).
- */
-function copiedFrom(record: FetchedRecord, topic: string, partition: number, origins: OriginFilter): number | null {
-  for (let i = record.headers.length - 1; i >= 0; i--) {
-    const [name, value] = record.headers[i]!
-    if (!name.equals(PROVENANCE_HEADER_KEY)) continue
-    if (value === null || !copiedBy(origins.decide(value, 0, value.length))) return null
-    const provenance = decodeProvenance(value)
-    if (provenance?.topic !== topic || provenance.partition !== partition) return null
-    return Number(provenance.offset)
-  }
-  return null
+/** The source offset a target record was copied from by this link (core/copy-owner.ts), or null. */
+function copiedFrom(record: FetchedRecord, owner: CopyOwner): number | null {
+  const offset = copiedOffsetOf(record.headers, owner)
+  return offset === null ? null : Number(offset)
 }

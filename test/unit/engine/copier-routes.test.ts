@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 // eslint-disable-next-line no-restricted-imports
 import { createRecordsBatch } from '@platformatic/kafka'
 import { OriginFilter } from '../../../src/core/origin-filter.ts'
-import { OffsetRuns } from '../../../src/core/offset-runs.ts'
+import { CopyIndex } from '../../../src/core/copy-index.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../../../src/core/provenance.ts'
 import { type CopierSettings, PartitionCopier } from '../../../src/engine/partition-copier.ts'
 import { decompress } from '../../../src/kafka/compression.ts'
@@ -95,7 +95,7 @@ describe('partition copier: which copied records a link forwards', () => {
       'orders',
       0,
       'orders',
-      { offset: 0n, runs: OffsetRuns.from([]), topicId: 'topic-id' }
+      { offset: 0n, copies: new CopyIndex(), topicId: 'topic-id' }
     )
     const raw = fetched([
       { label: 'own', origin: null },

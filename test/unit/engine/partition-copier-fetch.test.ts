@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { OffsetRuns } from '../../../src/core/offset-runs.ts'
+import { CopyIndex } from '../../../src/core/copy-index.ts'
 import { type CopierSettings, PartitionCopier } from '../../../src/engine/partition-copier.ts'
 import { KdrError } from '../../../src/errors.ts'
 import { type BatchProducer, type PartitionFetch, type RecordProducer } from '../../../src/kafka/index.ts'
@@ -53,7 +53,7 @@ function harness(overrides: Partial<CopierSettings> = {}): Harness {
   const log = createLogger({ level: 'info', write: line => logs.push(line) })
   const copier = new PartitionCopier(settings, producers, log, 'orders', 0, 'orders', {
     offset: 10n,
-    runs: OffsetRuns.from([]),
+    copies: new CopyIndex(),
     topicId: 'tid'
   })
   return { copier, logs, errors, letters }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { OffsetRuns } from '../../../src/core/offset-runs.ts'
+import { CopyIndex } from '../../../src/core/copy-index.ts'
 import { PROVENANCE_HEADER_KEY } from '../../../src/core/provenance.ts'
 import { classifyProduceError } from '../../../src/engine/errors.ts'
 import { type CopierSettings, PartitionCopier } from '../../../src/engine/partition-copier.ts'
@@ -159,7 +159,7 @@ function copierWith(send: () => Promise<bigint>): { copier: PartitionCopier; lin
     'orders',
     0,
     'orders',
-    { offset: 0n, runs: new OffsetRuns(), topicId: 'topic-id' }
+    { offset: 0n, copies: new CopyIndex(), topicId: 'topic-id' }
   )
   copier.onFetch({
     topic: 'orders',
