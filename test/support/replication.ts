@@ -94,6 +94,23 @@ export async function produceSequence(
         })
       }
     }
-    await producer.send(topic, records)
+    await sendWhenKnown(producer, topic, records)
+  }
+}
+
+/**
+ * Sends once the producer's broker knows the topic: right after a topic is created, or after its
+ * broker restarted, metadata may not list it for a moment (Kafka clients retry UNKNOWN_TOPIC the same
+ * way). Bounded: 20 tries, 100 ms apart.
+ */
+async function sendWhenKnown(producer: RecordProducer, topic: string, records: RecordToProduce[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await producer.send(topic, records)
+      return
+    } catch (error) {
+      if (attempt >= 20 || !/Unknown topic/i.test(String((error as Error).message))) throw error
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
   }
 }
