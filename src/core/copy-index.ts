@@ -36,12 +36,16 @@ export interface StoredCopies {
   segments: Segment[]
   /** One past the target offset of the last copy; null when nothing was copied. */
   targetEnd: bigint | null
+  /** Source offset of that last copy, when stored with it (lets a new session continue the segment). */
+  lastCopied?: bigint | null
 }
 
 export interface CopyIndexChanges {
   /** The partition's full segment list when it changed since the last take, else null. */
   segments: Segment[] | null
   targetEnd: bigint | null
+  /** Source offset of the last copy (null when nothing was copied). */
+  lastCopied: bigint | null
   /** Keys (sourceStart) of old-format run records still stored, to delete (written once). */
   legacyRuns: bigint[]
 }
@@ -116,6 +120,8 @@ export class CopyIndex {
   #targetEnd: bigint | null
   /** Last source offset written in this session; -1 before the first write (starts a segment). */
   #lastSource = -1n
+  /** Source offset of the last copy as stored (the previous session's), or null when not known. */
+  readonly #storedLastCopied: bigint | null
   #changed = false
   #legacy: bigint[]
   readonly recent = new RecentCopies()
@@ -123,6 +129,7 @@ export class CopyIndex {
   constructor(stored: StoredCopies = { segments: [], targetEnd: null }, legacyRuns: readonly bigint[] = []) {
     this.#segments = stored.segments.map(s => ({ ...s }))
     this.#targetEnd = stored.targetEnd
+    this.#storedLastCopied = stored.lastCopied ?? null
     this.#legacy = [...legacyRuns]
     // Converted from the old format: store the segments once in the new one.
     if (legacyRuns.length > 0) this.#changed = true
@@ -144,7 +151,12 @@ export class CopyIndex {
     const count = records.length
     if (count === 0) return
     const first = BigInt(records[0]!.offset)
-    if (this.#lastSource < 0n || first <= this.#lastSource) {
+    if (this.#lastSource < 0n && this.#continuesStored(first, baseOffset)) {
+      // A new session whose first write lands right after the stored last copy, above its source
+      // offset: the invariant holds across the restart, so the current segment goes on (no segment
+      // per restart; only a replay or other writers' records in between start one).
+      this.recent.reset(first)
+    } else if (this.#lastSource < 0n || first <= this.#lastSource) {
       const previous = this.#segments.at(-1)
       // The segment before ends at its last copy, as far as stored progress knows it.
       if (previous !== undefined && previous.targetEnd === undefined && this.#targetEnd !== null)
@@ -173,6 +185,29 @@ export class CopyIndex {
     this.#targetEnd = baseOffset + BigInt(count)
   }
 
+  /** Source offset of the last copy: this session's, else the stored one. */
+  get lastCopied(): bigint | null {
+    return this.#lastSource >= 0n ? this.#lastSource : this.#storedLastCopied
+  }
+
+  /**
+   * True when a write at `baseOffset` of source offsets from `first` continues the stored current
+   * segment: nothing was appended to the target partition since the stored last copy (the write
+   * lands exactly at the stored target end, so no other writer's record and no unacknowledged copy
+   * of the crashed session lies between) and the source offsets keep increasing.
+   */
+  #continuesStored(first: bigint, baseOffset: bigint): boolean {
+    const last = this.#segments.at(-1)
+    return (
+      last !== undefined &&
+      last.targetEnd === undefined &&
+      this.#targetEnd !== null &&
+      baseOffset === this.#targetEnd &&
+      this.#storedLastCopied !== null &&
+      first > this.#storedLastCopied
+    )
+  }
+
   /**
    * Drops segments no source offset at or above `sourceLogStart` can need: a segment is needed
    * only while no later segment starts at or below the log start (translation picks the latest
@@ -193,6 +228,7 @@ export class CopyIndex {
     const changes: CopyIndexChanges = {
       segments: this.#changed ? this.#segments.map(s => ({ ...s })) : null,
       targetEnd: this.#targetEnd,
+      lastCopied: this.lastCopied,
       legacyRuns: this.#legacy
     }
     this.#changed = false

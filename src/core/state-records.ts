@@ -6,7 +6,7 @@
  * Keys are JSON arrays, values JSON objects with a format version `v`; offsets are decimal strings
  * (int64 does not fit a JSON number). A null value deletes a key (compaction tombstone).
  *
- *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?}
+ *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?, lastCopied?}
  *   ["segments", link, topic, partition]        {v:1, segments: [[sourceStart, targetStart, targetEnd?], ...]}
  *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}   (old format: read, converted, deleted)
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
@@ -33,6 +33,11 @@ export interface ProgressValue {
   updatedAt: number
   /** One past the target offset of the last copy (absent in records of older versions). */
   targetEnd?: bigint | null
+  /**
+   * Source offset of that last copy (absent in older records). With targetEnd it lets the next
+   * session continue the current segment instead of starting one (core/copy-index.ts).
+   */
+  lastCopied?: bigint | null
 }
 
 export interface GapValue {
@@ -92,7 +97,10 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
                 updatedAt: entry.value.updatedAt,
                 ...(entry.value.targetEnd === undefined || entry.value.targetEnd === null
                   ? {}
-                  : { targetEnd: entry.value.targetEnd.toString() })
+                  : { targetEnd: entry.value.targetEnd.toString() }),
+                ...(entry.value.lastCopied === undefined || entry.value.lastCopied === null
+                  ? {}
+                  : { lastCopied: entry.value.lastCopied.toString() })
               })
       }
     case 'segments':
@@ -185,7 +193,8 @@ function decodeOrThrow(rawKey: Buffer | null, rawValue: Buffer | null): StateEnt
                 topicId: String(v.topicId),
                 sourceClusterId: String(v.sourceClusterId),
                 updatedAt: Number(v.updatedAt),
-                ...(typeof v.targetEnd === 'string' ? { targetEnd: BigInt(v.targetEnd) } : {})
+                ...(typeof v.targetEnd === 'string' ? { targetEnd: BigInt(v.targetEnd) } : {}),
+                ...(typeof v.lastCopied === 'string' ? { lastCopied: BigInt(v.lastCopied) } : {})
               }
       }
     case 'segments': {

@@ -31,6 +31,7 @@ import {
   type LinkState,
   type StoredCheckpoint,
   commitEntries,
+  deleteLegacyRuns,
   ensureStateTopic,
   loadLinkState,
   partitionKey,
@@ -497,6 +498,14 @@ export class LinkReplicator {
       if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
     }
     this.#lastCommitAt = Date.now()
+    if (parts.some(p => p.copies.legacyRuns.length > 0)) {
+      await deleteLegacyRuns(this.#producer, this.config.name, parts).catch((error: unknown) =>
+        this.#log.warn(
+          { err: describeCause(error) },
+          'old-format offset runs not deleted; tried again at the next start'
+        )
+      )
+    }
   }
 
   /**
@@ -623,6 +632,7 @@ export class LinkReplicator {
         // The newest full segment list wins; an unchanged one (null) keeps the earlier change.
         segments: part.copies.segments ?? earlier.copies.segments,
         targetEnd: part.copies.targetEnd,
+        lastCopied: part.copies.lastCopied,
         legacyRuns: [...earlier.copies.legacyRuns, ...part.copies.legacyRuns]
       },
       gaps: [...earlier.gaps, ...part.gaps]

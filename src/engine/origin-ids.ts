@@ -73,6 +73,32 @@ export async function resolveOrigins(
   return { ids, filter }
 }
 
+/**
+ * The link's origin rules from the cluster ids its last heartbeat recorded, without asking any
+ * cluster: failover, translate and failback run while clusters (the source above all) may be down.
+ * Null when the link copies no origin but its source (two clusters: the hop-1 rule of
+ * core/copy-owner.ts tells its copies apart) or when an id is not recorded (then too).
+ */
+export function storedOrigins(routing: LinkRouting, target: string, cached: unknown): OriginFilter | null {
+  if (routing.origins.every(alias => routing.forwards.includes(alias)) && routing.forwards.length <= 1) return null
+  if (!isRecord(cached)) return null
+  const idOf = (alias: string): string | null => {
+    const id = cached[alias]
+    return typeof id === 'string' && id !== '' ? id : null
+  }
+  const targetId = idOf(target)
+  const forwards = new Set(routing.forwards)
+  const forwardIds = routing.forwards.map(idOf)
+  const otherRouteIds = routing.origins.filter(alias => !forwards.has(alias)).map(idOf)
+  if (targetId === null || forwardIds.includes(null) || otherRouteIds.includes(null)) return null
+  return new OriginFilter({
+    targetId,
+    forwardIds: forwardIds as string[],
+    otherRouteIds: otherRouteIds as string[],
+    hopLimit: routing.hopLimit
+  })
+}
+
 async function describeId(connection: ClusterConnection): Promise<string> {
   const admin = new KafkaAdmin(connection)
   let timer: NodeJS.Timeout | undefined

@@ -194,7 +194,11 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
   for (const [key, partition] of state) {
     // targetEnd rides on progress; absent in records of older versions (then from the runs).
     const targetEnd = partition.progress?.targetEnd
-    if (hasSegments.has(key) && targetEnd !== undefined) partition.copies.targetEnd = targetEnd
+    if (hasSegments.has(key) && targetEnd !== undefined) {
+      partition.copies.targetEnd = targetEnd
+      const lastCopied = partition.progress?.lastCopied
+      if (lastCopied !== undefined && lastCopied !== null) partition.copies.lastCopied = lastCopied
+    }
   }
   return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
 }
@@ -252,15 +256,15 @@ export async function writeState(producer: RecordProducer, entries: readonly Sta
 }
 
 /**
- * The state entries of a commit: per partition the old-format runs to delete, the segment index
- * when it changed, gaps, then the progress they support (with the target end of the copies).
+ * The state entries of a commit: per partition the segment index when it changed, gaps, then the
+ * progress they support (with the target end of the copies). Bounded by the partitions that moved:
+ * old-format run records are deleted apart (deleteLegacyRuns), never in a commit's batch.
  */
 export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
   const now = Date.now()
   const entries: StateEntry[] = []
   for (const part of parts) {
     const base = { link, topic: part.topic, partition: part.partition }
-    for (const sourceStart of part.copies.legacyRuns) entries.push({ kind: 'run', ...base, sourceStart, value: null })
     if (part.copies.segments !== null) entries.push({ kind: 'segments', ...base, value: part.copies.segments })
     for (const gap of mergeAdjacent(part.gaps))
       entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
@@ -272,11 +276,43 @@ export function commitEntries(link: string, sourceClusterId: string, parts: read
         topicId: part.topicId,
         sourceClusterId,
         updatedAt: now,
-        targetEnd: part.copies.targetEnd
+        targetEnd: part.copies.targetEnd,
+        lastCopied: part.copies.lastCopied
       }
     })
   }
   return entries
+}
+
+/** Tombstones per write when old-format run records are deleted (about 70 bytes each). */
+export const LEGACY_DELETES_PER_WRITE = 10_000
+
+/**
+ * Deletes the old-format run records of partitions whose segments a commit has just stored, in
+ * writes of at most LEGACY_DELETES_PER_WRITE tombstones: a state topic upgraded from a version that
+ * wrote one record per gap may hold millions, more than one batch may carry. Once a partition's
+ * segments are stored its runs are ignored when the state is read, so a deletion that fails is only
+ * tried again at the next start (loadLinkState lists them again); it never holds a commit back.
+ */
+export async function deleteLegacyRuns(
+  producer: RecordProducer,
+  link: string,
+  parts: readonly CommitPart[]
+): Promise<number> {
+  let entries: StateEntry[] = []
+  let deleted = 0
+  for (const part of parts) {
+    for (const sourceStart of part.copies.legacyRuns) {
+      entries.push({ kind: 'run', link, topic: part.topic, partition: part.partition, sourceStart, value: null })
+      if (entries.length >= LEGACY_DELETES_PER_WRITE) {
+        await writeState(producer, entries)
+        deleted += entries.length
+        entries = []
+      }
+    }
+  }
+  if (entries.length > 0) await writeState(producer, entries)
+  return deleted + entries.length
 }
 
 /** Gaps that continue one another (skips in a row) become one record: fewer keys, same ranges. */

@@ -8,6 +8,9 @@ import { translateOffset } from '../core/translate.ts'
 import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
+import { storedOrigins } from '../engine/origin-ids.ts'
+import { type OriginFilter } from '../core/origin-filter.ts'
+import { RoutePlan } from '../core/routes.ts'
 import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
 import {
   KafkaAdmin,
@@ -107,6 +110,12 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
   const producer1 = dryRun ? null : new RecordProducer(dc1)
   try {
     const forward = await loadLinkState(dc2, admin2, link.name)
+    // Which copies on dc2 the forward link wrote, when other links also write there (3+ clusters).
+    const forwardOrigins = storedOrigins(
+      RoutePlan.of(config.clusters.keys(), config.links).linkRouting(link.source, link.target),
+      link.target,
+      forward.documents.get('heartbeat')?.clusterIds
+    )
     const doc = parseDocument(forward.documents.get('failover'))
     if (doc === null || doc.failedBackAt !== null) {
       throw new KdrError('KDR_ERR_FAILOVER', `link ${link.name} has no failover to fail back from`, {
@@ -314,7 +323,9 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     }
     try {
       for (const group of doc.groups) {
-        report.groups.push(await moveGroupBack(group, doc, forward, reverseState, admin1, admin2, fetchers))
+        report.groups.push(
+          await moveGroupBack(group, doc, forward, reverseState, admin1, admin2, fetchers, forwardOrigins)
+        )
         const g = report.groups.at(-1)!
         await record(`group ${group}`, { offsets: g.offsets, reason: g.reason }, g.committed ? 'ok' : 'skipped')
       }
@@ -486,7 +497,8 @@ async function moveGroupBack(
   reverse: LoadedState,
   admin1: KafkaAdmin,
   admin2: KafkaAdmin,
-  fetchers: { dc1: PartitionFetcher; dc2: PartitionFetcher }
+  fetchers: { dc1: PartitionFetcher; dc2: PartitionFetcher },
+  forwardOrigins: OriginFilter | null
 ): Promise<FailbackGroupReport> {
   const report: FailbackGroupReport = { group, committed: false, reason: null, offsets: [] }
   const onTarget = await admin2.groupOffsets(group)
@@ -501,7 +513,8 @@ async function moveGroupBack(
       const reader = new TargetCopyReader(fetchers.dc2, point.targetTopic, point.partition, {
         topic: point.topic,
         partition: point.partition,
-        sourceClusterId: stored?.progress?.sourceClusterId ?? null
+        sourceClusterId: stored?.progress?.sourceClusterId ?? null,
+        origins: forwardOrigins
       })
       c1 =
         c2 === point.targetEnd ? point.sourceNext : ((await sourceAt(c2, point.targetEnd, reader)) ?? point.sourceNext)

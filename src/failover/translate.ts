@@ -6,6 +6,9 @@ import { translateOffset } from '../core/translate.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type ClusterConnection, KafkaAdmin, type PartitionFetcher, TargetCopyReader } from '../kafka/index.ts'
 import { type LoadedState, type PartitionState, loadLinkState, partitionKey } from '../engine/state-store.ts'
+import { storedOrigins } from '../engine/origin-ids.ts'
+import { type OriginFilter } from '../core/origin-filter.ts'
+import { RoutePlan } from '../core/routes.ts'
 
 /**
  * Offset translation as a library call that needs no running replicator: it reads what the engine
@@ -88,9 +91,13 @@ export async function translateGroup(
   }
 }
 
-/** Where a partition's copies are, searched on the link's target (one fetcher, opened on first use). */
+/**
+ * Where a partition's copies are, searched on the link's target (one fetcher, opened on first use).
+ * `state` gives the ids the link's last heartbeat recorded: in a topology of more than two clusters
+ * they tell this link's copies from those other links wrote into the same target partition.
+ */
 export interface TargetCopies {
-  of(topic: string, partition: number, stored: PartitionState | undefined): CopyMap
+  of(topic: string, partition: number, stored: PartitionState | undefined, state?: LoadedState): CopyMap
   reads(): number
   close(): Promise<void>
 }
@@ -99,13 +106,20 @@ export function targetCopies(config: KafkaDrConfig, link: LinkConfig, role: stri
   const naming = new TopicNaming(link.naming, link.source)
   let fetcher: PartitionFetcher | null = null
   const readers: TargetCopyReader[] = []
+  const routing = RoutePlan.of(config.clusters.keys(), config.links).linkRouting(link.source, link.target)
+  let origins: OriginFilter | null | undefined
   return {
-    of: (topic, partition, stored) => {
+    of: (topic, partition, stored, state) => {
+      origins ??=
+        state === undefined
+          ? undefined
+          : storedOrigins(routing, link.target, state.documents.get('heartbeat')?.clusterIds)
       fetcher ??= TargetCopyReader.fetcher(clusterOf(config, link.target, role), `kafka-dr-${role}-copies`)
       const reader = new TargetCopyReader(fetcher, naming.targetTopic(topic), partition, {
         topic,
         partition,
-        sourceClusterId: stored?.progress?.sourceClusterId ?? null
+        sourceClusterId: stored?.progress?.sourceClusterId ?? null,
+        origins: origins ?? null
       })
       readers.push(reader)
       return segmentCopyMap(stored?.copies.segments ?? [], stored?.copies.targetEnd ?? null, reader)
@@ -146,7 +160,7 @@ export async function translateFromState(
         const stored = state.partitions.get(partitionKey(topic, partition))
         const t = await translateOffset(
           sourceOffset,
-          copies.of(topic, partition, stored),
+          copies.of(topic, partition, stored, state),
           stored?.progress?.next ?? null
         )
         result.rows.push({

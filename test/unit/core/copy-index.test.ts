@@ -251,3 +251,53 @@ describe('locateCopy: binary search on the target', () => {
     assert.equal(target.reads, 0)
   })
 })
+
+describe('CopyIndex: restarts do not grow the segment list when nothing came between', () => {
+  /** What a restart hands the next session: the stored copies as the last commit wrote them. */
+  function restart(index: CopyIndex): CopyIndex {
+    const changes = index.takeChanges(null)
+    return new CopyIndex({
+      segments: index.segments.map(s => ({ ...s })),
+      targetEnd: changes.targetEnd,
+      lastCopied: changes.lastCopied
+    })
+  }
+
+  test('a clean restart continues the current segment; translation stays exact', async () => {
+    let index = new CopyIndex()
+    const target = new FakeTarget([])
+    for (let session = 0; session < 50; session++) {
+      write(index, target, range(session * 10, session * 10 + 10, 2))
+      index = restart(index)
+    }
+    assert.equal(index.segments.length, 1, 'one segment after 50 clean restarts')
+    const map = segmentCopyMap(index.segments, index.targetEnd!, target)
+    for (let s = 0; s <= 498; s++) {
+      const found = await map.locate(BigInt(s))
+      const expected = target.log.findIndex(v => v !== null && v >= BigInt(s))
+      assert.equal(found?.targetOffset, BigInt(expected), `source offset ${s}`)
+    }
+  })
+
+  test('a restart after others wrote, or replaying what was copied, starts a segment', () => {
+    let index = new CopyIndex()
+    const target = new FakeTarget([])
+    write(index, target, range(0, 10))
+    index = restart(index)
+    write(index, target, range(10, 20), 3) // another writer's records in between
+    assert.equal(index.segments.length, 2)
+    index = restart(index)
+    write(index, target, range(15, 25)) // a replay: progress was behind the last copy
+    assert.equal(index.segments.length, 3)
+  })
+
+  test('records stored by older versions (no lastCopied) start a segment as before', () => {
+    const first = new CopyIndex()
+    const target = new FakeTarget([])
+    write(first, target, range(0, 10))
+    const changes = first.takeChanges(null)
+    const next = new CopyIndex({ segments: first.segments.map(s => ({ ...s })), targetEnd: changes.targetEnd })
+    write(next, target, range(10, 20))
+    assert.equal(next.segments.length, 2)
+  })
+})

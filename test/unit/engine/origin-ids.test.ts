@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import { COPY, OTHER_ROUTE } from '../../../src/core/origin-filter.ts'
 import { ProvenanceEncoder } from '../../../src/core/provenance.ts'
 import { RoutePlan } from '../../../src/core/routes.ts'
-import { resolveOrigins } from '../../../src/engine/origin-ids.ts'
+import { resolveOrigins, storedOrigins } from '../../../src/engine/origin-ids.ts'
 import { KdrError } from '../../../src/errors.ts'
 import { type ClusterConnection } from '../../../src/kafka/index.ts'
 import { createLogger } from '../../../src/observability/logger.ts'
@@ -74,5 +74,34 @@ describe('origin cluster ids of a link', () => {
       createLogger({ write: () => {} })
     )
     assert.equal(filter.decide(header, 0, header.length), COPY, 'an origin outside the routes is copied')
+  })
+})
+
+describe('origin rules from stored ids (failover, translate, failback: no cluster asked)', () => {
+  const plan = (pairs: string[]): RoutePlan =>
+    RoutePlan.of(
+      [],
+      pairs.map(p => {
+        const [source, target] = p.split('>') as [string, string]
+        return { source, target }
+      })
+    )
+  const header = (origin: string, hops: number): Buffer => new ProvenanceEncoder('t', 0).encode(origin, hops, 1n)
+
+  test('a mesh link recognises only its own origins, from the ids its heartbeat recorded', () => {
+    const mesh = plan(['dc1>dc2', 'dc2>dc1', 'dc1>dc3', 'dc3>dc1', 'dc2>dc3', 'dc3>dc2'])
+    const filter = storedOrigins(mesh.linkRouting('dc1', 'dc3'), 'dc3', { dc1: 'id1', dc2: 'id2', dc3: 'id3' })
+    assert.ok(filter !== null)
+    const one = header('id1', 1)
+    const two = header('id2', 2)
+    assert.equal(filter.decide(one, 0, one.length), COPY)
+    assert.equal(filter.decide(two, 0, two.length), OTHER_ROUTE)
+  })
+
+  test('two clusters, or ids not recorded: no rules (the hop-1 rule applies)', () => {
+    assert.equal(storedOrigins(plan(['dc1>dc2', 'dc2>dc1']).linkRouting('dc1', 'dc2'), 'dc2', {}), null)
+    const mesh = plan(['dc1>dc2', 'dc2>dc1', 'dc1>dc3', 'dc3>dc1', 'dc2>dc3', 'dc3>dc2'])
+    assert.equal(storedOrigins(mesh.linkRouting('dc1', 'dc3'), 'dc3', { dc1: 'id1', dc3: 'id3' }), null)
+    assert.equal(storedOrigins(mesh.linkRouting('dc1', 'dc3'), 'dc3', undefined), null)
   })
 })
