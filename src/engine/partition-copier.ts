@@ -1,34 +1,35 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
-import { PartitionBackoff } from '../core/partition-backoff.ts'
-import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
+import { type CopyIndex } from '../core/copy-index.ts'
 import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
-import { wireSchemaId } from '../core/schema-wire.ts'
 import { KdrError, describeCause, formatLocation } from '../errors.ts'
 import {
-  type BatchProducer,
   CODEC_IDS,
-  type CompressionName,
   type HeaderToAdd,
-  type Int32Patch,
   type PartitionFetch,
-  type PayloadSpans,
   RECORD_WRITE_OVERHEAD,
   type RawRecord,
-  type RecordHeader,
   RecordBatchWriter,
-  type RecordProducer,
-  type RecordToProduce,
   asyncCompressorFor,
   compressorFor,
   encodeHeaderKey,
-  payloadSpans,
   recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents } from '../observability/metrics.ts'
-import { type SchemaFailure } from '../schemas/schema-sync.ts'
+import { CopierSchemaIds } from './copier-schema-ids.ts'
+import {
+  type Batch,
+  type Chunk,
+  type CommitPart,
+  type CopierProducers,
+  type CopierSettings,
+  type CopierStart,
+  type CopierState,
+  type PartitionStatus
+} from './copier-types.ts'
+import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
+import { FetchRetries } from './fetch-retries.ts'
 
 /**
  * The unit of replication: one source partition copied into the same partition number of the
@@ -42,129 +43,21 @@ import { classifyProduceError } from './errors.ts'
  * of the data (at-least-once, never a gap).
  */
 
-/** `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`). */
-export type CopierState = 'running' | 'retrying' | 'errored' | 'source-deleted'
-
-export interface CopierSettings {
-  link: string
-  sourceCluster: string
-  targetCluster: string
-  sourceClusterId: string
-  targetClusterId: string
-  maxBatchBytes: number
-  maxBufferedBytes: number
-  onRecordError: 'stop' | 'dead-letter'
-  onDataLoss: 'stop' | 'skip'
-  deadLetterTopic: string
-  compression: CompressionName
-  /** Schema replication of the link, or null when records are copied as they are. */
-  schemas: CopierSchemas | null
-  /** Produce latencies, errors and retries, for the metrics. */
-  events: EngineEvents
-  /** Which copied records this link copies (routes); default: all but those whose origin is the target. */
-  origins?: OriginFilter
-}
-
-/**
- * What a copier needs of schema replication (schemas/schema-sync.ts): which record parts may hold a
- * wire-format schema id, the ids known on the target, and on-demand registration of the others.
- */
-export interface CopierSchemas {
-  keys: boolean
-  values: boolean
-  /** translate-ids: ids in records are rewritten to the target's. */
-  rewrite: boolean
-  onError: 'stop' | 'pass-through'
-  targetId(sourceId: number): number | undefined
-  ensureIds(ids: Iterable<number>): Promise<Map<number, number | SchemaFailure>>
-  /** Whether an id read from a key of `topic` is a key schema (schemas/key-ids.ts); undefined until decided. */
-  keyIsWire(topic: string, id: number): boolean | undefined
-  decideKeys(topic: string, ids: Iterable<number>): Promise<void>
-}
-
-/** The two producers a copier writes with: batches of copied records, and single dead letters. */
-export interface CopierProducers {
-  batches: BatchProducer
-  deadLetters: RecordProducer
-}
-
-export interface CopierStart {
-  /** Next source offset to copy. */
-  offset: bigint
-  /** Where this partition's copies are on the target (segments, recent runs). */
-  copies: CopyIndex
-  topicId: string
-}
-
-export interface PartitionStatus {
-  link: string
-  topic: string
-  partition: number
-  targetTopic: string
-  state: CopierState
-  reason: string | null
-  /** Next source offset whose predecessors are all on the target. */
-  replicatedNext: bigint
-  committedNext: bigint
-  sourceLogStart: bigint
-  sourceHighWatermark: bigint
-  /** Records on the source not yet on the target (the RPO in records if you failed over now). */
-  lagRecords: bigint
-  /** Timestamp of the newest record acknowledged by the target, -1 before the first. */
-  lastReplicatedTimestamp: number
-  /** Timestamp of the oldest fetched record not yet acknowledged, -1 when none is fetched (or none missing). */
-  oldestUnreplicatedTimestamp: number
-  replicatedRecords: number
-  replicatedBytes: number
-  loopSkippedRecords: number
-  deadLetteredRecords: number
-  lostRecords: bigint
-  /** The source broker's error the partition's fetches fail with (e.g. TOPIC_AUTHORIZATION_FAILED), else null. */
-  fetchError: string | null
-}
-
-export interface CommitPart {
-  topic: string
-  partition: number
-  topicId: string
-  next: bigint
-  copies: CopyIndexChanges
-  gaps: { from: bigint; to: bigint; reason: string }[]
-}
-
-interface Chunk {
-  records: RawRecord[]
-  index: number
-  /** Source offset after this chunk (covers trailing control records and compaction gaps). */
-  end: bigint
-  bytes: number
-  gap?: { from: bigint; to: bigint; reason: string }
-}
-
-interface Batch {
-  records: RawRecord[]
-  /** The provenance value prefix of each record (origin and hops; mostly one shared buffer). */
-  prefixes: Buffer[]
-  bytes: number
-  /** ackedNext once this batch is acknowledged. */
-  coveredEnd: bigint
-  loopSkipped: number
-  gaps: { from: bigint; to: bigint; reason: string }[]
-  /** Schema ids the records use that are not known on the target yet (null: none). */
-  schemaIds: Set<number> | null
-  /** Ids read from keys not yet known to be key schemas or not (null: none); decided before sending. */
-  keyIds: Set<number> | null
-}
+export type {
+  CommitPart,
+  CopierSchemas,
+  CopierSettings,
+  CopierStart,
+  CopierState,
+  CopierProducers,
+  PartitionStatus
+} from './copier-types.ts'
 
 /** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
 const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
-/** Fetch retries of one partition: transient errors, and errors only an operator can fix (an ACL). */
-const FETCH_RETRY_MAX_MS = 5_000
-const FETCH_BLOCKED_FIRST_MS = 1_000
-const FETCH_BLOCKED_MAX_MS = 30_000
 
 export class PartitionCopier {
   readonly topic: string
@@ -212,28 +105,18 @@ export class PartitionCopier {
   #loopSkipped = 0
   #deadLettered = 0
   #lost = 0n
-  readonly #schemas: CopierSchemas | null
-  /** Reused per record on the schema path: where key and value are, and the id bytes to rewrite. */
-  readonly #spans: PayloadSpans = { keyAt: 0, keyLength: -1, valueAt: 0, valueLength: -1 }
-  readonly #patch: Int32Patch = { keyIdAt: -1, keyId: 0, valueIdAt: -1, valueId: 0 }
-  /** Ids whose records pass through untouched (schemas.onError=pass-through), each reported once. */
-  readonly #passedThrough = new Set<number>()
-  #schemaStop: KdrError | null = null
-  /** The last id resolved and its target id: records of a partition mostly share one schema. */
-  #lastSchemaId = -1
-  #lastTargetId = -1
+  /** The schema-id path (copier-schema-ids.ts), or null when records are copied as they are. */
+  readonly #schemaIds: CopierSchemaIds | null
   /** Timestamp of the first record of the batch being delivered, -1 between batches. */
   #inFlightTimestamp = -1
   /** Timestamp of the oldest record not replicated when the partition stopped, -1 if unknown. */
   #stoppedAtTimestamp = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
-  /** This partition's fetch retries: its errors never delay other partitions' fetches. */
-  readonly #fetchRetry = new PartitionBackoff()
-  /** Set while fetches fail for a reason only an operator can fix: shown as `retrying` with it. */
-  #blocked: KdrError | null = null
-  /** The broker's name for the error the partition's fetches fail with (status, metric). */
-  #fetchError: string | null = null
+  /** This partition's fetch retries (fetch-retries.ts): its errors never delay other partitions' fetches. */
+  readonly #fetchRetries: FetchRetries
+  /** Dead letters of this partition (dead-letters.ts), under onRecordError=dead-letter. */
+  readonly #deadLetters: DeadLetters
   /** An undecodable batch is being settled (records before it written, then its policy): no fetch meanwhile. */
   #settlingBatch = false
 
@@ -264,7 +147,20 @@ export class PartitionCopier {
     this.#committedNext = start.offset
     this.#batchLimit = settings.maxBatchBytes
     this.#provenanceBytes = PROVENANCE_OVERHEAD + Buffer.byteLength(topic)
-    this.#schemas = settings.schemas
+    this.#fetchRetries = new FetchRetries(settings, this.#log, () => this.onSpace())
+    this.#deadLetters = new DeadLetters(producers.deadLetters, settings, this.#log, topic, partition)
+    this.#schemaIds =
+      settings.schemas === null
+        ? null
+        : new CopierSchemaIds(
+            settings.schemas,
+            settings,
+            this.#log,
+            topic,
+            partition,
+            this.#abandoned.signal,
+            () => this.#state !== 'running' || this.#draining
+          )
   }
 
   get state(): CopierState {
@@ -285,7 +181,7 @@ export class PartitionCopier {
       !this.#draining &&
       !this.#settlingBatch &&
       this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale &&
-      (this.#fetchRetry.failures === 0 || this.#fetchRetry.ready(Date.now()))
+      this.#fetchRetries.ready()
     )
   }
 
@@ -325,7 +221,7 @@ export class PartitionCopier {
       else this.#onFetchError(result)
       return
     }
-    if (this.#fetchRetry.failures > 0) this.#fetchRecovered()
+    if (this.#fetchRetries.failing) this.#fetchRetries.recovered()
     const records = result.raw
     if (result.nextOffset === result.fetchOffset && records.length === 0) return
     let bytes = 0
@@ -443,8 +339,8 @@ export class PartitionCopier {
       topic: this.topic,
       partition: this.partition,
       targetTopic: this.targetTopic,
-      state: this.#state === 'running' && this.#blocked !== null ? 'retrying' : this.#state,
-      reason: this.#reason?.message ?? this.#blocked?.message ?? null,
+      state: this.#state === 'running' && this.#fetchRetries.blocked !== null ? 'retrying' : this.#state,
+      reason: this.#reason?.message ?? this.#fetchRetries.blocked?.message ?? null,
       replicatedNext: this.#ackedNext,
       committedNext: this.#committedNext,
       sourceLogStart: this.#logStart,
@@ -457,7 +353,7 @@ export class PartitionCopier {
       loopSkippedRecords: this.#loopSkipped,
       deadLetteredRecords: this.#deadLettered,
       lostRecords: this.#lost,
-      fetchError: this.#fetchError
+      fetchError: this.#fetchRetries.brokerError
     }
   }
 
@@ -519,30 +415,7 @@ export class PartitionCopier {
     const failure = result.error!
     if (failure.diverged !== undefined) return this.#onDiverged(result, failure.diverged.endOffset, failure.error)
     if (failure.batch !== undefined) return this.#onUndecodableBatch(result, failure.batch, failure.error)
-    this.#fetchError = failure.brokerError ?? null
-    if (!failure.retriable) return this.fail(failure.error)
-    const blocked = failure.operator === true
-    const delay = blocked
-      ? this.#fetchRetry.fail(Date.now(), FETCH_BLOCKED_MAX_MS, FETCH_BLOCKED_FIRST_MS)
-      : this.#fetchRetry.fail(Date.now(), FETCH_RETRY_MAX_MS)
-    setTimeout(() => this.onSpace(), delay).unref()
-    this.#settings.events.retry(this.#settings.link, 'fetch')
-    if (!blocked || this.#blocked?.message === failure.error.message) return
-    this.#blocked = failure.error
-    this.#settings.events.error(this.#settings.link, failure.error.code)
-    this.#log.error(
-      { code: failure.error.code, brokerError: failure.brokerError, err: failure.error.message },
-      `partition cannot be read from the source: ${failure.brokerError ?? 'refused'}; retrying every ${FETCH_BLOCKED_MAX_MS / 1000} s at most until it can (no restart needed)`
-    )
-  }
-
-  #fetchRecovered(): void {
-    const failures = this.#fetchRetry.failures
-    this.#fetchRetry.succeed()
-    this.#fetchError = null
-    if (this.#blocked === null) return
-    this.#blocked = null
-    this.#log.info({ failedFetches: failures }, 'partition readable on the source again: fetching resumed')
+    if (!this.#fetchRetries.failed(failure)) this.fail(failure.error)
   }
 
   /**
@@ -585,14 +458,8 @@ export class PartitionCopier {
       this.fail(withPolicy(error, `${policy}: partition stopped`))
       return
     }
-    const headers: RecordHeader[] = [
-      [Buffer.from('kdr-dlq-error'), Buffer.from(error.message)],
-      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${from}-${to - 1n}`)],
-      [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(bytes))]
-    ]
     try {
-      const letter = { partition: 0, timestamp: BigInt(Date.now()), key: null, value: null, headers }
-      await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [letter])
+      await this.#deadLetters.batch(from, to, bytes, error)
     } catch (cause) {
       this.fail(
         withPolicy(
@@ -675,7 +542,7 @@ export class PartitionCopier {
       keyIds: null
     }
     const { sourceClusterId } = this.#settings
-    const schemas = this.#schemas
+    const schemaIds = this.#schemaIds
     const maxBatchBytes = this.#batchLimit
     const ownPrefix = this.#encoder.prefix(sourceClusterId, 1)
     while (this.#queue.length > 0) {
@@ -712,7 +579,7 @@ export class PartitionCopier {
         batch.records.push(record)
         batch.prefixes.push(prefix)
         batch.bytes += size
-        if (schemas !== null) this.#noteSchemaIds(record, schemas, batch)
+        if (schemaIds !== null) schemaIds.note(record, batch)
       }
       this.#queue.shift()
       this.#queuedBytes -= chunk.bytes
@@ -732,126 +599,14 @@ export class PartitionCopier {
     )
   }
 
-  /** The target id of a source id known on the target (a source -> target pair never changes). */
-  #targetIdOf(id: number, schemas: CopierSchemas): number | undefined {
-    if (id === this.#lastSchemaId) return this.#lastTargetId
-    const target = schemas.targetId(id)
-    if (target !== undefined) {
-      this.#lastSchemaId = id
-      this.#lastTargetId = target
-    }
-    return target
-  }
-
-  /** Adds the ids of `record`'s wire-format key and value that the target does not know yet. */
-  #noteSchemaIds(record: RawRecord, schemas: CopierSchemas, batch: Batch): void {
-    const spans = this.#spans
-    payloadSpans(record, spans)
-    if (schemas.keys) {
-      const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      const wire = id < 0 ? false : schemas.keyIsWire(this.topic, id)
-      if (wire === undefined) (batch.keyIds ??= new Set()).add(id)
-      else if (wire && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
-    }
-    if (schemas.values) {
-      const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
-      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
-    }
-  }
-
-  /** The schema id of a key, or -1 when it is not a key schema's (schemas/key-ids.ts) or not in the wire format. */
-  #keySchemaId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
-    const id = wireSchemaId(data, at, length)
-    return id >= 0 && schemas.keyIsWire(this.topic, id) === true ? id : -1
-  }
-
-  /** The ids `record` carries (key, value), as far as the link looks at them; -1 for none. */
-  #schemaIdsOf(record: RawRecord, schemas: CopierSchemas): [number, number] {
-    const spans = this.#spans
-    payloadSpans(record, spans)
-    return [
-      schemas.keys ? this.#keySchemaId(record.data, spans.keyAt, spans.keyLength, schemas) : -1,
-      schemas.values ? wireSchemaId(record.data, spans.valueAt, spans.valueLength) : -1
-    ]
-  }
-
-  /**
-   * The ordering guarantee: makes every schema the batch refers to exist on the target before any
-   * of its records is written (registering on demand; while the registry does not answer, the
-   * partition waits). Returns how many leading records may be sent (all, unless a schema failed
-   * under onError=stop), or null when the partition stops or drains meanwhile.
-   */
-  async #ensureSchemas(batch: Batch, schemas: CopierSchemas): Promise<number | null> {
-    let backoff = 0
-    for (;;) {
-      if (this.#state !== 'running' || this.#draining) return null
-      let outcome: Map<number, number | SchemaFailure>
-      try {
-        if (batch.keyIds !== null) {
-          // Keys that only look like the wire format (epoch-ms longs) are copied as they are.
-          await schemas.decideKeys(this.topic, batch.keyIds)
-          for (const id of batch.keyIds) {
-            if (schemas.keyIsWire(this.topic, id) === true && this.#targetIdOf(id, schemas) === undefined)
-              (batch.schemaIds ??= new Set()).add(id)
-          }
-          batch.keyIds = null
-          if (batch.schemaIds === null) return batch.records.length
-        }
-        outcome = await schemas.ensureIds(batch.schemaIds!)
-      } catch (error) {
-        this.#settings.events.retry(this.#settings.link, 'schema-registry')
-        backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 500 : backoff * 2)
-        this.#log.warn(
-          { err: describeCause(error), retryInMs: backoff, offset: String(batch.records[0]!.offset) },
-          'schema registry not available; records wait until their schemas exist on the target'
-        )
-        await sleep(backoff, undefined, { signal: this.#abandoned.signal }).catch(() => {})
-        continue
-      }
-      const failed = new Map<number, SchemaFailure>()
-      for (const [id, result] of outcome) if (typeof result !== 'number') failed.set(id, result)
-      if (failed.size === 0) return batch.records.length
-      for (let i = 0; i < batch.records.length; i++) {
-        const record = batch.records[i]!
-        for (const id of this.#schemaIdsOf(record, schemas)) {
-          const failure = id < 0 ? undefined : failed.get(id)
-          if (failure === undefined) continue
-          const location = {
-            cluster: this.#settings.sourceCluster,
-            topic: this.topic,
-            partition: this.partition,
-            offset: BigInt(record.offset)
-          }
-          if (schemas.onError === 'stop') {
-            this.#schemaStop = new KdrError(
-              'KDR_ERR_SCHEMA',
-              `${failure.reason}. Policy schemas.onError=stop: partition stopped before this record`,
-              location
-            )
-            return i
-          }
-          if (!this.#passedThrough.has(id)) {
-            this.#passedThrough.add(id)
-            this.#settings.events.error(this.#settings.link, 'KDR_ERR_SCHEMA')
-            this.#log.error(
-              { code: 'KDR_ERR_SCHEMA', schemaId: id, offset: String(record.offset) },
-              `${failure.reason}. Policy schemas.onError=pass-through: records with schema id ${id} are copied untouched (not decodable on the target until the schema exists there)`
-            )
-          }
-        }
-      }
-      return batch.records.length
-    }
-  }
-
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
-    const schemas = this.#schemas
-    if (schemas !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
-      const sendable = await this.#ensureSchemas(batch, schemas)
+    const schemaIds = this.#schemaIds
+    if (schemaIds !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
+      const sendable = await schemaIds.ensure(batch)
       if (sendable === null) return
       if (sendable < batch.records.length) {
-        const stop = this.#schemaStop!
+        const stop = schemaIds.stop!
         if (sendable > 0) {
           const sent = await this.#sendAll(
             batch.records.slice(0, sendable),
@@ -874,42 +629,17 @@ export class PartitionCopier {
   async #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Promise<Buffer> {
     const writer = this.#writer
     const header = this.#header
-    const rewrite = this.#schemas?.rewrite === true ? this.#schemas : null
+    const rewrite = this.#schemaIds?.rewrite === true ? this.#schemaIds : null
     writer.begin(bytes)
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
       header.valuePrefix = prefixes[i]!
       header.valueInt64 = record.offset
-      writer.append(record, header, rewrite === null ? null : this.#idPatch(record, rewrite))
+      writer.append(record, header, rewrite === null ? null : rewrite.idPatch(record))
     }
     return this.#compressOffThread === null
       ? writer.finish(this.#codec, this.#compress)
       : writer.finishCompressed(this.#codec, this.#compressOffThread)
-  }
-
-  /** The target ids to write into `record` (translate-ids), or null when nothing changes. */
-  #idPatch(record: RawRecord, schemas: CopierSchemas): Int32Patch | null {
-    const spans = this.#spans
-    const patch = this.#patch
-    payloadSpans(record, spans)
-    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas, true) : -1
-    const valueId = schemas.values
-      ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas, false)
-      : -1
-    if (keyId < 0 && valueId < 0) return null
-    // Positions are relative to the start of the key/value region the writer copies.
-    patch.keyIdAt = keyId < 0 ? -1 : spans.keyAt + 1 - record.keyAt
-    patch.keyId = keyId
-    patch.valueIdAt = valueId < 0 ? -1 : spans.valueAt + 1 - record.keyAt
-    patch.valueId = valueId
-    return patch
-  }
-
-  /** The target id for the payload at data[at, at + length) when it differs from its id, else -1. */
-  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas, key: boolean): number {
-    const id = key ? this.#keySchemaId(data, at, length, schemas) : wireSchemaId(data, at, length)
-    const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
-    return target === undefined || target === id ? -1 : target
   }
 
   /**
@@ -955,8 +685,13 @@ export class PartitionCopier {
             offset,
             error
           )
-          if (this.#settings.onRecordError === 'dead-letter' && (await this.#deadLetter(record, offset, failure)))
+          if (
+            this.#settings.onRecordError === 'dead-letter' &&
+            (await this.#deadLetters.record(record, offset, failure))
+          ) {
+            this.#deadLettered++
             return 1
+          }
           // Progress stays just before the refused record: a restart tries it again.
           this.fail(failure)
           return null
@@ -989,52 +724,6 @@ export class PartitionCopier {
       { refusedBytes: Math.round(refusedBytes), batchLimitBytes: limit, error: name },
       'target refused a batch as too large; batches for this partition are now smaller (check the target topic max.message.bytes)'
     )
-  }
-
-  async #deadLetter(raw: RawRecord, offset: bigint, failure: KdrError): Promise<boolean> {
-    const parts = recordParts(raw)
-    const record: RecordToProduce = {
-      partition: 0,
-      timestamp: BigInt(raw.timestamp),
-      key: parts.key,
-      value: parts.value,
-      headers: parts.headers
-    }
-    const errorHeaders: RecordHeader[] = [
-      [Buffer.from('kdr-dlq-error'), Buffer.from(failure.message)],
-      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${offset}`)]
-    ]
-    const full: RecordToProduce = { ...record, headers: [...record.headers, ...errorHeaders] }
-    // A record too large for the target is usually too large for the dead-letter topic too: then
-    // the dead letter keeps key, headers and the reason, without the value.
-    const withoutValue: RecordToProduce = {
-      ...full,
-      value: null,
-      headers: [...full.headers, [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(record.value?.length ?? 0))]]
-    }
-    for (const candidate of [full, withoutValue]) {
-      try {
-        await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [candidate])
-        this.#deadLettered++
-        this.#settings.events.error(this.#settings.link, failure.code)
-        this.#log.error(
-          {
-            code: failure.code,
-            deadLetterTopic: this.#settings.deadLetterTopic,
-            offset: String(offset),
-            valueKept: candidate === full
-          },
-          `record sent to the dead-letter topic: ${failure.message}`
-        )
-        return true
-      } catch (error) {
-        if (classifyProduceError(error).kind !== 'record') {
-          this.#log.error({ err: describeCause(error) }, 'dead-letter topic write failed')
-          return false
-        }
-      }
-    }
-    return false
   }
 
   #produceError(what: string, offset: bigint, cause: unknown): KdrError {
