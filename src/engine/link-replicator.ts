@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
 import { FetchSizing } from '../core/fetch-sizing.ts'
@@ -20,9 +19,13 @@ import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { RegistryClient, type RegistryConnection } from '../schemas/registry-client.ts'
-import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
-import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
-import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
+import { SchemaSync } from '../schemas/schema-sync.ts'
+import { type CommitPart, type CopierSchemas } from './copier-types.ts'
+import { PartitionCopier } from './partition-copier.ts'
+import { mergeCommitParts } from './commit-merge.ts'
+import { copierSettings, resumePoint } from './copier-setup.ts'
+import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
+import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.ts'
 import { CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
@@ -43,30 +46,7 @@ import {
  * commit loop that stores progress and offset runs on the target, and the topic sync loops.
  */
 
-export type LinkRunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
-
-export interface LinkStatus {
-  link: string
-  source: string
-  target: string
-  state: LinkRunState
-  error: string | null
-  sourceClusterId: string | null
-  targetClusterId: string | null
-  lastCommitAt: number | null
-  partitions: PartitionStatus[]
-  /** Schema Registry replication, when the link has it. */
-  schemas: SchemaSyncState | null
-  /** Consumer groups whose offsets are translated: newest checkpoint and whether all of it is exact. */
-  groups: GroupCheckpointStatus[]
-}
-
-export interface GroupCheckpointStatus {
-  group: string
-  partitions: number
-  exact: boolean
-  lastCheckpointAt: number | null
-}
+export type { GroupCheckpointStatus, LinkRunState, LinkStatus } from './link-status.ts'
 
 /** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
 const FINAL_WRITE_MS = 2_000
@@ -74,23 +54,6 @@ const FINAL_WRITE_MS = 2_000
 const CLOSE_MS = 1_000
 /** How often the round trip to the source is measured (fetch sizes follow it). */
 const ROUND_TRIP_PROBE_MS = 5_000
-
-function fenceMessage(link: string, fence: Record<string, unknown>): string {
-  return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
-}
-
-/** The schema state a heartbeat carries: totals, and the subjects that need attention (bounded). */
-function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
-  const attention = state.subjects.filter(s => s.failed !== null || s.pending > 0 || s.softDeleted.length > 0)
-  return {
-    mode: state.mode,
-    lastSyncAt: state.lastSyncAt,
-    lastError: state.lastError,
-    totals: state.totals,
-    ids: state.ids,
-    subjects: attention.slice(0, 100)
-  }
-}
 
 export class LinkReplicator {
   readonly config: LinkConfig
@@ -130,13 +93,10 @@ export class LinkReplicator {
   /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
   readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
-  /** Reads the state topic's tail for a fence set by failover. */
-  #stateReader: PartitionFetcher | null = null
-  #stateOffset = 0n
+  /** Reads the state topic's tail for a fence set by failover (fence-heartbeat.ts). */
+  readonly #fenceReader: FenceReader
   /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
   #copyFetcher: PartitionFetcher | null = null
-  #fence: Record<string, unknown> | null = null
-  #fenceRead: Promise<boolean> | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
   readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
@@ -168,6 +128,11 @@ export class LinkReplicator {
     this.#log = log.child({ link: config.name })
     this.#clusters = clusters
     this.#routing = routing
+    this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
+      this.#error = fenceMessage(config.name, fence)
+      this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
+      void this.stop()
+    })
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
@@ -206,7 +171,7 @@ export class LinkReplicator {
     const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
     const fence = loaded.documents.get('fence')
     if (fence !== undefined) {
-      this.#fence = fence
+      this.#fenceReader.found(fence)
       this.#state = 'fenced'
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
@@ -234,7 +199,7 @@ export class LinkReplicator {
           'routes: records of these origins are copied by this link; the others reach the target over other links'
         )
     }
-    this.#stateOffset = loaded.end
+    this.#fenceReader.readFrom(loaded.end)
     this.#stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
@@ -304,7 +269,7 @@ export class LinkReplicator {
           return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
         },
         // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
-        write: async entries => void (this.#fence === null ? await writeState(producer, entries) : null)
+        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null)
       },
       this.#sourceAdmin,
       this.#targetAdmin,
@@ -346,7 +311,7 @@ export class LinkReplicator {
       this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
-        if (this.#fence === null) await this.checkpoint()
+        if (this.#fenceReader.fence === null) await this.checkpoint()
       })
     ]
   }
@@ -444,7 +409,7 @@ export class LinkReplicator {
         'final commit failed; records since the last commit will be copied again on restart'
       )
     }
-    const finalState = this.#fence === null ? 'stopped' : 'fenced'
+    const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
     if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
@@ -456,7 +421,7 @@ export class LinkReplicator {
         this.#batchProducer?.close(),
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
-        this.#stateReader?.close(),
+        this.#fenceReader.close(),
         this.#copyFetcher?.close()
       ]),
       performance.now() + CLOSE_MS
@@ -505,71 +470,21 @@ export class LinkReplicator {
    * heartbeat that failover waits for.
    */
   #fenced(): Promise<boolean> {
-    // The commit and heartbeat loops both ask: one read of the state tail at a time.
-    this.#fenceRead ??= this.#readFence().finally(() => {
-      this.#fenceRead = null
-    })
-    return this.#fenceRead
-  }
-
-  async #readFence(): Promise<boolean> {
-    if (this.#fence !== null) return true
-    if (this.#stateReader === null) {
-      this.#stateReader = new PartitionFetcher(
-        { ...this.#targetConnection, clientId: `kafka-dr-${this.config.name}-fence` },
-        { maxWaitMs: 0 }
-      )
-    }
-    for (let round = 0; round < 100; round++) {
-      const [result] = await this.#stateReader.fetch([{ topic: STATE_TOPIC, partition: 0, offset: this.#stateOffset }])
-      if (result === undefined) break
-      if (result.error !== undefined) {
-        // Compaction may have removed what we had not read yet: continue at the log start.
-        if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > this.#stateOffset) {
-          this.#stateOffset = result.logStartOffset
-          continue
-        }
-        break
-      }
-      for (const record of result.records) {
-        const entry = decodeStateEntry(record.key, record.value)
-        if (entry?.kind === 'fence' && entry.link === this.config.name && entry.value !== null)
-          this.#fence = entry.value
-      }
-      const moved = result.nextOffset !== this.#stateOffset
-      this.#stateOffset = result.nextOffset
-      if (!moved) break
-    }
-    if (this.#fence === null) return false
-    this.#error = fenceMessage(this.config.name, this.#fence)
-    this.#log.warn({ fence: this.#fence }, 'link fenced by failover: stopping replication')
-    void this.stop()
-    return true
+    return this.#fenceReader.fenced()
   }
 
   async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
-    const stopped = [...this.#copiers.values()]
-      .map(c => c.status())
-      .filter(p => p.state !== 'running')
-      .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
     await writeState(this.#producer, [
-      {
-        kind: 'heartbeat',
+      heartbeatEntry({
         link: this.config.name,
-        value: {
-          at: Date.now(),
-          host: hostname(),
-          pid: process.pid,
-          state,
-          intervalMs: this.config.checkpointIntervalMs,
-          // false when a stopping replicator's final commit failed: stored progress is behind the target.
-          committed,
-          stopped,
-          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) }),
-          ...(this.#origins === null ? {} : { clusterIds: Object.fromEntries(this.#origins.ids) })
-        }
-      }
+        intervalMs: this.config.checkpointIntervalMs,
+        state,
+        committed,
+        partitions: [...this.#copiers.values()].map(c => c.status()),
+        schemas: this.#schemaSync?.state() ?? null,
+        clusterIds: this.#origins?.ids ?? null
+      })
     ])
   }
 
@@ -590,43 +505,17 @@ export class LinkReplicator {
       targetClusterId: this.#targetClusterId,
       lastCommitAt: this.#lastCommitAt,
       schemas: this.#schemaSync?.state() ?? null,
-      groups: this.#groupStatus(),
+      groups: groupStatus(this.#checkpoints?.checkpoints ?? []),
       partitions: [...this.#copiers.values()]
         .map(c => c.status())
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     }
   }
 
-  #groupStatus(): GroupCheckpointStatus[] {
-    const byGroup = new Map<string, GroupCheckpointStatus>()
-    for (const [key, value] of this.#checkpoints?.checkpoints ?? []) {
-      const group = key.split('\u0000')[0]!
-      const entry = byGroup.get(group) ?? { group, partitions: 0, exact: true, lastCheckpointAt: null }
-      entry.partitions++
-      entry.exact &&= value.exact
-      entry.lastCheckpointAt = Math.max(entry.lastCheckpointAt ?? 0, value.at)
-      byGroup.set(group, entry)
-    }
-    return [...byGroup.values()].sort((a, b) => (a.group < b.group ? -1 : 1))
-  }
-
   #merge(part: CommitPart): void {
     const key = partitionKey(part.topic, part.partition)
     const earlier = this.#uncommitted.get(key)
-    if (earlier === undefined) {
-      this.#uncommitted.set(key, part)
-      return
-    }
-    this.#uncommitted.set(key, {
-      ...part,
-      copies: {
-        // The newest full segment list wins; an unchanged one (null) keeps the earlier change.
-        segments: part.copies.segments ?? earlier.copies.segments,
-        targetEnd: part.copies.targetEnd,
-        legacyRuns: [...earlier.copies.legacyRuns, ...part.copies.legacyRuns]
-      },
-      gaps: [...earlier.gaps, ...part.gaps]
-    })
+    this.#uncommitted.set(key, earlier === undefined ? part : mergeCommitParts(earlier, part))
   }
 
   async #syncTopics(initial: boolean): Promise<void> {
@@ -659,34 +548,20 @@ export class LinkReplicator {
     for (const partition of missing) {
       const stored = this.#stored.get(partitionKey(topic.source, partition))
       const progress = stored?.progress ?? null
-      let offset = startOffsets.get(partition) ?? 0n
-      let recreatedFrom: string | null = null
-      if (progress !== null) {
-        if (progress.topicId === topic.topicId && progress.sourceClusterId === this.#sourceClusterId) {
-          offset = progress.next
-        } else if (progress.topicId !== topic.topicId) {
-          recreatedFrom = progress.topicId
-        } else {
-          recreatedFrom = `cluster ${progress.sourceClusterId}`
-        }
-      }
+      const { offset, recreatedFrom } = resumePoint(
+        progress,
+        topic.topicId,
+        this.#sourceClusterId,
+        startOffsets.get(partition) ?? 0n
+      )
       const copier = new PartitionCopier(
-        {
-          link: this.config.name,
-          sourceCluster: this.config.source,
-          targetCluster: this.config.target,
-          sourceClusterId: this.#sourceClusterId!,
-          targetClusterId: this.#targetClusterId!,
-          maxBatchBytes: this.config.producer.maxBatchBytes,
-          maxBufferedBytes: this.config.producer.maxBufferedBytesPerPartition,
-          onRecordError: this.config.onRecordError,
-          onDataLoss: this.config.onDataLoss,
-          deadLetterTopic: this.config.deadLetterTopic,
-          compression: this.config.producer.compression,
-          schemas: this.#copierSchemas,
-          events: this.#events,
-          ...(this.#origins === null ? {} : { origins: this.#origins.filter })
-        },
+        copierSettings(
+          this.config,
+          { source: this.#sourceClusterId!, target: this.#targetClusterId! },
+          this.#copierSchemas,
+          this.#events,
+          this.#origins?.filter ?? null
+        ),
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,
         topic.source,
