@@ -18,15 +18,16 @@ import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
-import { RegistryClient, type RegistryConnection } from '../schemas/registry-client.ts'
-import { SchemaSync } from '../schemas/schema-sync.ts'
+import { type RegistryConnection } from '../schemas/registry-client.ts'
+import { type SchemaSync } from '../schemas/schema-sync.ts'
 import { type CommitPart, type CopierSchemas } from './copier-types.ts'
 import { PartitionCopier } from './partition-copier.ts'
 import { mergeCommitParts } from './commit-merge.ts'
+import { startSchemaSync } from './schema-setup.ts'
 import { copierSettings, resumePoint } from './copier-setup.ts'
 import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
 import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.ts'
-import { CheckpointSync } from '../sync/checkpoints.ts'
+import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
@@ -138,79 +139,17 @@ export class LinkReplicator {
   /** Connects, loads stored progress, creates target topics and starts the loops. */
   async start(): Promise<void> {
     const config = this.config
-    this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
-    this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
-    const [source, target] = await Promise.all([
-      this.#sourceAdmin.describeCluster(),
-      this.#targetAdmin.describeCluster()
-    ])
-    this.#sourceClusterId = source.clusterId
-    this.#targetClusterId = target.clusterId
-    if (source.clusterId === target.clusterId) {
-      throw new KdrError(
-        'KDR_ERR_CONFIG',
-        `link ${config.name}: source and target are the same cluster (id ${source.clusterId})`
-      )
-    }
-    this.#log.info({ sourceClusterId: source.clusterId, targetClusterId: target.clusterId }, 'connected')
+    const ids = await this.#connect()
 
-    await ensureStateTopic(this.#targetAdmin, config.replicationFactor)
-    if (config.onRecordError === 'dead-letter') {
-      const [dlq] = await this.#targetAdmin.describeTopics([config.deadLetterTopic])
-      if (dlq === undefined) {
-        await this.#targetAdmin.createTopics([
-          {
-            name: config.deadLetterTopic,
-            partitions: 1,
-            ...(config.replicationFactor === null ? {} : { replicationFactor: config.replicationFactor })
-          }
-        ])
-        this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
-      }
-    }
-    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
-    const fence = loaded.documents.get('fence')
-    if (fence !== undefined) {
-      this.#fenceReader.found(fence)
-      this.#state = 'fenced'
-      this.#error = fenceMessage(config.name, fence)
-      throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
-    }
-    const routing = this.#routing
-    if (routing !== null) {
-      this.#origins = await resolveOrigins(
-        config.name,
-        routing,
-        { alias: config.target, id: target.clusterId },
-        new Map([
-          [config.source, source.clusterId],
-          [config.target, target.clusterId]
-        ]),
-        this.#clusters,
-        loaded.documents.get('heartbeat')?.clusterIds,
-        this.#log
-      )
-      if (routing.origins.length > 1)
-        this.#log.info(
-          {
-            copies: routing.forwards,
-            deliveredByOtherLinks: routing.origins.filter(o => !routing.forwards.includes(o))
-          },
-          'routes: records of these origins are copied by this link; the others reach the target over other links'
-        )
-    }
-    this.#fenceReader.readFrom(loaded.end)
-    this.#stored = loaded.partitions
-    this.#storedCheckpoints = loaded.checkpoints
-    if (loaded.unreadable > 0) {
-      this.#log.warn(
-        { unreadable: loaded.unreadable },
-        'state records that could not be read were ignored; affected partitions resume from older progress'
-      )
-    }
-    this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
+    await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
+    await this.#ensureDeadLetterTopic()
+    await this.#loadState(ids)
 
-    await this.#startSchemaSync()
+    const schemaSetup = await startSchemaSync(config, this.#registries, this.#log)
+    if (schemaSetup !== null) {
+      this.#schemaSync = schemaSetup.sync
+      this.#copierSchemas = schemaSetup.copierSchemas
+    }
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
     this.#batchProducer = new BatchProducer(this.#targetConnection)
     this.#fetchers = Array.from(
@@ -236,46 +175,13 @@ export class LinkReplicator {
         filter: new TopicFilter(config.topics.include, config.topics.exclude),
         naming: new TopicNaming(config.naming, config.source)
       },
-      this.#sourceAdmin,
-      this.#targetAdmin,
+      this.#sourceAdmin!,
+      this.#targetAdmin!,
       this.#log
     )
     await this.#syncTopics(true)
     await this.#topicSync.syncConfigs()
-    const producer = this.#producer
-    const topicSync = this.#topicSync
-    this.#checkpoints = new CheckpointSync(
-      {
-        link: config.name,
-        groups: new TopicFilter(config.groups.include, config.groups.exclude, isInternalGroup),
-        syncGroupOffsets: config.syncGroupOffsets,
-        targetTopic: topic => topicSync.known.get(topic)?.target,
-        mapping: (topic, partition) => {
-          const copier = this.#copiers.get(partitionKey(topic, partition))
-          if (copier === undefined) return undefined
-          this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${config.name}-copies`)
-          const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
-            topic,
-            partition,
-            sourceClusterId: this.#sourceClusterId,
-            origins: this.#origins?.filter ?? null
-          })
-          const { segments, targetEnd, recent } = copier.copies
-          const replicatedNext = copier.replicatedNext
-          // A batch written but not yet complete (a split batch's first half) may lie past
-          // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
-          const ahead = recent.translate(replicatedNext)
-          const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
-          return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
-        },
-        // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
-        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null)
-      },
-      this.#sourceAdmin,
-      this.#targetAdmin,
-      this.#log
-    )
-    this.#checkpoints.seed(this.#storedCheckpoints)
+    this.#startCheckpoints()
     this.#state = 'running'
     // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
     await this.#probeRoundTrip().catch((error: unknown) =>
@@ -288,6 +194,137 @@ export class LinkReplicator {
     if (await this.#fenced()) {
       throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
     }
+    this.#startLoops()
+  }
+
+  /** Connects to both clusters; their ids. */
+  async #connect(): Promise<{ source: string; target: string }> {
+    const config = this.config
+    this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
+    this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
+    const [source, target] = await Promise.all([
+      this.#sourceAdmin.describeCluster(),
+      this.#targetAdmin.describeCluster()
+    ])
+    this.#sourceClusterId = source.clusterId
+    this.#targetClusterId = target.clusterId
+    if (source.clusterId === target.clusterId) {
+      throw new KdrError(
+        'KDR_ERR_CONFIG',
+        `link ${config.name}: source and target are the same cluster (id ${source.clusterId})`
+      )
+    }
+    this.#log.info({ sourceClusterId: source.clusterId, targetClusterId: target.clusterId }, 'connected')
+    return { source: source.clusterId, target: target.clusterId }
+  }
+
+  async #ensureDeadLetterTopic(): Promise<void> {
+    const config = this.config
+    if (config.onRecordError === 'dead-letter') {
+      const [dlq] = await this.#targetAdmin!.describeTopics([config.deadLetterTopic])
+      if (dlq === undefined) {
+        await this.#targetAdmin!.createTopics([
+          {
+            name: config.deadLetterTopic,
+            partitions: 1,
+            ...(config.replicationFactor === null ? {} : { replicationFactor: config.replicationFactor })
+          }
+        ])
+        this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
+      }
+    }
+  }
+
+  /** Loads stored progress, checkpoints and the fence; resolves the routes' origins. */
+  async #loadState(ids: { source: string; target: string }): Promise<void> {
+    const config = this.config
+    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin!, config.name)
+    const fence = loaded.documents.get('fence')
+    if (fence !== undefined) {
+      this.#fenceReader.found(fence)
+      this.#state = 'fenced'
+      this.#error = fenceMessage(config.name, fence)
+      throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
+    }
+    const routing = this.#routing
+    if (routing !== null) {
+      this.#origins = await resolveOrigins(
+        config.name,
+        routing,
+        { alias: config.target, id: ids.target },
+        new Map([
+          [config.source, ids.source],
+          [config.target, ids.target]
+        ]),
+        this.#clusters,
+        loaded.documents.get('heartbeat')?.clusterIds,
+        this.#log
+      )
+      if (routing.origins.length > 1)
+        this.#log.info(
+          {
+            copies: routing.forwards,
+            deliveredByOtherLinks: routing.origins.filter(o => !routing.forwards.includes(o))
+          },
+          'routes: records of these origins are copied by this link; the others reach the target over other links'
+        )
+    }
+    this.#fenceReader.readFrom(loaded.end)
+    this.#stored = loaded.partitions
+    this.#storedCheckpoints = loaded.checkpoints
+    if (loaded.unreadable > 0) {
+      this.#log.warn(
+        { unreadable: loaded.unreadable },
+        'state records that could not be read were ignored; affected partitions resume from older progress'
+      )
+    }
+    this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
+  }
+
+  /** Consumer group offsets translated from this link's copies. */
+  #startCheckpoints(): void {
+    const config = this.config
+    const producer = this.#producer!
+    const topicSync = this.#topicSync!
+    this.#checkpoints = new CheckpointSync(
+      {
+        link: config.name,
+        groups: new TopicFilter(config.groups.include, config.groups.exclude, isInternalGroup),
+        syncGroupOffsets: config.syncGroupOffsets,
+        targetTopic: topic => topicSync.known.get(topic)?.target,
+        mapping: (topic, partition) => this.#copyMap(topic, partition),
+        // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
+        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null)
+      },
+      this.#sourceAdmin!,
+      this.#targetAdmin!,
+      this.#log
+    )
+    this.#checkpoints.seed(this.#storedCheckpoints)
+  }
+
+  /** Where a partition's copies are on the target, for checkpoints; undefined without a copier. */
+  #copyMap(topic: string, partition: number): PartitionMapping | undefined {
+    const copier = this.#copiers.get(partitionKey(topic, partition))
+    if (copier === undefined) return undefined
+    this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${this.config.name}-copies`)
+    const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
+      topic,
+      partition,
+      sourceClusterId: this.#sourceClusterId,
+      origins: this.#origins?.filter ?? null
+    })
+    const { segments, targetEnd, recent } = copier.copies
+    const replicatedNext = copier.replicatedNext
+    // A batch written but not yet complete (a split batch's first half) may lie past
+    // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
+    const ahead = recent.translate(replicatedNext)
+    const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
+    return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
+  }
+
+  #startLoops(): void {
+    const config = this.config
     // The loops that write state (commits, heartbeats) touch only the target: stop() waits for them
     // before its final commit, never for a loop waiting on the source.
     this.#stateLoops = [
@@ -314,52 +351,6 @@ export class LinkReplicator {
         if (this.#fenceReader.fence === null) await this.checkpoint()
       })
     ]
-  }
-
-  /**
-   * Schema replication: both registries must answer (and keep ids, under keep-ids) before any record
-   * moves; a first full pass runs before the copiers start, later passes every schemas.intervalMs.
-   */
-  async #startSchemaSync(): Promise<void> {
-    const schemas = this.config.schemas
-    if (schemas === null) return
-    const source = this.#registries.get(this.config.source)
-    const target = this.#registries.get(this.config.target)
-    if (source === undefined || target === undefined) {
-      throw new KdrError(
-        'KDR_ERR_CONFIG',
-        `link ${this.config.name}: schemas needs a schemaRegistry on clusters ${this.config.source} and ${this.config.target}`
-      )
-    }
-    const sync = new SchemaSync(
-      {
-        link: this.config.name,
-        mode: schemas.mode,
-        subjects: new TopicFilter(schemas.subjects.include, schemas.subjects.exclude, () => false),
-        retryMs: schemas.intervalMs,
-        keySubjects: schemas.keySubjects.length === 0 ? null : new TopicFilter(schemas.keySubjects, [], () => false)
-      },
-      new RegistryClient(source),
-      new RegistryClient(target),
-      this.#log
-    )
-    await sync.preflight()
-    const state = await sync.syncAll()
-    this.#log.info(
-      { mode: state.mode, ...state.totals, ids: state.ids },
-      'schema registries compared: subjects replicated to the target'
-    )
-    this.#schemaSync = sync
-    this.#copierSchemas = {
-      keys: schemas.keys,
-      values: schemas.values,
-      rewrite: schemas.mode === 'translate-ids',
-      onError: schemas.onError,
-      targetId: id => sync.targetId(id),
-      ensureIds: ids => sync.ensureIds(ids),
-      keyIsWire: (topic, id) => sync.keyIsWire(topic, id),
-      decideKeys: (topic, ids) => sync.decideKeys(topic, ids)
-    }
   }
 
   /**
