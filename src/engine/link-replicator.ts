@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
-import { FetchSizing } from '../core/fetch-sizing.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { CopyIndex } from '../core/copy-index.ts'
 import { segmentCopyMap } from '../core/copy-search.ts'
@@ -10,11 +9,10 @@ import {
   BatchProducer,
   type ClusterConnection,
   KafkaAdmin,
-  PartitionFetcher,
+  type PartitionFetcher,
   RecordProducer,
   TargetCopyReader
 } from '../kafka/index.ts'
-import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
@@ -24,6 +22,7 @@ import { type CommitPart, type CopierSchemas } from './copier-types.ts'
 import { PartitionCopier } from './partition-copier.ts'
 import { mergeCommitParts } from './commit-merge.ts'
 import { startSchemaSync } from './schema-setup.ts'
+import { FetchLanes } from './fetch-lanes.ts'
 import { copierSettings, resumePoint } from './copier-setup.ts'
 import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
 import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.ts'
@@ -69,12 +68,8 @@ export class LinkReplicator {
   #lastCommitAt: number | null = null
   #sourceAdmin: KafkaAdmin | null = null
   #targetAdmin: KafkaAdmin | null = null
-  /** One fetcher (own connections) per fetch lane; partition copiers are spread over the lanes. */
-  #fetchers: PartitionFetcher[] = []
-  readonly #laneOf = new Map<PartitionCopier, number>()
-  /** Fetch and buffer sizes follow the round trip to the source. */
-  readonly #sizing = new FetchSizing()
-  #nextLane = 0
+  /** One fetcher per fetch lane; partition copiers are spread over the lanes (fetch-lanes.ts). */
+  readonly #lanes: FetchLanes
   /** State records and dead letters. */
   #producer: RecordProducer | null = null
   /** Copied records: ready-made batches. */
@@ -91,8 +86,6 @@ export class LinkReplicator {
   #stopping = false
   /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
   #leftUncommitted: UncommittedRange[] = []
-  /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
-  readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
   /** Reads the state topic's tail for a fence set by failover (fence-heartbeat.ts). */
   readonly #fenceReader: FenceReader
@@ -129,6 +122,7 @@ export class LinkReplicator {
     this.#log = log.child({ link: config.name })
     this.#clusters = clusters
     this.#routing = routing
+    this.#lanes = new FetchLanes(this.#copiers, config, this.#log, events)
     this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
       this.#error = fenceMessage(config.name, fence)
       this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
@@ -152,20 +146,7 @@ export class LinkReplicator {
     }
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
     this.#batchProducer = new BatchProducer(this.#targetConnection)
-    this.#fetchers = Array.from(
-      { length: config.fetch.concurrency },
-      () =>
-        new PartitionFetcher(this.#sourceConnection, {
-          isolation: 'read_committed',
-          raw: true,
-          provenanceKey: PROVENANCE_HEADER_KEY,
-          maxWaitMs: config.fetch.maxWaitMs,
-          minBytes: config.fetch.minBytes,
-          maxBytes: config.fetch.maxBytes,
-          partitionMaxBytes: config.fetch.partitionMaxBytes,
-          maxDecompressedBytes: config.fetch.maxDecompressedBytes
-        })
-    )
+    this.#lanes.open(this.#sourceConnection)
     this.#topicSync = new TopicSync(
       {
         link: config.name,
@@ -184,9 +165,11 @@ export class LinkReplicator {
     this.#startCheckpoints()
     this.#state = 'running'
     // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
-    await this.#probeRoundTrip().catch((error: unknown) =>
-      this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
-    )
+    await this.#lanes
+      .probeRoundTrip()
+      .catch((error: unknown) =>
+        this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
+      )
     // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
     // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
     // and waits for this replicator's acknowledgement (the state topic orders the two).
@@ -339,13 +322,13 @@ export class LinkReplicator {
       })
     ]
     this.#loops = [
-      ...this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane)),
+      ...this.#lanes.run(),
       ...this.#stateLoops,
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
       ...(this.#schemaSync === null
         ? []
         : [this.#every(config.schemas!.intervalMs, async () => void (await this.#schemaSync!.syncAll()))]),
-      this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
+      this.#every(ROUND_TRIP_PROBE_MS, () => this.#lanes.probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
         if (this.#fenceReader.fence === null) await this.checkpoint()
@@ -366,7 +349,7 @@ export class LinkReplicator {
     this.#state = 'stopping'
     const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
-    this.#wakeLanes()
+    this.#lanes.stop()
     // Not the loops that wait on the source (a degraded source must not delay a fenced replicator's
     // acknowledgement); those are awaited after the final heartbeat, below.
     const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
@@ -407,7 +390,7 @@ export class LinkReplicator {
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
     await withinDeadline(
       Promise.allSettled([
-        ...this.#fetchers.map(f => f.close()),
+        ...this.#lanes.close(),
         this.#producer?.close(),
         this.#batchProducer?.close(),
         this.#sourceAdmin?.close(),
@@ -565,10 +548,9 @@ export class LinkReplicator {
           topicId: recreatedFrom ?? topic.topicId
         }
       )
-      copier.onSpace = () => this.#wakeLanes()
-      copier.bufferScale = this.#sizing.scale
+      copier.onSpace = () => this.#lanes.wake()
       this.#copiers.set(partitionKey(topic.source, partition), copier)
-      this.#laneOf.set(copier, this.#nextLane++ % Math.max(1, this.#fetchers.length))
+      this.#lanes.assign(copier)
       if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
       this.#log.info(
         {
@@ -580,85 +562,6 @@ export class LinkReplicator {
         },
         'partition replication started'
       )
-    }
-  }
-
-  /** Measures the round trip to the source and scales fetch and buffer sizes to it. */
-  async #probeRoundTrip(): Promise<void> {
-    const fetcher = this.#fetchers[0]
-    if (fetcher === undefined) return
-    const topics = [...new Set([...this.#copiers.values()].map(c => c.topic))]
-    if (!this.#sizing.sample(await fetcher.roundTripMs(topics))) return
-    for (const copier of this.#copiers.values()) copier.bufferScale = this.#sizing.scale
-    this.#log.info(
-      {
-        roundTripMs: Number(this.#sizing.roundTripMs!.toFixed(1)),
-        partitionFetchBytes: this.config.fetch.partitionMaxBytes * this.#sizing.scale,
-        partitionBufferBytes: this.config.producer.maxBufferedBytesPerPartition * this.#sizing.scale
-      },
-      'fetch sizes follow the round trip to the source'
-    )
-    this.#wakeLanes()
-  }
-
-  #wakeLanes(): void {
-    for (const wake of [...this.#wakers]) wake()
-  }
-
-  /** One fetch lane: fetches its share of the partitions, one request at a time, for as long as the link runs. */
-  async #fetchLoop(fetcher: PartitionFetcher, lane: number): Promise<void> {
-    let backoff = 0
-    let warnedAt = 0
-    while (!this.#stopping) {
-      let queued = 0
-      for (const copier of this.#copiers.values()) queued += copier.queuedBytes
-      // The link-wide limit: no new fetch while the partitions together hold this much unwritten.
-      const active =
-        queued >= this.config.producer.maxBufferedBytes
-          ? []
-          : [...this.#copiers.values()].filter(c => c.wantsFetch && this.#laneOf.get(c) === lane)
-      if (active.length === 0) {
-        await new Promise<void>(resolve => {
-          const done = (): void => {
-            this.#wakers.delete(done)
-            clearTimeout(timer)
-            resolve()
-          }
-          const timer = setTimeout(done, 500).unref()
-          this.#wakers.add(done)
-        })
-        continue
-      }
-      try {
-        const results = await fetcher.fetch(
-          active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset })),
-          this.#sizing.scale
-        )
-        // A partition's errors are its own: it backs off alone (PartitionCopier.onFetch) while the
-        // others keep fetching. Transient ones are summed up here, at most one line per 5 s.
-        let failing = 0
-        let first: string | null = null
-        for (const result of results) {
-          this.#copiers.get(partitionKey(result.topic, result.partition))?.onFetch(result)
-          if (result.error?.retriable === true && result.error.operator !== true) {
-            failing++
-            first ??= result.error.error.message
-          }
-        }
-        backoff = 0
-        if (failing > 0 && Date.now() - warnedAt >= 5000) {
-          warnedAt = Date.now()
-          this.#log.warn(
-            { err: first, partitions: failing },
-            'source fetch failed for some partitions; each retries with its own backoff'
-          )
-        }
-      } catch (error) {
-        this.#events.retry(this.config.name, 'fetch')
-        backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
-        this.#log.warn({ err: describeCause(error), retryInMs: backoff }, 'source fetch failed; retrying')
-        await sleep(backoff)
-      }
     }
   }
 
