@@ -99,16 +99,6 @@ export interface CommitPart {
   gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
-/** A fetched run of records queued for writing (internal to the copier and its helpers). */
-export interface Chunk {
-  records: RawRecord[]
-  index: number
-  /** Source offset after this chunk (covers trailing control records and compaction gaps). */
-  end: bigint
-  bytes: number
-  gap?: { from: bigint; to: bigint; reason: string }
-}
-
 /** Records taken from the queue to be written as one produce (internal to the copier and its helpers). */
 export interface Batch {
   records: RawRecord[]

@@ -1,13 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
 import { type CopyIndex } from '../core/copy-index.ts'
-import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
+import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { KdrError, describeCause, formatLocation } from '../errors.ts'
 import {
   CODEC_IDS,
   type HeaderToAdd,
   type PartitionFetch,
-  RECORD_WRITE_OVERHEAD,
   type RawRecord,
   RecordBatchWriter,
   asyncCompressorFor,
@@ -17,9 +15,9 @@ import {
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { CopierSchemaIds } from './copier-schema-ids.ts'
+import { CopyQueue } from './copy-queue.ts'
 import {
   type Batch,
-  type Chunk,
   type CommitPart,
   type CopierProducers,
   type CopierSettings,
@@ -53,8 +51,6 @@ export type {
   PartitionStatus
 } from './copier-types.ts'
 
-/** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
-const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
@@ -66,7 +62,6 @@ export class PartitionCopier {
   readonly #settings: CopierSettings
   readonly #producers: CopierProducers
   readonly #log: Logger
-  readonly #encoder: ProvenanceEncoder
   /** This partition's batch buffer: reused, since one batch at a time is in flight. */
   readonly #writer = new RecordBatchWriter()
   readonly #codec: number
@@ -75,16 +70,14 @@ export class PartitionCopier {
   readonly #compressOffThread: ReturnType<typeof asyncCompressorFor>
   /** The provenance header being added, updated per record (no object per record). */
   readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
-  readonly #origins: OriginFilter
-  #hopLimitReported = false
   readonly #copies: CopyIndex
   #topicId: string
   readonly #retiredTopicIds = new Set<string>()
 
   #state: CopierState = 'running'
   #reason: KdrError | null = null
-  #queue: Chunk[] = []
-  #queuedBytes = 0
+  /** Fetched records waiting to be written, and how batches are taken from them (copy-queue.ts). */
+  readonly #queue: CopyQueue
   #fetchOffset: bigint
   #ackedNext: bigint
   #committedNext: bigint
@@ -95,8 +88,6 @@ export class PartitionCopier {
   readonly #abandoned = new AbortController()
   #backoffMs = 0
   #batchLimit: number
-  /** Bytes the provenance header adds to each record (counted toward the batch size). */
-  readonly #provenanceBytes: number
   #logStart = -1n
   #highWatermark = -1n
   #lastTimestamp = -1
@@ -134,19 +125,16 @@ export class PartitionCopier {
     this.#codec = CODEC_IDS[settings.compression]
     this.#compress = compressorFor(settings.compression)
     this.#compressOffThread = asyncCompressorFor(settings.compression)
-    this.#origins = settings.origins ?? new OriginFilter({ targetId: settings.targetClusterId })
     this.topic = topic
     this.partition = partition
     this.targetTopic = targetTopic
     this.#log = log.child({ topic, partition })
-    this.#encoder = new ProvenanceEncoder(topic, partition)
     this.#copies = start.copies
     this.#topicId = start.topicId
     this.#fetchOffset = start.offset
     this.#ackedNext = start.offset
     this.#committedNext = start.offset
     this.#batchLimit = settings.maxBatchBytes
-    this.#provenanceBytes = PROVENANCE_OVERHEAD + Buffer.byteLength(topic)
     this.#fetchRetries = new FetchRetries(settings, this.#log, () => this.onSpace())
     this.#deadLetters = new DeadLetters(producers.deadLetters, settings, this.#log, topic, partition)
     this.#schemaIds =
@@ -161,6 +149,7 @@ export class PartitionCopier {
             this.#abandoned.signal,
             () => this.#state !== 'running' || this.#draining
           )
+    this.#queue = new CopyQueue(settings, this.#log, topic, partition, this.#schemaIds)
   }
 
   get state(): CopierState {
@@ -169,7 +158,7 @@ export class PartitionCopier {
 
   /** Fetched bytes waiting to be written. */
   get queuedBytes(): number {
-    return this.#queuedBytes
+    return this.#queue.bytes
   }
 
   /** Multiplies maxBufferedBytes, in step with the fetch sizes of a long round trip (core/fetch-sizing.ts). */
@@ -180,7 +169,7 @@ export class PartitionCopier {
       this.#state === 'running' &&
       !this.#draining &&
       !this.#settlingBatch &&
-      this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale &&
+      this.#queue.bytes < this.#settings.maxBufferedBytes * this.bufferScale &&
       this.#fetchRetries.ready()
     )
   }
@@ -224,10 +213,7 @@ export class PartitionCopier {
     if (this.#fetchRetries.failing) this.#fetchRetries.recovered()
     const records = result.raw
     if (result.nextOffset === result.fetchOffset && records.length === 0) return
-    let bytes = 0
-    for (let i = 0; i < records.length; i++) bytes += this.#recordBytes(records[i]!)
-    this.#queue.push({ records, index: 0, end: result.nextOffset, bytes })
-    this.#queuedBytes += bytes
+    this.#queue.add(records, result.nextOffset)
     this.#fetchOffset = result.nextOffset
     this.#pump()
   }
@@ -290,7 +276,7 @@ export class PartitionCopier {
     this.#retiredTopicIds.add(this.#topicId)
     this.#topicId = newId
     this.#fetchOffset = 0n
-    this.#queue.push(gapChunk(this.#ackedNext, 0n, `topic re-created ${oldId} -> ${newId}`))
+    this.#queue.gap(this.#ackedNext, 0n, `topic re-created ${oldId} -> ${newId}`)
   }
 
   /** Finishes the in-flight produce and stops producing; queued records are dropped (re-fetched on restart). */
@@ -361,11 +347,7 @@ export class PartitionCopier {
   #oldestPendingTimestamp(): number {
     if (this.#state === 'errored') return this.#stoppedAtTimestamp
     if (this.#inFlightTimestamp >= 0) return this.#inFlightTimestamp
-    for (const chunk of this.#queue) {
-      const record = chunk.records[chunk.index]
-      if (record !== undefined) return record.timestamp
-    }
-    return -1
+    return this.#queue.oldestTimestamp()
   }
 
   #onOutOfRange(result: PartitionFetch): void {
@@ -400,7 +382,7 @@ export class PartitionCopier {
       { code: 'KDR_ERR_SOURCE_DATA_LOST', from: String(result.fetchOffset), to: String(logStart), lost: String(lost) },
       `${what}. Policy onDataLoss=skip: continuing at ${logStart}; the gap is recorded in the state topic`
     )
-    this.#queue.push(gapChunk(result.fetchOffset, logStart, 'deleted on the source before replication'))
+    this.#queue.gap(result.fetchOffset, logStart, 'deleted on the source before replication')
     this.#fetchOffset = logStart
     this.#pump()
   }
@@ -476,19 +458,18 @@ export class PartitionCopier {
       { code: error.code, deadLetterTopic: this.#settings.deadLetterTopic, from: String(from), to: String(to) },
       `${error.message}. ${policy}: offsets ${from}..${to - 1n} skipped (recorded as a gap) and named in a dead letter`
     )
-    this.#queue.push(gapChunk(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)'))
+    this.#queue.gap(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)')
     this.#fetchOffset = to
     this.#pump()
   }
 
   #clearQueue(): void {
-    this.#queue = []
-    this.#queuedBytes = 0
+    this.#queue.clear()
     this.onSpace()
   }
 
   #pump(): void {
-    if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.length === 0) return
+    if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.empty) return
     this.#producing = this.#produceLoop()
       .catch((error: unknown) => {
         // A bug or an unexpected library error: stop this partition loudly rather than crash the process.
@@ -512,8 +493,8 @@ export class PartitionCopier {
   }
 
   async #produceLoop(): Promise<void> {
-    while (this.#state === 'running' && !this.#draining && this.#queue.length > 0) {
-      const batch = this.#takeBatch()
+    while (this.#state === 'running' && !this.#draining && !this.#queue.empty) {
+      const batch = this.#queue.take(this.#ackedNext, this.#batchLimit)
       this.#inFlightTimestamp = batch.records[0]?.timestamp ?? -1
       try {
         await this.#deliver(batch)
@@ -522,81 +503,6 @@ export class PartitionCopier {
       }
       this.onSpace()
     }
-  }
-
-  /** Bytes a record takes in a batch, estimated the same way when queued and when batched. */
-  #recordBytes(record: RawRecord): number {
-    return record.end - record.keyAt + RECORD_WRITE_OVERHEAD + this.#provenanceBytes
-  }
-
-  /** Takes records from the queue up to maxBatchBytes, dropping loop records (origin = target). */
-  #takeBatch(): Batch {
-    const batch: Batch = {
-      records: [],
-      prefixes: [],
-      bytes: 0,
-      coveredEnd: this.#ackedNext,
-      loopSkipped: 0,
-      gaps: [],
-      schemaIds: null,
-      keyIds: null
-    }
-    const { sourceClusterId } = this.#settings
-    const schemaIds = this.#schemaIds
-    const maxBatchBytes = this.#batchLimit
-    const ownPrefix = this.#encoder.prefix(sourceClusterId, 1)
-    while (this.#queue.length > 0) {
-      const chunk = this.#queue[0]!
-      if (chunk.gap !== undefined) {
-        if (batch.records.length > 0) break // a gap is committed on its own, after what precedes it
-        batch.gaps.push(chunk.gap)
-      }
-      while (chunk.index < chunk.records.length) {
-        const record = chunk.records[chunk.index]!
-        const size = this.#recordBytes(record)
-        if (batch.records.length > 0 && batch.bytes + size > maxBatchBytes) return batch
-        chunk.index++
-        batch.coveredEnd = BigInt(record.offset) + 1n
-        let prefix = ownPrefix
-        if (record.provAt >= 0) {
-          // Copied before: keep its origin, count one more hop. Copied only when its route to the
-          // target ends with this link: never back where it began, never twice (core/origin-filter.ts).
-          const decision = this.#origins.decide(record.data, record.provValueAt, Math.max(0, record.provValueLength))
-          if (decision !== COPY) {
-            batch.loopSkipped++
-            if (decision === HOP_LIMIT) this.#reportHopLimit(record)
-            continue
-          }
-          const value = record.data.subarray(
-            record.provValueAt,
-            record.provValueAt + Math.max(0, record.provValueLength)
-          )
-          const provenance = decodeProvenance(value)
-          // An unreadable header is replaced by ours, as if the record started here.
-          if (provenance !== null)
-            prefix = this.#encoder.prefix(provenance.originClusterId, Math.min(provenance.hops + 1, 255))
-        }
-        batch.records.push(record)
-        batch.prefixes.push(prefix)
-        batch.bytes += size
-        if (schemaIds !== null) schemaIds.note(record, batch)
-      }
-      this.#queue.shift()
-      this.#queuedBytes -= chunk.bytes
-      batch.coveredEnd = chunk.end
-      if (chunk.gap !== undefined) break
-    }
-    return batch
-  }
-
-  /** A record skipped at the hop limit was cycled by links outside this config: said once per partition. */
-  #reportHopLimit(record: RawRecord): void {
-    if (this.#hopLimitReported) return
-    this.#hopLimitReported = true
-    this.#log.warn(
-      { offset: String(record.offset) },
-      'hop limit reached: record not copied, its provenance header counts as many hops as this config has clusters, so links outside this config copied it around a cycle; such records are skipped and counted in loopSkippedRecords (see docs/replication.md, topologies)'
-    )
   }
 
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
@@ -760,9 +666,4 @@ export class PartitionCopier {
 function withPolicy(error: KdrError, policy: string): KdrError {
   const message = error.message.slice(0, error.message.length - formatLocation(error.location).length)
   return new KdrError(error.code, `${message}. ${policy}`, error.location, { cause: error.cause })
-}
-
-/** A queue entry that carries no records, only a jump of the source position to record as a gap. */
-function gapChunk(from: bigint, to: bigint, reason: string): Chunk {
-  return { records: [], index: 0, end: to, bytes: 0, gap: { from, to, reason } }
 }
