@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type CopyIndex } from '../core/copy-index.ts'
 import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
-import { KdrError, describeCause, formatLocation } from '../errors.ts'
+import { KdrError, describeCause } from '../errors.ts'
 import {
   CODEC_IDS,
   type HeaderToAdd,
@@ -28,6 +28,7 @@ import {
 import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
 import { FetchRetries } from './fetch-retries.ts'
+import { divergedLoss, outOfRangeLoss, withPolicy } from './data-loss.ts'
 
 /**
  * The unit of replication: one source partition copied into the same partition number of the
@@ -350,40 +351,13 @@ export class PartitionCopier {
     return this.#queue.oldestTimestamp()
   }
 
+  /** Out of range: data loss under onDataLoss (data-loss.ts); under skip, the gap is queued and fetching goes on. */
   #onOutOfRange(result: PartitionFetch): void {
-    const location = {
-      cluster: this.#settings.sourceCluster,
-      topic: this.topic,
-      partition: this.partition,
-      offset: result.fetchOffset
-    }
-    const logStart = result.logStartOffset
-    if (logStart < 0n || result.fetchOffset >= logStart) {
-      // Ahead of the log end: the source log was truncated or replaced. Never guess a new position.
-      this.fail(
-        new KdrError(
-          'KDR_ERR_OFFSET_OUT_OF_RANGE',
-          `next offset ${result.fetchOffset} is beyond the source partition's end ${result.highWatermark} (source truncated or re-created); partition stopped`,
-          location
-        )
-      )
-      return
-    }
-    const lost = logStart - result.fetchOffset
-    const what = `source data lost: offsets ${result.fetchOffset}..${logStart - 1n} (${lost} records) were deleted on the source before they were replicated`
-    if (this.#settings.onDataLoss === 'stop') {
-      this.fail(
-        new KdrError('KDR_ERR_SOURCE_DATA_LOST', `${what}. Policy onDataLoss=stop: partition stopped`, location)
-      )
-      return
-    }
-    this.#lost += lost
-    this.#log.error(
-      { code: 'KDR_ERR_SOURCE_DATA_LOST', from: String(result.fetchOffset), to: String(logStart), lost: String(lost) },
-      `${what}. Policy onDataLoss=skip: continuing at ${logStart}; the gap is recorded in the state topic`
-    )
-    this.#queue.gap(result.fetchOffset, logStart, 'deleted on the source before replication')
-    this.#fetchOffset = logStart
+    const outcome = outOfRangeLoss(result, this.#settings, this.#log, this.topic, this.partition)
+    if (outcome instanceof KdrError) return this.fail(outcome)
+    this.#lost += outcome
+    this.#queue.gap(result.fetchOffset, result.logStartOffset, 'deleted on the source before replication')
+    this.#fetchOffset = result.logStartOffset
     this.#pump()
   }
 
@@ -405,17 +379,9 @@ export class PartitionCopier {
    * from `endOffset` on are no longer on the source. Data loss, under the onDataLoss policy.
    */
   #onDiverged(result: PartitionFetch, endOffset: bigint, error: KdrError): void {
-    const lost = result.fetchOffset > endOffset ? result.fetchOffset - endOffset : 0n
-    if (this.#settings.onDataLoss === 'stop') {
-      this.fail(withPolicy(error, 'Policy onDataLoss=stop: partition stopped'))
-      return
-    }
-    this.#lost += lost
-    this.#settings.events.error(this.#settings.link, error.code)
-    this.#log.error(
-      { code: error.code, from: String(endOffset), to: String(result.fetchOffset), lost: String(lost) },
-      `${error.message}. Policy onDataLoss=skip: copies already on the target stay, the source's new records at these offsets are not copied; continuing at ${result.fetchOffset}`
-    )
+    const outcome = divergedLoss(result, endOffset, error, this.#settings, this.#log)
+    if (outcome instanceof KdrError) return this.fail(outcome)
+    this.#lost += outcome
   }
 
   /**
@@ -660,10 +626,4 @@ export class PartitionCopier {
     if (last !== undefined) this.#lastTimestamp = last.timestamp
     this.#pendingGaps.push(...batch.gaps)
   }
-}
-
-/** `error` with `policy` said after its message (its location stays at the end, once). */
-function withPolicy(error: KdrError, policy: string): KdrError {
-  const message = error.message.slice(0, error.message.length - formatLocation(error.location).length)
-  return new KdrError(error.code, `${message}. ${policy}`, error.location, { cause: error.cause })
 }
