@@ -1,4 +1,4 @@
-import { type OffsetRun, type Translation } from './offset-runs.ts'
+import { type OffsetRun, type Translation, translateRuns } from './offset-runs.ts'
 
 /**
  * Where the copies of one source partition sit on the target, kept small whatever the source does.
@@ -96,21 +96,7 @@ export class RecentCopies {
    */
   translate(sourceOffset: bigint): Translation | null | undefined {
     if (this.#coveredFrom === null || sourceOffset < this.#coveredFrom) return undefined
-    const runs = this.#runs
-    let lo = 0
-    let hi = runs.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const r = runs[mid]!
-      if (r.sourceStart + r.length <= sourceOffset) lo = mid + 1
-      else hi = mid
-    }
-    const run = runs[lo]
-    if (run === undefined) return null
-    if (sourceOffset >= run.sourceStart) {
-      return { targetOffset: run.targetStart + (sourceOffset - run.sourceStart), copied: true }
-    }
-    return { targetOffset: run.targetStart, copied: false }
+    return translateRuns(this.#runs, sourceOffset)
   }
 }
 

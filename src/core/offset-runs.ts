@@ -98,22 +98,7 @@ export class OffsetRuns {
    * it would read). Null when nothing at or after that offset has been copied yet.
    */
   translate(sourceOffset: bigint): Translation | null {
-    const runs = this.#runs
-    let lo = 0
-    let hi = runs.length
-    // first run whose end is beyond sourceOffset
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const r = runs[mid]!
-      if (r.sourceStart + r.length <= sourceOffset) lo = mid + 1
-      else hi = mid
-    }
-    const run = runs[lo]
-    if (run === undefined) return null
-    if (sourceOffset >= run.sourceStart) {
-      return { targetOffset: run.targetStart + (sourceOffset - run.sourceStart), copied: true }
-    }
-    return { targetOffset: run.targetStart, copied: false }
+    return translateRuns(this.#runs, sourceOffset)
   }
 
   /**
@@ -196,4 +181,27 @@ export class OffsetRuns {
 
 function compare(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * Where the copy of `sourceOffset` is among `runs` (sorted by source offset, not overlapping): in the
+ * run that holds it (copied), else at the start of the next run (not copied: gone or skipped on the
+ * source). Null when no run ends beyond `sourceOffset`. Binary search: no allocation but the answer.
+ */
+export function translateRuns(runs: readonly OffsetRun[], sourceOffset: bigint): Translation | null {
+  let lo = 0
+  let hi = runs.length
+  // first run whose end is beyond sourceOffset
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const r = runs[mid]!
+    if (r.sourceStart + r.length <= sourceOffset) lo = mid + 1
+    else hi = mid
+  }
+  const run = runs[lo]
+  if (run === undefined) return null
+  if (sourceOffset >= run.sourceStart) {
+    return { targetOffset: run.targetStart + (sourceOffset - run.sourceStart), copied: true }
+  }
+  return { targetOffset: run.targetStart, copied: false }
 }

@@ -1,7 +1,5 @@
-import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
-import { FetchSizing } from '../core/fetch-sizing.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { CopyIndex } from '../core/copy-index.ts'
 import { segmentCopyMap } from '../core/copy-search.ts'
@@ -11,19 +9,24 @@ import {
   BatchProducer,
   type ClusterConnection,
   KafkaAdmin,
-  PartitionFetcher,
+  type PartitionFetcher,
   RecordProducer,
   TargetCopyReader
 } from '../kafka/index.ts'
-import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
-import { RegistryClient, type RegistryConnection } from '../schemas/registry-client.ts'
-import { SchemaSync, type SchemaSyncState } from '../schemas/schema-sync.ts'
-import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
-import { type CommitPart, type CopierSchemas, PartitionCopier, type PartitionStatus } from './partition-copier.ts'
-import { CheckpointSync } from '../sync/checkpoints.ts'
+import { type RegistryConnection } from '../schemas/registry-client.ts'
+import { type SchemaSync } from '../schemas/schema-sync.ts'
+import { type CommitPart, type CopierSchemas } from './copier-types.ts'
+import { PartitionCopier } from './partition-copier.ts'
+import { mergeCommitParts } from './commit-merge.ts'
+import { startSchemaSync } from './schema-setup.ts'
+import { FetchLanes } from './fetch-lanes.ts'
+import { copierSettings, resumePoint } from './copier-setup.ts'
+import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
+import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.ts'
+import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
@@ -44,30 +47,7 @@ import {
  * commit loop that stores progress and offset runs on the target, and the topic sync loops.
  */
 
-export type LinkRunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
-
-export interface LinkStatus {
-  link: string
-  source: string
-  target: string
-  state: LinkRunState
-  error: string | null
-  sourceClusterId: string | null
-  targetClusterId: string | null
-  lastCommitAt: number | null
-  partitions: PartitionStatus[]
-  /** Schema Registry replication, when the link has it. */
-  schemas: SchemaSyncState | null
-  /** Consumer groups whose offsets are translated: newest checkpoint and whether all of it is exact. */
-  groups: GroupCheckpointStatus[]
-}
-
-export interface GroupCheckpointStatus {
-  group: string
-  partitions: number
-  exact: boolean
-  lastCheckpointAt: number | null
-}
+export type { GroupCheckpointStatus, LinkRunState, LinkStatus } from './link-status.ts'
 
 /** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
 const FINAL_WRITE_MS = 2_000
@@ -75,23 +55,6 @@ const FINAL_WRITE_MS = 2_000
 const CLOSE_MS = 1_000
 /** How often the round trip to the source is measured (fetch sizes follow it). */
 const ROUND_TRIP_PROBE_MS = 5_000
-
-function fenceMessage(link: string, fence: Record<string, unknown>): string {
-  return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
-}
-
-/** The schema state a heartbeat carries: totals, and the subjects that need attention (bounded). */
-function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
-  const attention = state.subjects.filter(s => s.failed !== null || s.pending > 0 || s.softDeleted.length > 0)
-  return {
-    mode: state.mode,
-    lastSyncAt: state.lastSyncAt,
-    lastError: state.lastError,
-    totals: state.totals,
-    ids: state.ids,
-    subjects: attention.slice(0, 100)
-  }
-}
 
 export class LinkReplicator {
   readonly config: LinkConfig
@@ -106,12 +69,8 @@ export class LinkReplicator {
   #lastCommitAt: number | null = null
   #sourceAdmin: KafkaAdmin | null = null
   #targetAdmin: KafkaAdmin | null = null
-  /** One fetcher (own connections) per fetch lane; partition copiers are spread over the lanes. */
-  #fetchers: PartitionFetcher[] = []
-  readonly #laneOf = new Map<PartitionCopier, number>()
-  /** Fetch and buffer sizes follow the round trip to the source. */
-  readonly #sizing = new FetchSizing()
-  #nextLane = 0
+  /** One fetcher per fetch lane; partition copiers are spread over the lanes (fetch-lanes.ts). */
+  readonly #lanes: FetchLanes
   /** State records and dead letters. */
   #producer: RecordProducer | null = null
   /** Copied records: ready-made batches. */
@@ -128,16 +87,11 @@ export class LinkReplicator {
   #stopping = false
   /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
   #leftUncommitted: UncommittedRange[] = []
-  /** Resolvers of idle fetch lanes, woken when a partition wants data again or on stop. */
-  readonly #wakers = new Set<() => void>()
   #timers: AbortController = new AbortController()
-  /** Reads the state topic's tail for a fence set by failover. */
-  #stateReader: PartitionFetcher | null = null
-  #stateOffset = 0n
+  /** Reads the state topic's tail for a fence set by failover (fence-heartbeat.ts). */
+  readonly #fenceReader: FenceReader
   /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
   #copyFetcher: PartitionFetcher | null = null
-  #fence: Record<string, unknown> | null = null
-  #fenceRead: Promise<boolean> | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
   readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
@@ -169,10 +123,66 @@ export class LinkReplicator {
     this.#log = log.child({ link: config.name })
     this.#clusters = clusters
     this.#routing = routing
+    this.#lanes = new FetchLanes(this.#copiers, config, this.#log, events)
+    this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
+      this.#error = fenceMessage(config.name, fence)
+      this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
+      void this.stop()
+    })
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
   async start(): Promise<void> {
+    const config = this.config
+    const ids = await this.#connect()
+
+    await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
+    await this.#ensureDeadLetterTopic()
+    await this.#loadState(ids)
+
+    const schemaSetup = await startSchemaSync(config, this.#registries, this.#log)
+    if (schemaSetup !== null) {
+      this.#schemaSync = schemaSetup.sync
+      this.#copierSchemas = schemaSetup.copierSchemas
+    }
+    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
+    this.#batchProducer = new BatchProducer(this.#targetConnection)
+    this.#lanes.open(this.#sourceConnection)
+    this.#topicSync = new TopicSync(
+      {
+        link: config.name,
+        sourceAlias: config.source,
+        targetAlias: config.target,
+        replicationFactor: config.replicationFactor,
+        filter: new TopicFilter(config.topics.include, config.topics.exclude),
+        naming: new TopicNaming(config.naming, config.source)
+      },
+      this.#sourceAdmin!,
+      this.#targetAdmin!,
+      this.#log
+    )
+    await this.#syncTopics(true)
+    await this.#topicSync.syncConfigs()
+    this.#startCheckpoints()
+    this.#state = 'running'
+    // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
+    await this.#lanes
+      .probeRoundTrip()
+      .catch((error: unknown) =>
+        this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
+      )
+    // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
+    // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
+    // and waits for this replicator's acknowledgement (the state topic orders the two).
+    await this.#heartbeat('running')
+    if (await this.#fenced()) {
+      throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
+    }
+    this.#startLoops()
+  }
+
+  /** Connects to both clusters; their ids. */
+  async #connect(): Promise<{ source: string; target: string }> {
     const config = this.config
     this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
     this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
@@ -189,12 +199,15 @@ export class LinkReplicator {
       )
     }
     this.#log.info({ sourceClusterId: source.clusterId, targetClusterId: target.clusterId }, 'connected')
+    return { source: source.clusterId, target: target.clusterId }
+  }
 
-    await ensureStateTopic(this.#targetAdmin, config.replicationFactor)
+  async #ensureDeadLetterTopic(): Promise<void> {
+    const config = this.config
     if (config.onRecordError === 'dead-letter') {
-      const [dlq] = await this.#targetAdmin.describeTopics([config.deadLetterTopic])
+      const [dlq] = await this.#targetAdmin!.describeTopics([config.deadLetterTopic])
       if (dlq === undefined) {
-        await this.#targetAdmin.createTopics([
+        await this.#targetAdmin!.createTopics([
           {
             name: config.deadLetterTopic,
             partitions: 1,
@@ -204,10 +217,15 @@ export class LinkReplicator {
         this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
       }
     }
-    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin, config.name)
+  }
+
+  /** Loads stored progress, checkpoints and the fence; resolves the routes' origins. */
+  async #loadState(ids: { source: string; target: string }): Promise<void> {
+    const config = this.config
+    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin!, config.name)
     const fence = loaded.documents.get('fence')
     if (fence !== undefined) {
-      this.#fence = fence
+      this.#fenceReader.found(fence)
       this.#state = 'fenced'
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
@@ -217,10 +235,10 @@ export class LinkReplicator {
       this.#origins = await resolveOrigins(
         config.name,
         routing,
-        { alias: config.target, id: target.clusterId },
+        { alias: config.target, id: ids.target },
         new Map([
-          [config.source, source.clusterId],
-          [config.target, target.clusterId]
+          [config.source, ids.source],
+          [config.target, ids.target]
         ]),
         this.#clusters,
         loaded.documents.get('heartbeat')?.clusterIds,
@@ -235,7 +253,7 @@ export class LinkReplicator {
           'routes: records of these origins are copied by this link; the others reach the target over other links'
         )
     }
-    this.#stateOffset = loaded.end
+    this.#fenceReader.readFrom(loaded.end)
     this.#stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
@@ -245,85 +263,52 @@ export class LinkReplicator {
       )
     }
     this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
+  }
 
-    await this.#startSchemaSync()
-    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
-    this.#batchProducer = new BatchProducer(this.#targetConnection)
-    this.#fetchers = Array.from(
-      { length: config.fetch.concurrency },
-      () =>
-        new PartitionFetcher(this.#sourceConnection, {
-          isolation: 'read_committed',
-          raw: true,
-          provenanceKey: PROVENANCE_HEADER_KEY,
-          maxWaitMs: config.fetch.maxWaitMs,
-          minBytes: config.fetch.minBytes,
-          maxBytes: config.fetch.maxBytes,
-          partitionMaxBytes: config.fetch.partitionMaxBytes,
-          maxDecompressedBytes: config.fetch.maxDecompressedBytes
-        })
-    )
-    this.#topicSync = new TopicSync(
-      {
-        link: config.name,
-        sourceAlias: config.source,
-        targetAlias: config.target,
-        replicationFactor: config.replicationFactor,
-        filter: new TopicFilter(config.topics.include, config.topics.exclude),
-        naming: new TopicNaming(config.naming, config.source)
-      },
-      this.#sourceAdmin,
-      this.#targetAdmin,
-      this.#log
-    )
-    await this.#syncTopics(true)
-    await this.#topicSync.syncConfigs()
-    const producer = this.#producer
-    const topicSync = this.#topicSync
+  /** Consumer group offsets translated from this link's copies. */
+  #startCheckpoints(): void {
+    const config = this.config
+    const producer = this.#producer!
+    const topicSync = this.#topicSync!
     this.#checkpoints = new CheckpointSync(
       {
         link: config.name,
         groups: new TopicFilter(config.groups.include, config.groups.exclude, isInternalGroup),
         syncGroupOffsets: config.syncGroupOffsets,
         targetTopic: topic => topicSync.known.get(topic)?.target,
-        mapping: (topic, partition) => {
-          const copier = this.#copiers.get(partitionKey(topic, partition))
-          if (copier === undefined) return undefined
-          this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${config.name}-copies`)
-          const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
-            topic,
-            partition,
-            sourceClusterId: this.#sourceClusterId,
-            origins: this.#origins?.filter ?? null
-          })
-          const { segments, targetEnd, recent } = copier.copies
-          const replicatedNext = copier.replicatedNext
-          // A batch written but not yet complete (a split batch's first half) may lie past
-          // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
-          const ahead = recent.translate(replicatedNext)
-          const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
-          return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
-        },
+        mapping: (topic, partition) => this.#copyMap(topic, partition),
         // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
-        write: async entries => void (this.#fence === null ? await writeState(producer, entries) : null)
+        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null)
       },
-      this.#sourceAdmin,
-      this.#targetAdmin,
+      this.#sourceAdmin!,
+      this.#targetAdmin!,
       this.#log
     )
     this.#checkpoints.seed(this.#storedCheckpoints)
-    this.#state = 'running'
-    // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
-    await this.#probeRoundTrip().catch((error: unknown) =>
-      this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
-    )
-    // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
-    // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
-    // and waits for this replicator's acknowledgement (the state topic orders the two).
-    await this.#heartbeat('running')
-    if (await this.#fenced()) {
-      throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
-    }
+  }
+
+  /** Where a partition's copies are on the target, for checkpoints; undefined without a copier. */
+  #copyMap(topic: string, partition: number): PartitionMapping | undefined {
+    const copier = this.#copiers.get(partitionKey(topic, partition))
+    if (copier === undefined) return undefined
+    this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${this.config.name}-copies`)
+    const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
+      topic,
+      partition,
+      sourceClusterId: this.#sourceClusterId,
+      origins: this.#origins?.filter ?? null
+    })
+    const { segments, targetEnd, recent } = copier.copies
+    const replicatedNext = copier.replicatedNext
+    // A batch written but not yet complete (a split batch's first half) may lie past
+    // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
+    const ahead = recent.translate(replicatedNext)
+    const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
+    return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
+  }
+
+  #startLoops(): void {
+    const config = this.config
     // The loops that write state (commits, heartbeats) touch only the target: stop() waits for them
     // before its final commit, never for a loop waiting on the source.
     this.#stateLoops = [
@@ -338,64 +323,18 @@ export class LinkReplicator {
       })
     ]
     this.#loops = [
-      ...this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane)),
+      ...this.#lanes.run(),
       ...this.#stateLoops,
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
       ...(this.#schemaSync === null
         ? []
         : [this.#every(config.schemas!.intervalMs, async () => void (await this.#schemaSync!.syncAll()))]),
-      this.#every(ROUND_TRIP_PROBE_MS, () => this.#probeRoundTrip()),
+      this.#every(ROUND_TRIP_PROBE_MS, () => this.#lanes.probeRoundTrip()),
       this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
       this.#every(config.checkpointIntervalMs, async () => {
-        if (this.#fence === null) await this.checkpoint()
+        if (this.#fenceReader.fence === null) await this.checkpoint()
       })
     ]
-  }
-
-  /**
-   * Schema replication: both registries must answer (and keep ids, under keep-ids) before any record
-   * moves; a first full pass runs before the copiers start, later passes every schemas.intervalMs.
-   */
-  async #startSchemaSync(): Promise<void> {
-    const schemas = this.config.schemas
-    if (schemas === null) return
-    const source = this.#registries.get(this.config.source)
-    const target = this.#registries.get(this.config.target)
-    if (source === undefined || target === undefined) {
-      throw new KdrError(
-        'KDR_ERR_CONFIG',
-        `link ${this.config.name}: schemas needs a schemaRegistry on clusters ${this.config.source} and ${this.config.target}`
-      )
-    }
-    const sync = new SchemaSync(
-      {
-        link: this.config.name,
-        mode: schemas.mode,
-        subjects: new TopicFilter(schemas.subjects.include, schemas.subjects.exclude, () => false),
-        retryMs: schemas.intervalMs,
-        keySubjects: schemas.keySubjects.length === 0 ? null : new TopicFilter(schemas.keySubjects, [], () => false)
-      },
-      new RegistryClient(source),
-      new RegistryClient(target),
-      this.#log
-    )
-    await sync.preflight()
-    const state = await sync.syncAll()
-    this.#log.info(
-      { mode: state.mode, ...state.totals, ids: state.ids },
-      'schema registries compared: subjects replicated to the target'
-    )
-    this.#schemaSync = sync
-    this.#copierSchemas = {
-      keys: schemas.keys,
-      values: schemas.values,
-      rewrite: schemas.mode === 'translate-ids',
-      onError: schemas.onError,
-      targetId: id => sync.targetId(id),
-      ensureIds: ids => sync.ensureIds(ids),
-      keyIsWire: (topic, id) => sync.keyIsWire(topic, id),
-      decideKeys: (topic, ids) => sync.decideKeys(topic, ids)
-    }
   }
 
   /**
@@ -411,7 +350,7 @@ export class LinkReplicator {
     this.#state = 'stopping'
     const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
-    this.#wakeLanes()
+    this.#lanes.stop()
     // Not the loops that wait on the source (a degraded source must not delay a fenced replicator's
     // acknowledgement); those are awaited after the final heartbeat, below.
     const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
@@ -445,19 +384,19 @@ export class LinkReplicator {
         'final commit failed; records since the last commit will be copied again on restart'
       )
     }
-    const finalState = this.#fence === null ? 'stopped' : 'fenced'
+    const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
     if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
     await withinDeadline(
       Promise.allSettled([
-        ...this.#fetchers.map(f => f.close()),
+        ...this.#lanes.close(),
         this.#producer?.close(),
         this.#batchProducer?.close(),
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
-        this.#stateReader?.close(),
+        this.#fenceReader.close(),
         this.#copyFetcher?.close()
       ]),
       performance.now() + CLOSE_MS
@@ -514,71 +453,21 @@ export class LinkReplicator {
    * heartbeat that failover waits for.
    */
   #fenced(): Promise<boolean> {
-    // The commit and heartbeat loops both ask: one read of the state tail at a time.
-    this.#fenceRead ??= this.#readFence().finally(() => {
-      this.#fenceRead = null
-    })
-    return this.#fenceRead
-  }
-
-  async #readFence(): Promise<boolean> {
-    if (this.#fence !== null) return true
-    if (this.#stateReader === null) {
-      this.#stateReader = new PartitionFetcher(
-        { ...this.#targetConnection, clientId: `kafka-dr-${this.config.name}-fence` },
-        { maxWaitMs: 0 }
-      )
-    }
-    for (let round = 0; round < 100; round++) {
-      const [result] = await this.#stateReader.fetch([{ topic: STATE_TOPIC, partition: 0, offset: this.#stateOffset }])
-      if (result === undefined) break
-      if (result.error !== undefined) {
-        // Compaction may have removed what we had not read yet: continue at the log start.
-        if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > this.#stateOffset) {
-          this.#stateOffset = result.logStartOffset
-          continue
-        }
-        break
-      }
-      for (const record of result.records) {
-        const entry = decodeStateEntry(record.key, record.value)
-        if (entry?.kind === 'fence' && entry.link === this.config.name && entry.value !== null)
-          this.#fence = entry.value
-      }
-      const moved = result.nextOffset !== this.#stateOffset
-      this.#stateOffset = result.nextOffset
-      if (!moved) break
-    }
-    if (this.#fence === null) return false
-    this.#error = fenceMessage(this.config.name, this.#fence)
-    this.#log.warn({ fence: this.#fence }, 'link fenced by failover: stopping replication')
-    void this.stop()
-    return true
+    return this.#fenceReader.fenced()
   }
 
   async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
-    const stopped = [...this.#copiers.values()]
-      .map(c => c.status())
-      .filter(p => p.state !== 'running')
-      .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
     await writeState(this.#producer, [
-      {
-        kind: 'heartbeat',
+      heartbeatEntry({
         link: this.config.name,
-        value: {
-          at: Date.now(),
-          host: hostname(),
-          pid: process.pid,
-          state,
-          intervalMs: this.config.checkpointIntervalMs,
-          // false when a stopping replicator's final commit failed: stored progress is behind the target.
-          committed,
-          stopped,
-          ...(this.#schemaSync === null ? {} : { schemas: heartbeatSchemas(this.#schemaSync.state()) }),
-          ...(this.#origins === null ? {} : { clusterIds: Object.fromEntries(this.#origins.ids) })
-        }
-      }
+        intervalMs: this.config.checkpointIntervalMs,
+        state,
+        committed,
+        partitions: [...this.#copiers.values()].map(c => c.status()),
+        schemas: this.#schemaSync?.state() ?? null,
+        clusterIds: this.#origins?.ids ?? null
+      })
     ])
   }
 
@@ -599,44 +488,17 @@ export class LinkReplicator {
       targetClusterId: this.#targetClusterId,
       lastCommitAt: this.#lastCommitAt,
       schemas: this.#schemaSync?.state() ?? null,
-      groups: this.#groupStatus(),
+      groups: groupStatus(this.#checkpoints?.checkpoints ?? []),
       partitions: [...this.#copiers.values()]
         .map(c => c.status())
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     }
   }
 
-  #groupStatus(): GroupCheckpointStatus[] {
-    const byGroup = new Map<string, GroupCheckpointStatus>()
-    for (const [key, value] of this.#checkpoints?.checkpoints ?? []) {
-      const group = key.split('\u0000')[0]!
-      const entry = byGroup.get(group) ?? { group, partitions: 0, exact: true, lastCheckpointAt: null }
-      entry.partitions++
-      entry.exact &&= value.exact
-      entry.lastCheckpointAt = Math.max(entry.lastCheckpointAt ?? 0, value.at)
-      byGroup.set(group, entry)
-    }
-    return [...byGroup.values()].sort((a, b) => (a.group < b.group ? -1 : 1))
-  }
-
   #merge(part: CommitPart): void {
     const key = partitionKey(part.topic, part.partition)
     const earlier = this.#uncommitted.get(key)
-    if (earlier === undefined) {
-      this.#uncommitted.set(key, part)
-      return
-    }
-    this.#uncommitted.set(key, {
-      ...part,
-      copies: {
-        // The newest full segment list wins; an unchanged one (null) keeps the earlier change.
-        segments: part.copies.segments ?? earlier.copies.segments,
-        targetEnd: part.copies.targetEnd,
-        lastCopied: part.copies.lastCopied,
-        legacyRuns: [...earlier.copies.legacyRuns, ...part.copies.legacyRuns]
-      },
-      gaps: [...earlier.gaps, ...part.gaps]
-    })
+    this.#uncommitted.set(key, earlier === undefined ? part : mergeCommitParts(earlier, part))
   }
 
   async #syncTopics(initial: boolean): Promise<void> {
@@ -669,34 +531,20 @@ export class LinkReplicator {
     for (const partition of missing) {
       const stored = this.#stored.get(partitionKey(topic.source, partition))
       const progress = stored?.progress ?? null
-      let offset = startOffsets.get(partition) ?? 0n
-      let recreatedFrom: string | null = null
-      if (progress !== null) {
-        if (progress.topicId === topic.topicId && progress.sourceClusterId === this.#sourceClusterId) {
-          offset = progress.next
-        } else if (progress.topicId !== topic.topicId) {
-          recreatedFrom = progress.topicId
-        } else {
-          recreatedFrom = `cluster ${progress.sourceClusterId}`
-        }
-      }
+      const { offset, recreatedFrom } = resumePoint(
+        progress,
+        topic.topicId,
+        this.#sourceClusterId,
+        startOffsets.get(partition) ?? 0n
+      )
       const copier = new PartitionCopier(
-        {
-          link: this.config.name,
-          sourceCluster: this.config.source,
-          targetCluster: this.config.target,
-          sourceClusterId: this.#sourceClusterId!,
-          targetClusterId: this.#targetClusterId!,
-          maxBatchBytes: this.config.producer.maxBatchBytes,
-          maxBufferedBytes: this.config.producer.maxBufferedBytesPerPartition,
-          onRecordError: this.config.onRecordError,
-          onDataLoss: this.config.onDataLoss,
-          deadLetterTopic: this.config.deadLetterTopic,
-          compression: this.config.producer.compression,
-          schemas: this.#copierSchemas,
-          events: this.#events,
-          ...(this.#origins === null ? {} : { origins: this.#origins.filter })
-        },
+        copierSettings(
+          this.config,
+          { source: this.#sourceClusterId!, target: this.#targetClusterId! },
+          this.#copierSchemas,
+          this.#events,
+          this.#origins?.filter ?? null
+        ),
         { batches: this.#batchProducer!, deadLetters: this.#producer! },
         this.#log,
         topic.source,
@@ -709,10 +557,9 @@ export class LinkReplicator {
           topicId: recreatedFrom ?? topic.topicId
         }
       )
-      copier.onSpace = () => this.#wakeLanes()
-      copier.bufferScale = this.#sizing.scale
+      copier.onSpace = () => this.#lanes.wake()
       this.#copiers.set(partitionKey(topic.source, partition), copier)
-      this.#laneOf.set(copier, this.#nextLane++ % Math.max(1, this.#fetchers.length))
+      this.#lanes.assign(copier)
       if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
       this.#log.info(
         {
@@ -724,85 +571,6 @@ export class LinkReplicator {
         },
         'partition replication started'
       )
-    }
-  }
-
-  /** Measures the round trip to the source and scales fetch and buffer sizes to it. */
-  async #probeRoundTrip(): Promise<void> {
-    const fetcher = this.#fetchers[0]
-    if (fetcher === undefined) return
-    const topics = [...new Set([...this.#copiers.values()].map(c => c.topic))]
-    if (!this.#sizing.sample(await fetcher.roundTripMs(topics))) return
-    for (const copier of this.#copiers.values()) copier.bufferScale = this.#sizing.scale
-    this.#log.info(
-      {
-        roundTripMs: Number(this.#sizing.roundTripMs!.toFixed(1)),
-        partitionFetchBytes: this.config.fetch.partitionMaxBytes * this.#sizing.scale,
-        partitionBufferBytes: this.config.producer.maxBufferedBytesPerPartition * this.#sizing.scale
-      },
-      'fetch sizes follow the round trip to the source'
-    )
-    this.#wakeLanes()
-  }
-
-  #wakeLanes(): void {
-    for (const wake of [...this.#wakers]) wake()
-  }
-
-  /** One fetch lane: fetches its share of the partitions, one request at a time, for as long as the link runs. */
-  async #fetchLoop(fetcher: PartitionFetcher, lane: number): Promise<void> {
-    let backoff = 0
-    let warnedAt = 0
-    while (!this.#stopping) {
-      let queued = 0
-      for (const copier of this.#copiers.values()) queued += copier.queuedBytes
-      // The link-wide limit: no new fetch while the partitions together hold this much unwritten.
-      const active =
-        queued >= this.config.producer.maxBufferedBytes
-          ? []
-          : [...this.#copiers.values()].filter(c => c.wantsFetch && this.#laneOf.get(c) === lane)
-      if (active.length === 0) {
-        await new Promise<void>(resolve => {
-          const done = (): void => {
-            this.#wakers.delete(done)
-            clearTimeout(timer)
-            resolve()
-          }
-          const timer = setTimeout(done, 500).unref()
-          this.#wakers.add(done)
-        })
-        continue
-      }
-      try {
-        const results = await fetcher.fetch(
-          active.map(c => ({ topic: c.topic, partition: c.partition, offset: c.fetchOffset })),
-          this.#sizing.scale
-        )
-        // A partition's errors are its own: it backs off alone (PartitionCopier.onFetch) while the
-        // others keep fetching. Transient ones are summed up here, at most one line per 5 s.
-        let failing = 0
-        let first: string | null = null
-        for (const result of results) {
-          this.#copiers.get(partitionKey(result.topic, result.partition))?.onFetch(result)
-          if (result.error?.retriable === true && result.error.operator !== true) {
-            failing++
-            first ??= result.error.error.message
-          }
-        }
-        backoff = 0
-        if (failing > 0 && Date.now() - warnedAt >= 5000) {
-          warnedAt = Date.now()
-          this.#log.warn(
-            { err: first, partitions: failing },
-            'source fetch failed for some partitions; each retries with its own backoff'
-          )
-        }
-      } catch (error) {
-        this.#events.retry(this.config.name, 'fetch')
-        backoff = Math.min(5000, backoff === 0 ? 200 : backoff * 2)
-        this.#log.warn({ err: describeCause(error), retryInMs: backoff }, 'source fetch failed; retrying')
-        await sleep(backoff)
-      }
     }
   }
 

@@ -1,34 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { COPY, HOP_LIMIT, OriginFilter } from '../core/origin-filter.ts'
-import { PartitionBackoff } from '../core/partition-backoff.ts'
-import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
-import { PROVENANCE_HEADER_KEY, ProvenanceEncoder, decodeProvenance } from '../core/provenance.ts'
-import { wireSchemaId } from '../core/schema-wire.ts'
-import { KdrError, describeCause, formatLocation } from '../errors.ts'
+import { type CopyIndex } from '../core/copy-index.ts'
+import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
+import { KdrError, describeCause } from '../errors.ts'
 import {
-  type BatchProducer,
   CODEC_IDS,
-  type CompressionName,
   type HeaderToAdd,
-  type Int32Patch,
   type PartitionFetch,
-  type PayloadSpans,
-  RECORD_WRITE_OVERHEAD,
   type RawRecord,
-  type RecordHeader,
   RecordBatchWriter,
-  type RecordProducer,
-  type RecordToProduce,
   asyncCompressorFor,
   compressorFor,
   encodeHeaderKey,
-  payloadSpans,
   recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents } from '../observability/metrics.ts'
-import { type SchemaFailure } from '../schemas/schema-sync.ts'
+import { CopierSchemaIds } from './copier-schema-ids.ts'
+import { CopyQueue } from './copy-queue.ts'
+import {
+  type Batch,
+  type CommitPart,
+  type CopierProducers,
+  type CopierSettings,
+  type CopierStart,
+  type CopierState,
+  type PartitionStatus
+} from './copier-types.ts'
+import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
+import { FetchRetries } from './fetch-retries.ts'
+import { divergedLoss, outOfRangeLoss, withPolicy } from './data-loss.ts'
 
 /**
  * The unit of replication: one source partition copied into the same partition number of the
@@ -42,129 +42,19 @@ import { classifyProduceError } from './errors.ts'
  * of the data (at-least-once, never a gap).
  */
 
-/** `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`). */
-export type CopierState = 'running' | 'retrying' | 'errored' | 'source-deleted'
+export type {
+  CommitPart,
+  CopierSchemas,
+  CopierSettings,
+  CopierStart,
+  CopierState,
+  CopierProducers,
+  PartitionStatus
+} from './copier-types.ts'
 
-export interface CopierSettings {
-  link: string
-  sourceCluster: string
-  targetCluster: string
-  sourceClusterId: string
-  targetClusterId: string
-  maxBatchBytes: number
-  maxBufferedBytes: number
-  onRecordError: 'stop' | 'dead-letter'
-  onDataLoss: 'stop' | 'skip'
-  deadLetterTopic: string
-  compression: CompressionName
-  /** Schema replication of the link, or null when records are copied as they are. */
-  schemas: CopierSchemas | null
-  /** Produce latencies, errors and retries, for the metrics. */
-  events: EngineEvents
-  /** Which copied records this link copies (routes); default: all but those whose origin is the target. */
-  origins?: OriginFilter
-}
-
-/**
- * What a copier needs of schema replication (schemas/schema-sync.ts): which record parts may hold a
- * wire-format schema id, the ids known on the target, and on-demand registration of the others.
- */
-export interface CopierSchemas {
-  keys: boolean
-  values: boolean
-  /** translate-ids: ids in records are rewritten to the target's. */
-  rewrite: boolean
-  onError: 'stop' | 'pass-through'
-  targetId(sourceId: number): number | undefined
-  ensureIds(ids: Iterable<number>): Promise<Map<number, number | SchemaFailure>>
-  /** Whether an id read from a key of `topic` is a key schema (schemas/key-ids.ts); undefined until decided. */
-  keyIsWire(topic: string, id: number): boolean | undefined
-  decideKeys(topic: string, ids: Iterable<number>): Promise<void>
-}
-
-/** The two producers a copier writes with: batches of copied records, and single dead letters. */
-export interface CopierProducers {
-  batches: BatchProducer
-  deadLetters: RecordProducer
-}
-
-export interface CopierStart {
-  /** Next source offset to copy. */
-  offset: bigint
-  /** Where this partition's copies are on the target (segments, recent runs). */
-  copies: CopyIndex
-  topicId: string
-}
-
-export interface PartitionStatus {
-  link: string
-  topic: string
-  partition: number
-  targetTopic: string
-  state: CopierState
-  reason: string | null
-  /** Next source offset whose predecessors are all on the target. */
-  replicatedNext: bigint
-  committedNext: bigint
-  sourceLogStart: bigint
-  sourceHighWatermark: bigint
-  /** Records on the source not yet on the target (the RPO in records if you failed over now). */
-  lagRecords: bigint
-  /** Timestamp of the newest record acknowledged by the target, -1 before the first. */
-  lastReplicatedTimestamp: number
-  /** Timestamp of the oldest fetched record not yet acknowledged, -1 when none is fetched (or none missing). */
-  oldestUnreplicatedTimestamp: number
-  replicatedRecords: number
-  replicatedBytes: number
-  loopSkippedRecords: number
-  deadLetteredRecords: number
-  lostRecords: bigint
-  /** The source broker's error the partition's fetches fail with (e.g. TOPIC_AUTHORIZATION_FAILED), else null. */
-  fetchError: string | null
-}
-
-export interface CommitPart {
-  topic: string
-  partition: number
-  topicId: string
-  next: bigint
-  copies: CopyIndexChanges
-  gaps: { from: bigint; to: bigint; reason: string }[]
-}
-
-interface Chunk {
-  records: RawRecord[]
-  index: number
-  /** Source offset after this chunk (covers trailing control records and compaction gaps). */
-  end: bigint
-  bytes: number
-  gap?: { from: bigint; to: bigint; reason: string }
-}
-
-interface Batch {
-  records: RawRecord[]
-  /** The provenance value prefix of each record (origin and hops; mostly one shared buffer). */
-  prefixes: Buffer[]
-  bytes: number
-  /** ackedNext once this batch is acknowledged. */
-  coveredEnd: bigint
-  loopSkipped: number
-  gaps: { from: bigint; to: bigint; reason: string }[]
-  /** Schema ids the records use that are not known on the target yet (null: none). */
-  schemaIds: Set<number> | null
-  /** Ids read from keys not yet known to be key schemas or not (null: none); decided before sending. */
-  keyIds: Set<number> | null
-}
-
-/** Header key, version, hops, lengths, partition and offset, plus a cluster id of up to 40 bytes. */
-const PROVENANCE_OVERHEAD = 8 + 1 + 1 + 1 + 40 + 2 + 4 + 8 + 4
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
-/** Fetch retries of one partition: transient errors, and errors only an operator can fix (an ACL). */
-const FETCH_RETRY_MAX_MS = 5_000
-const FETCH_BLOCKED_FIRST_MS = 1_000
-const FETCH_BLOCKED_MAX_MS = 30_000
 
 export class PartitionCopier {
   readonly topic: string
@@ -173,7 +63,6 @@ export class PartitionCopier {
   readonly #settings: CopierSettings
   readonly #producers: CopierProducers
   readonly #log: Logger
-  readonly #encoder: ProvenanceEncoder
   /** This partition's batch buffer: reused, since one batch at a time is in flight. */
   readonly #writer = new RecordBatchWriter()
   readonly #codec: number
@@ -182,16 +71,14 @@ export class PartitionCopier {
   readonly #compressOffThread: ReturnType<typeof asyncCompressorFor>
   /** The provenance header being added, updated per record (no object per record). */
   readonly #header: HeaderToAdd = { keyEntry: PROVENANCE_KEY_ENTRY, valuePrefix: Buffer.alloc(0), valueInt64: 0 }
-  readonly #origins: OriginFilter
-  #hopLimitReported = false
   readonly #copies: CopyIndex
   #topicId: string
   readonly #retiredTopicIds = new Set<string>()
 
   #state: CopierState = 'running'
   #reason: KdrError | null = null
-  #queue: Chunk[] = []
-  #queuedBytes = 0
+  /** Fetched records waiting to be written, and how batches are taken from them (copy-queue.ts). */
+  readonly #queue: CopyQueue
   #fetchOffset: bigint
   #ackedNext: bigint
   #committedNext: bigint
@@ -202,8 +89,6 @@ export class PartitionCopier {
   readonly #abandoned = new AbortController()
   #backoffMs = 0
   #batchLimit: number
-  /** Bytes the provenance header adds to each record (counted toward the batch size). */
-  readonly #provenanceBytes: number
   #logStart = -1n
   #highWatermark = -1n
   #lastTimestamp = -1
@@ -212,28 +97,18 @@ export class PartitionCopier {
   #loopSkipped = 0
   #deadLettered = 0
   #lost = 0n
-  readonly #schemas: CopierSchemas | null
-  /** Reused per record on the schema path: where key and value are, and the id bytes to rewrite. */
-  readonly #spans: PayloadSpans = { keyAt: 0, keyLength: -1, valueAt: 0, valueLength: -1 }
-  readonly #patch: Int32Patch = { keyIdAt: -1, keyId: 0, valueIdAt: -1, valueId: 0 }
-  /** Ids whose records pass through untouched (schemas.onError=pass-through), each reported once. */
-  readonly #passedThrough = new Set<number>()
-  #schemaStop: KdrError | null = null
-  /** The last id resolved and its target id: records of a partition mostly share one schema. */
-  #lastSchemaId = -1
-  #lastTargetId = -1
+  /** The schema-id path (copier-schema-ids.ts), or null when records are copied as they are. */
+  readonly #schemaIds: CopierSchemaIds | null
   /** Timestamp of the first record of the batch being delivered, -1 between batches. */
   #inFlightTimestamp = -1
   /** Timestamp of the oldest record not replicated when the partition stopped, -1 if unknown. */
   #stoppedAtTimestamp = -1
   /** Wakes the fetch loop when buffer space frees up. */
   onSpace: () => void = () => {}
-  /** This partition's fetch retries: its errors never delay other partitions' fetches. */
-  readonly #fetchRetry = new PartitionBackoff()
-  /** Set while fetches fail for a reason only an operator can fix: shown as `retrying` with it. */
-  #blocked: KdrError | null = null
-  /** The broker's name for the error the partition's fetches fail with (status, metric). */
-  #fetchError: string | null = null
+  /** This partition's fetch retries (fetch-retries.ts): its errors never delay other partitions' fetches. */
+  readonly #fetchRetries: FetchRetries
+  /** Dead letters of this partition (dead-letters.ts), under onRecordError=dead-letter. */
+  readonly #deadLetters: DeadLetters
   /** An undecodable batch is being settled (records before it written, then its policy): no fetch meanwhile. */
   #settlingBatch = false
 
@@ -251,20 +126,31 @@ export class PartitionCopier {
     this.#codec = CODEC_IDS[settings.compression]
     this.#compress = compressorFor(settings.compression)
     this.#compressOffThread = asyncCompressorFor(settings.compression)
-    this.#origins = settings.origins ?? new OriginFilter({ targetId: settings.targetClusterId })
     this.topic = topic
     this.partition = partition
     this.targetTopic = targetTopic
     this.#log = log.child({ topic, partition })
-    this.#encoder = new ProvenanceEncoder(topic, partition)
     this.#copies = start.copies
     this.#topicId = start.topicId
     this.#fetchOffset = start.offset
     this.#ackedNext = start.offset
     this.#committedNext = start.offset
     this.#batchLimit = settings.maxBatchBytes
-    this.#provenanceBytes = PROVENANCE_OVERHEAD + Buffer.byteLength(topic)
-    this.#schemas = settings.schemas
+    this.#fetchRetries = new FetchRetries(settings, this.#log, () => this.onSpace())
+    this.#deadLetters = new DeadLetters(producers.deadLetters, settings, this.#log, topic, partition)
+    this.#schemaIds =
+      settings.schemas === null
+        ? null
+        : new CopierSchemaIds(
+            settings.schemas,
+            settings,
+            this.#log,
+            topic,
+            partition,
+            this.#abandoned.signal,
+            () => this.#state !== 'running' || this.#draining
+          )
+    this.#queue = new CopyQueue(settings, this.#log, topic, partition, this.#schemaIds)
   }
 
   get state(): CopierState {
@@ -273,7 +159,7 @@ export class PartitionCopier {
 
   /** Fetched bytes waiting to be written. */
   get queuedBytes(): number {
-    return this.#queuedBytes
+    return this.#queue.bytes
   }
 
   /** Multiplies maxBufferedBytes, in step with the fetch sizes of a long round trip (core/fetch-sizing.ts). */
@@ -284,8 +170,8 @@ export class PartitionCopier {
       this.#state === 'running' &&
       !this.#draining &&
       !this.#settlingBatch &&
-      this.#queuedBytes < this.#settings.maxBufferedBytes * this.bufferScale &&
-      (this.#fetchRetry.failures === 0 || this.#fetchRetry.ready(Date.now()))
+      this.#queue.bytes < this.#settings.maxBufferedBytes * this.bufferScale &&
+      this.#fetchRetries.ready()
     )
   }
 
@@ -325,13 +211,10 @@ export class PartitionCopier {
       else this.#onFetchError(result)
       return
     }
-    if (this.#fetchRetry.failures > 0) this.#fetchRecovered()
+    if (this.#fetchRetries.failing) this.#fetchRetries.recovered()
     const records = result.raw
     if (result.nextOffset === result.fetchOffset && records.length === 0) return
-    let bytes = 0
-    for (let i = 0; i < records.length; i++) bytes += this.#recordBytes(records[i]!)
-    this.#queue.push({ records, index: 0, end: result.nextOffset, bytes })
-    this.#queuedBytes += bytes
+    this.#queue.add(records, result.nextOffset)
     this.#fetchOffset = result.nextOffset
     this.#pump()
   }
@@ -394,7 +277,7 @@ export class PartitionCopier {
     this.#retiredTopicIds.add(this.#topicId)
     this.#topicId = newId
     this.#fetchOffset = 0n
-    this.#queue.push(gapChunk(this.#ackedNext, 0n, `topic re-created ${oldId} -> ${newId}`))
+    this.#queue.gap(this.#ackedNext, 0n, `topic re-created ${oldId} -> ${newId}`)
   }
 
   /** Finishes the in-flight produce and stops producing; queued records are dropped (re-fetched on restart). */
@@ -443,8 +326,8 @@ export class PartitionCopier {
       topic: this.topic,
       partition: this.partition,
       targetTopic: this.targetTopic,
-      state: this.#state === 'running' && this.#blocked !== null ? 'retrying' : this.#state,
-      reason: this.#reason?.message ?? this.#blocked?.message ?? null,
+      state: this.#state === 'running' && this.#fetchRetries.blocked !== null ? 'retrying' : this.#state,
+      reason: this.#reason?.message ?? this.#fetchRetries.blocked?.message ?? null,
       replicatedNext: this.#ackedNext,
       committedNext: this.#committedNext,
       sourceLogStart: this.#logStart,
@@ -457,7 +340,7 @@ export class PartitionCopier {
       loopSkippedRecords: this.#loopSkipped,
       deadLetteredRecords: this.#deadLettered,
       lostRecords: this.#lost,
-      fetchError: this.#fetchError
+      fetchError: this.#fetchRetries.brokerError
     }
   }
 
@@ -465,47 +348,16 @@ export class PartitionCopier {
   #oldestPendingTimestamp(): number {
     if (this.#state === 'errored') return this.#stoppedAtTimestamp
     if (this.#inFlightTimestamp >= 0) return this.#inFlightTimestamp
-    for (const chunk of this.#queue) {
-      const record = chunk.records[chunk.index]
-      if (record !== undefined) return record.timestamp
-    }
-    return -1
+    return this.#queue.oldestTimestamp()
   }
 
+  /** Out of range: data loss under onDataLoss (data-loss.ts); under skip, the gap is queued and fetching goes on. */
   #onOutOfRange(result: PartitionFetch): void {
-    const location = {
-      cluster: this.#settings.sourceCluster,
-      topic: this.topic,
-      partition: this.partition,
-      offset: result.fetchOffset
-    }
-    const logStart = result.logStartOffset
-    if (logStart < 0n || result.fetchOffset >= logStart) {
-      // Ahead of the log end: the source log was truncated or replaced. Never guess a new position.
-      this.fail(
-        new KdrError(
-          'KDR_ERR_OFFSET_OUT_OF_RANGE',
-          `next offset ${result.fetchOffset} is beyond the source partition's end ${result.highWatermark} (source truncated or re-created); partition stopped`,
-          location
-        )
-      )
-      return
-    }
-    const lost = logStart - result.fetchOffset
-    const what = `source data lost: offsets ${result.fetchOffset}..${logStart - 1n} (${lost} records) were deleted on the source before they were replicated`
-    if (this.#settings.onDataLoss === 'stop') {
-      this.fail(
-        new KdrError('KDR_ERR_SOURCE_DATA_LOST', `${what}. Policy onDataLoss=stop: partition stopped`, location)
-      )
-      return
-    }
-    this.#lost += lost
-    this.#log.error(
-      { code: 'KDR_ERR_SOURCE_DATA_LOST', from: String(result.fetchOffset), to: String(logStart), lost: String(lost) },
-      `${what}. Policy onDataLoss=skip: continuing at ${logStart}; the gap is recorded in the state topic`
-    )
-    this.#queue.push(gapChunk(result.fetchOffset, logStart, 'deleted on the source before replication'))
-    this.#fetchOffset = logStart
+    const outcome = outOfRangeLoss(result, this.#settings, this.#log, this.topic, this.partition)
+    if (outcome instanceof KdrError) return this.fail(outcome)
+    this.#lost += outcome
+    this.#queue.gap(result.fetchOffset, result.logStartOffset, 'deleted on the source before replication')
+    this.#fetchOffset = result.logStartOffset
     this.#pump()
   }
 
@@ -519,30 +371,7 @@ export class PartitionCopier {
     const failure = result.error!
     if (failure.diverged !== undefined) return this.#onDiverged(result, failure.diverged.endOffset, failure.error)
     if (failure.batch !== undefined) return this.#onUndecodableBatch(result, failure.batch, failure.error)
-    this.#fetchError = failure.brokerError ?? null
-    if (!failure.retriable) return this.fail(failure.error)
-    const blocked = failure.operator === true
-    const delay = blocked
-      ? this.#fetchRetry.fail(Date.now(), FETCH_BLOCKED_MAX_MS, FETCH_BLOCKED_FIRST_MS)
-      : this.#fetchRetry.fail(Date.now(), FETCH_RETRY_MAX_MS)
-    setTimeout(() => this.onSpace(), delay).unref()
-    this.#settings.events.retry(this.#settings.link, 'fetch')
-    if (!blocked || this.#blocked?.message === failure.error.message) return
-    this.#blocked = failure.error
-    this.#settings.events.error(this.#settings.link, failure.error.code)
-    this.#log.error(
-      { code: failure.error.code, brokerError: failure.brokerError, err: failure.error.message },
-      `partition cannot be read from the source: ${failure.brokerError ?? 'refused'}; retrying every ${FETCH_BLOCKED_MAX_MS / 1000} s at most until it can (no restart needed)`
-    )
-  }
-
-  #fetchRecovered(): void {
-    const failures = this.#fetchRetry.failures
-    this.#fetchRetry.succeed()
-    this.#fetchError = null
-    if (this.#blocked === null) return
-    this.#blocked = null
-    this.#log.info({ failedFetches: failures }, 'partition readable on the source again: fetching resumed')
+    if (!this.#fetchRetries.failed(failure)) this.fail(failure.error)
   }
 
   /**
@@ -550,17 +379,9 @@ export class PartitionCopier {
    * from `endOffset` on are no longer on the source. Data loss, under the onDataLoss policy.
    */
   #onDiverged(result: PartitionFetch, endOffset: bigint, error: KdrError): void {
-    const lost = result.fetchOffset > endOffset ? result.fetchOffset - endOffset : 0n
-    if (this.#settings.onDataLoss === 'stop') {
-      this.fail(withPolicy(error, 'Policy onDataLoss=stop: partition stopped'))
-      return
-    }
-    this.#lost += lost
-    this.#settings.events.error(this.#settings.link, error.code)
-    this.#log.error(
-      { code: error.code, from: String(endOffset), to: String(result.fetchOffset), lost: String(lost) },
-      `${error.message}. Policy onDataLoss=skip: copies already on the target stay, the source's new records at these offsets are not copied; continuing at ${result.fetchOffset}`
-    )
+    const outcome = divergedLoss(result, endOffset, error, this.#settings, this.#log)
+    if (outcome instanceof KdrError) return this.fail(outcome)
+    this.#lost += outcome
   }
 
   /**
@@ -585,14 +406,8 @@ export class PartitionCopier {
       this.fail(withPolicy(error, `${policy}: partition stopped`))
       return
     }
-    const headers: RecordHeader[] = [
-      [Buffer.from('kdr-dlq-error'), Buffer.from(error.message)],
-      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${from}-${to - 1n}`)],
-      [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(bytes))]
-    ]
     try {
-      const letter = { partition: 0, timestamp: BigInt(Date.now()), key: null, value: null, headers }
-      await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [letter])
+      await this.#deadLetters.batch(from, to, bytes, error)
     } catch (cause) {
       this.fail(
         withPolicy(
@@ -609,19 +424,18 @@ export class PartitionCopier {
       { code: error.code, deadLetterTopic: this.#settings.deadLetterTopic, from: String(from), to: String(to) },
       `${error.message}. ${policy}: offsets ${from}..${to - 1n} skipped (recorded as a gap) and named in a dead letter`
     )
-    this.#queue.push(gapChunk(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)'))
+    this.#queue.gap(from, to, 'record batch not decompressed (over fetch.maxDecompressedBytes)')
     this.#fetchOffset = to
     this.#pump()
   }
 
   #clearQueue(): void {
-    this.#queue = []
-    this.#queuedBytes = 0
+    this.#queue.clear()
     this.onSpace()
   }
 
   #pump(): void {
-    if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.length === 0) return
+    if (this.#producing !== null || this.#draining || this.#state !== 'running' || this.#queue.empty) return
     this.#producing = this.#produceLoop()
       .catch((error: unknown) => {
         // A bug or an unexpected library error: stop this partition loudly rather than crash the process.
@@ -645,8 +459,8 @@ export class PartitionCopier {
   }
 
   async #produceLoop(): Promise<void> {
-    while (this.#state === 'running' && !this.#draining && this.#queue.length > 0) {
-      const batch = this.#takeBatch()
+    while (this.#state === 'running' && !this.#draining && !this.#queue.empty) {
+      const batch = this.#queue.take(this.#ackedNext, this.#batchLimit)
       this.#inFlightTimestamp = batch.records[0]?.timestamp ?? -1
       try {
         await this.#deliver(batch)
@@ -657,201 +471,14 @@ export class PartitionCopier {
     }
   }
 
-  /** Bytes a record takes in a batch, estimated the same way when queued and when batched. */
-  #recordBytes(record: RawRecord): number {
-    return record.end - record.keyAt + RECORD_WRITE_OVERHEAD + this.#provenanceBytes
-  }
-
-  /** Takes records from the queue up to maxBatchBytes, dropping loop records (origin = target). */
-  #takeBatch(): Batch {
-    const batch: Batch = {
-      records: [],
-      prefixes: [],
-      bytes: 0,
-      coveredEnd: this.#ackedNext,
-      loopSkipped: 0,
-      gaps: [],
-      schemaIds: null,
-      keyIds: null
-    }
-    const { sourceClusterId } = this.#settings
-    const schemas = this.#schemas
-    const maxBatchBytes = this.#batchLimit
-    const ownPrefix = this.#encoder.prefix(sourceClusterId, 1)
-    while (this.#queue.length > 0) {
-      const chunk = this.#queue[0]!
-      if (chunk.gap !== undefined) {
-        if (batch.records.length > 0) break // a gap is committed on its own, after what precedes it
-        batch.gaps.push(chunk.gap)
-      }
-      while (chunk.index < chunk.records.length) {
-        const record = chunk.records[chunk.index]!
-        const size = this.#recordBytes(record)
-        if (batch.records.length > 0 && batch.bytes + size > maxBatchBytes) return batch
-        chunk.index++
-        batch.coveredEnd = BigInt(record.offset) + 1n
-        let prefix = ownPrefix
-        if (record.provAt >= 0) {
-          // Copied before: keep its origin, count one more hop. Copied only when its route to the
-          // target ends with this link: never back where it began, never twice (core/origin-filter.ts).
-          const decision = this.#origins.decide(record.data, record.provValueAt, Math.max(0, record.provValueLength))
-          if (decision !== COPY) {
-            batch.loopSkipped++
-            if (decision === HOP_LIMIT) this.#reportHopLimit(record)
-            continue
-          }
-          const value = record.data.subarray(
-            record.provValueAt,
-            record.provValueAt + Math.max(0, record.provValueLength)
-          )
-          const provenance = decodeProvenance(value)
-          // An unreadable header is replaced by ours, as if the record started here.
-          if (provenance !== null)
-            prefix = this.#encoder.prefix(provenance.originClusterId, Math.min(provenance.hops + 1, 255))
-        }
-        batch.records.push(record)
-        batch.prefixes.push(prefix)
-        batch.bytes += size
-        if (schemas !== null) this.#noteSchemaIds(record, schemas, batch)
-      }
-      this.#queue.shift()
-      this.#queuedBytes -= chunk.bytes
-      batch.coveredEnd = chunk.end
-      if (chunk.gap !== undefined) break
-    }
-    return batch
-  }
-
-  /** A record skipped at the hop limit was cycled by links outside this config: said once per partition. */
-  #reportHopLimit(record: RawRecord): void {
-    if (this.#hopLimitReported) return
-    this.#hopLimitReported = true
-    this.#log.warn(
-      { offset: String(record.offset) },
-      'hop limit reached: record not copied, its provenance header counts as many hops as this config has clusters, so links outside this config copied it around a cycle; such records are skipped and counted in loopSkippedRecords (see docs/replication.md, topologies)'
-    )
-  }
-
-  /** The target id of a source id known on the target (a source -> target pair never changes). */
-  #targetIdOf(id: number, schemas: CopierSchemas): number | undefined {
-    if (id === this.#lastSchemaId) return this.#lastTargetId
-    const target = schemas.targetId(id)
-    if (target !== undefined) {
-      this.#lastSchemaId = id
-      this.#lastTargetId = target
-    }
-    return target
-  }
-
-  /** Adds the ids of `record`'s wire-format key and value that the target does not know yet. */
-  #noteSchemaIds(record: RawRecord, schemas: CopierSchemas, batch: Batch): void {
-    const spans = this.#spans
-    payloadSpans(record, spans)
-    if (schemas.keys) {
-      const id = wireSchemaId(record.data, spans.keyAt, spans.keyLength)
-      const wire = id < 0 ? false : schemas.keyIsWire(this.topic, id)
-      if (wire === undefined) (batch.keyIds ??= new Set()).add(id)
-      else if (wire && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
-    }
-    if (schemas.values) {
-      const id = wireSchemaId(record.data, spans.valueAt, spans.valueLength)
-      if (id >= 0 && this.#targetIdOf(id, schemas) === undefined) (batch.schemaIds ??= new Set()).add(id)
-    }
-  }
-
-  /** The schema id of a key, or -1 when it is not a key schema's (schemas/key-ids.ts) or not in the wire format. */
-  #keySchemaId(data: Buffer, at: number, length: number, schemas: CopierSchemas): number {
-    const id = wireSchemaId(data, at, length)
-    return id >= 0 && schemas.keyIsWire(this.topic, id) === true ? id : -1
-  }
-
-  /** The ids `record` carries (key, value), as far as the link looks at them; -1 for none. */
-  #schemaIdsOf(record: RawRecord, schemas: CopierSchemas): [number, number] {
-    const spans = this.#spans
-    payloadSpans(record, spans)
-    return [
-      schemas.keys ? this.#keySchemaId(record.data, spans.keyAt, spans.keyLength, schemas) : -1,
-      schemas.values ? wireSchemaId(record.data, spans.valueAt, spans.valueLength) : -1
-    ]
-  }
-
-  /**
-   * The ordering guarantee: makes every schema the batch refers to exist on the target before any
-   * of its records is written (registering on demand; while the registry does not answer, the
-   * partition waits). Returns how many leading records may be sent (all, unless a schema failed
-   * under onError=stop), or null when the partition stops or drains meanwhile.
-   */
-  async #ensureSchemas(batch: Batch, schemas: CopierSchemas): Promise<number | null> {
-    let backoff = 0
-    for (;;) {
-      if (this.#state !== 'running' || this.#draining) return null
-      let outcome: Map<number, number | SchemaFailure>
-      try {
-        if (batch.keyIds !== null) {
-          // Keys that only look like the wire format (epoch-ms longs) are copied as they are.
-          await schemas.decideKeys(this.topic, batch.keyIds)
-          for (const id of batch.keyIds) {
-            if (schemas.keyIsWire(this.topic, id) === true && this.#targetIdOf(id, schemas) === undefined)
-              (batch.schemaIds ??= new Set()).add(id)
-          }
-          batch.keyIds = null
-          if (batch.schemaIds === null) return batch.records.length
-        }
-        outcome = await schemas.ensureIds(batch.schemaIds!)
-      } catch (error) {
-        this.#settings.events.retry(this.#settings.link, 'schema-registry')
-        backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 500 : backoff * 2)
-        this.#log.warn(
-          { err: describeCause(error), retryInMs: backoff, offset: String(batch.records[0]!.offset) },
-          'schema registry not available; records wait until their schemas exist on the target'
-        )
-        await sleep(backoff, undefined, { signal: this.#abandoned.signal }).catch(() => {})
-        continue
-      }
-      const failed = new Map<number, SchemaFailure>()
-      for (const [id, result] of outcome) if (typeof result !== 'number') failed.set(id, result)
-      if (failed.size === 0) return batch.records.length
-      for (let i = 0; i < batch.records.length; i++) {
-        const record = batch.records[i]!
-        for (const id of this.#schemaIdsOf(record, schemas)) {
-          const failure = id < 0 ? undefined : failed.get(id)
-          if (failure === undefined) continue
-          const location = {
-            cluster: this.#settings.sourceCluster,
-            topic: this.topic,
-            partition: this.partition,
-            offset: BigInt(record.offset)
-          }
-          if (schemas.onError === 'stop') {
-            this.#schemaStop = new KdrError(
-              'KDR_ERR_SCHEMA',
-              `${failure.reason}. Policy schemas.onError=stop: partition stopped before this record`,
-              location
-            )
-            return i
-          }
-          if (!this.#passedThrough.has(id)) {
-            this.#passedThrough.add(id)
-            this.#settings.events.error(this.#settings.link, 'KDR_ERR_SCHEMA')
-            this.#log.error(
-              { code: 'KDR_ERR_SCHEMA', schemaId: id, offset: String(record.offset) },
-              `${failure.reason}. Policy schemas.onError=pass-through: records with schema id ${id} are copied untouched (not decodable on the target until the schema exists there)`
-            )
-          }
-        }
-      }
-      return batch.records.length
-    }
-  }
-
   /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
   async #deliver(batch: Batch): Promise<void> {
-    const schemas = this.#schemas
-    if (schemas !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
-      const sendable = await this.#ensureSchemas(batch, schemas)
+    const schemaIds = this.#schemaIds
+    if (schemaIds !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
+      const sendable = await schemaIds.ensure(batch)
       if (sendable === null) return
       if (sendable < batch.records.length) {
-        const stop = this.#schemaStop!
+        const stop = schemaIds.stop!
         if (sendable > 0) {
           const sent = await this.#sendAll(
             batch.records.slice(0, sendable),
@@ -874,42 +501,17 @@ export class PartitionCopier {
   async #encode(records: readonly RawRecord[], prefixes: readonly Buffer[], bytes: number): Promise<Buffer> {
     const writer = this.#writer
     const header = this.#header
-    const rewrite = this.#schemas?.rewrite === true ? this.#schemas : null
+    const rewrite = this.#schemaIds?.rewrite === true ? this.#schemaIds : null
     writer.begin(bytes)
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
       header.valuePrefix = prefixes[i]!
       header.valueInt64 = record.offset
-      writer.append(record, header, rewrite === null ? null : this.#idPatch(record, rewrite))
+      writer.append(record, header, rewrite === null ? null : rewrite.idPatch(record))
     }
     return this.#compressOffThread === null
       ? writer.finish(this.#codec, this.#compress)
       : writer.finishCompressed(this.#codec, this.#compressOffThread)
-  }
-
-  /** The target ids to write into `record` (translate-ids), or null when nothing changes. */
-  #idPatch(record: RawRecord, schemas: CopierSchemas): Int32Patch | null {
-    const spans = this.#spans
-    const patch = this.#patch
-    payloadSpans(record, spans)
-    const keyId = schemas.keys ? this.#rewrittenId(record.data, spans.keyAt, spans.keyLength, schemas, true) : -1
-    const valueId = schemas.values
-      ? this.#rewrittenId(record.data, spans.valueAt, spans.valueLength, schemas, false)
-      : -1
-    if (keyId < 0 && valueId < 0) return null
-    // Positions are relative to the start of the key/value region the writer copies.
-    patch.keyIdAt = keyId < 0 ? -1 : spans.keyAt + 1 - record.keyAt
-    patch.keyId = keyId
-    patch.valueIdAt = valueId < 0 ? -1 : spans.valueAt + 1 - record.keyAt
-    patch.valueId = valueId
-    return patch
-  }
-
-  /** The target id for the payload at data[at, at + length) when it differs from its id, else -1. */
-  #rewrittenId(data: Buffer, at: number, length: number, schemas: CopierSchemas, key: boolean): number {
-    const id = key ? this.#keySchemaId(data, at, length, schemas) : wireSchemaId(data, at, length)
-    const target = id < 0 ? undefined : this.#targetIdOf(id, schemas)
-    return target === undefined || target === id ? -1 : target
   }
 
   /**
@@ -955,8 +557,13 @@ export class PartitionCopier {
             offset,
             error
           )
-          if (this.#settings.onRecordError === 'dead-letter' && (await this.#deadLetter(record, offset, failure)))
+          if (
+            this.#settings.onRecordError === 'dead-letter' &&
+            (await this.#deadLetters.record(record, offset, failure))
+          ) {
+            this.#deadLettered++
             return 1
+          }
           // Progress stays just before the refused record: a restart tries it again.
           this.fail(failure)
           return null
@@ -991,52 +598,6 @@ export class PartitionCopier {
     )
   }
 
-  async #deadLetter(raw: RawRecord, offset: bigint, failure: KdrError): Promise<boolean> {
-    const parts = recordParts(raw)
-    const record: RecordToProduce = {
-      partition: 0,
-      timestamp: BigInt(raw.timestamp),
-      key: parts.key,
-      value: parts.value,
-      headers: parts.headers
-    }
-    const errorHeaders: RecordHeader[] = [
-      [Buffer.from('kdr-dlq-error'), Buffer.from(failure.message)],
-      [Buffer.from('kdr-dlq-source'), Buffer.from(`${this.topic}/${this.partition}/${offset}`)]
-    ]
-    const full: RecordToProduce = { ...record, headers: [...record.headers, ...errorHeaders] }
-    // A record too large for the target is usually too large for the dead-letter topic too: then
-    // the dead letter keeps key, headers and the reason, without the value.
-    const withoutValue: RecordToProduce = {
-      ...full,
-      value: null,
-      headers: [...full.headers, [Buffer.from('kdr-dlq-value-bytes'), Buffer.from(String(record.value?.length ?? 0))]]
-    }
-    for (const candidate of [full, withoutValue]) {
-      try {
-        await this.#producers.deadLetters.send(this.#settings.deadLetterTopic, [candidate])
-        this.#deadLettered++
-        this.#settings.events.error(this.#settings.link, failure.code)
-        this.#log.error(
-          {
-            code: failure.code,
-            deadLetterTopic: this.#settings.deadLetterTopic,
-            offset: String(offset),
-            valueKept: candidate === full
-          },
-          `record sent to the dead-letter topic: ${failure.message}`
-        )
-        return true
-      } catch (error) {
-        if (classifyProduceError(error).kind !== 'record') {
-          this.#log.error({ err: describeCause(error) }, 'dead-letter topic write failed')
-          return false
-        }
-      }
-    }
-    return false
-  }
-
   #produceError(what: string, offset: bigint, cause: unknown): KdrError {
     // Everything before `offset` in this partition is on the target (batches go in order).
     this.#ackedNext = offset
@@ -1065,15 +626,4 @@ export class PartitionCopier {
     if (last !== undefined) this.#lastTimestamp = last.timestamp
     this.#pendingGaps.push(...batch.gaps)
   }
-}
-
-/** `error` with `policy` said after its message (its location stays at the end, once). */
-function withPolicy(error: KdrError, policy: string): KdrError {
-  const message = error.message.slice(0, error.message.length - formatLocation(error.location).length)
-  return new KdrError(error.code, `${message}. ${policy}`, error.location, { cause: error.cause })
-}
-
-/** A queue entry that carries no records, only a jump of the source position to record as a gap. */
-function gapChunk(from: bigint, to: bigint, reason: string): Chunk {
-  return { records: [], index: 0, end: to, bytes: 0, gap: { from, to, reason } }
 }

@@ -1,0 +1,142 @@
+import { hostname } from 'node:os'
+import { STATE_TOPIC, type StateEntry, decodeStateEntry } from '../core/state-records.ts'
+import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
+import { type SchemaSyncState } from '../schemas/schema-sync.ts'
+import { type PartitionStatus } from './copier-types.ts'
+
+/**
+ * A link's two exchanges with failover through the state topic (link-replicator.ts): the heartbeat
+ * it writes (liveness, and the acknowledgement of a fence), and the fence it reads (set by failover:
+ * the link must not write to its target any more).
+ */
+
+export function fenceMessage(link: string, fence: Record<string, unknown>): string {
+  return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
+}
+
+/** The schema state a heartbeat carries: totals, and the subjects that need attention (bounded). */
+function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
+  const attention = state.subjects.filter(s => s.failed !== null || s.pending > 0 || s.softDeleted.length > 0)
+  return {
+    mode: state.mode,
+    lastSyncAt: state.lastSyncAt,
+    lastError: state.lastError,
+    totals: state.totals,
+    ids: state.ids,
+    subjects: attention.slice(0, 100)
+  }
+}
+
+export interface HeartbeatOf {
+  link: string
+  intervalMs: number
+  state: 'running' | 'stopping' | 'stopped' | 'fenced'
+  /** false when a stopping replicator's final commit failed: stored progress is behind the target. */
+  committed: boolean
+  partitions: readonly PartitionStatus[]
+  schemas: SchemaSyncState | null
+  /** Ids of the origins the link's routes name; null without routes. */
+  clusterIds: ReadonlyMap<string, string> | null
+}
+
+/** The heartbeat state record: liveness, and the partitions that are not running. */
+export function heartbeatEntry(of: HeartbeatOf): StateEntry {
+  const stopped = of.partitions
+    .filter(p => p.state !== 'running')
+    .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
+  return {
+    kind: 'heartbeat',
+    link: of.link,
+    value: {
+      at: Date.now(),
+      host: hostname(),
+      pid: process.pid,
+      state: of.state,
+      intervalMs: of.intervalMs,
+      committed: of.committed,
+      stopped,
+      ...(of.schemas === null ? {} : { schemas: heartbeatSchemas(of.schemas) }),
+      ...(of.clusterIds === null ? {} : { clusterIds: Object.fromEntries(of.clusterIds) })
+    }
+  }
+}
+
+/**
+ * Reads the state topic's tail for a fence of one link, from where the state loaded at start ended.
+ * Once a fence is seen it stays: `onFence` is called once, by the read that found it.
+ */
+export class FenceReader {
+  readonly #connection: ClusterConnection
+  readonly #link: string
+  readonly #onFence: (fence: Record<string, unknown>) => void
+  #reader: PartitionFetcher | null = null
+  #offset = 0n
+  #fence: Record<string, unknown> | null = null
+  #read: Promise<boolean> | null = null
+
+  constructor(connection: ClusterConnection, link: string, onFence: (fence: Record<string, unknown>) => void) {
+    this.#connection = connection
+    this.#link = link
+    this.#onFence = onFence
+  }
+
+  /** The fence set by failover, or null. */
+  get fence(): Record<string, unknown> | null {
+    return this.#fence
+  }
+
+  /** A fence found in the state loaded at start. */
+  found(fence: Record<string, unknown>): void {
+    this.#fence = fence
+  }
+
+  /** Where the state loaded at start ended: reading the tail starts there. */
+  readFrom(offset: bigint): void {
+    this.#offset = offset
+  }
+
+  /** Reads state records written since the last look; whether the link is fenced. */
+  fenced(): Promise<boolean> {
+    // The commit and heartbeat loops both ask: one read of the state tail at a time.
+    this.#read ??= this.#readFence().finally(() => {
+      this.#read = null
+    })
+    return this.#read
+  }
+
+  async #readFence(): Promise<boolean> {
+    if (this.#fence !== null) return true
+    if (this.#reader === null) {
+      this.#reader = new PartitionFetcher(
+        { ...this.#connection, clientId: `kafka-dr-${this.#link}-fence` },
+        { maxWaitMs: 0 }
+      )
+    }
+    for (let round = 0; round < 100; round++) {
+      const [result] = await this.#reader.fetch([{ topic: STATE_TOPIC, partition: 0, offset: this.#offset }])
+      if (result === undefined) break
+      if (result.error !== undefined) {
+        // Compaction may have removed what we had not read yet: continue at the log start.
+        if (result.error.error.code === 'KDR_ERR_OFFSET_OUT_OF_RANGE' && result.logStartOffset > this.#offset) {
+          this.#offset = result.logStartOffset
+          continue
+        }
+        break
+      }
+      for (const record of result.records) {
+        const entry = decodeStateEntry(record.key, record.value)
+        if (entry?.kind === 'fence' && entry.link === this.#link && entry.value !== null) this.#fence = entry.value
+      }
+      const moved = result.nextOffset !== this.#offset
+      this.#offset = result.nextOffset
+      if (!moved) break
+    }
+    if (this.#fence === null) return false
+    this.#onFence(this.#fence)
+    return true
+  }
+
+  close(): Promise<void> | undefined {
+    return this.#reader?.close()
+  }
+}
