@@ -53,6 +53,11 @@ export interface CopierSchemas {
 export interface CopierProducers {
   batches: BatchProducer
   deadLetters: RecordProducer
+  /**
+   * Whether the link may start a produce now: it wrote a heartbeat and read no fence recently
+   * (the write lease, link-replicator.ts). A copier waits while it is false; nothing is dropped.
+   */
+  mayWrite: () => boolean
 }
 
 export interface CopierStart {

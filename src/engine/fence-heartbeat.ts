@@ -73,6 +73,8 @@ export class FenceReader {
   #offset = 0n
   #fence: Record<string, unknown> | null = null
   #read: Promise<boolean> | null = null
+  /** Whether the last read reached the end of the state topic (no error on the way). */
+  #complete = false
 
   constructor(connection: ClusterConnection, link: string, onFence: (fence: Record<string, unknown>) => void) {
     this.#connection = connection
@@ -95,6 +97,11 @@ export class FenceReader {
     this.#offset = offset
   }
 
+  /** Whether the last read reached the end of the state topic without an error (see fenced()). */
+  get lastReadComplete(): boolean {
+    return this.#complete
+  }
+
   /** Reads state records written since the last look; whether the link is fenced. */
   fenced(): Promise<boolean> {
     // The commit and heartbeat loops both ask: one read of the state tail at a time.
@@ -106,6 +113,7 @@ export class FenceReader {
 
   async #readFence(): Promise<boolean> {
     if (this.#fence !== null) return true
+    this.#complete = false
     if (this.#reader === null) {
       this.#reader = new PartitionFetcher(
         { ...this.#connection, clientId: `kafka-dr-${this.#link}-fence` },
@@ -129,7 +137,10 @@ export class FenceReader {
       }
       const moved = result.nextOffset !== this.#offset
       this.#offset = result.nextOffset
-      if (!moved) break
+      if (!moved) {
+        this.#complete = true
+        break
+      }
     }
     if (this.#fence === null) return false
     this.#onFence(this.#fence)

@@ -29,6 +29,7 @@ import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.t
 import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
+import { WriteLease } from '../core/write-lease.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
@@ -85,11 +86,15 @@ export class LinkReplicator {
   /** The commit and heartbeat loops (target only), a subset of #loops. */
   #stateLoops: Promise<void>[] = []
   #stopping = false
+  /** The start in progress, which a stop waits for (bounded) before closing clients. */
+  #starting: Promise<void> | null = null
   /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
   #leftUncommitted: UncommittedRange[] = []
   #timers: AbortController = new AbortController()
   /** Reads the state topic's tail for a fence set by failover (fence-heartbeat.ts). */
   readonly #fenceReader: FenceReader
+  /** Renewed by each heartbeat proven written before any fence; copiers produce only while it holds. */
+  readonly #lease: WriteLease
   /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
   #copyFetcher: PartitionFetcher | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
@@ -124,6 +129,7 @@ export class LinkReplicator {
     this.#clusters = clusters
     this.#routing = routing
     this.#lanes = new FetchLanes(this.#copiers, config, this.#log, events)
+    this.#lease = new WriteLease(config.checkpointIntervalMs)
     this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
       this.#error = fenceMessage(config.name, fence)
       this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
@@ -133,8 +139,27 @@ export class LinkReplicator {
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
   async start(): Promise<void> {
+    this.#starting = this.#start()
+    try {
+      await this.#starting
+    } finally {
+      this.#starting = null
+    }
+  }
+
+  /** Throws when stop() was called meanwhile: a start never goes on creating clients after a stop. */
+  #checkNotStopping(): void {
+    if (this.#stopping) {
+      throw new KdrError('KDR_ERR_RUNTIME', `link ${this.config.name} was stopped while starting`, {
+        cluster: this.config.target
+      })
+    }
+  }
+
+  async #start(): Promise<void> {
     const config = this.config
     const ids = await this.#connect()
+    this.#checkNotStopping()
 
     await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
     await this.#ensureDeadLetterTopic()
@@ -145,6 +170,7 @@ export class LinkReplicator {
       this.#schemaSync = schemaSetup.sync
       this.#copierSchemas = schemaSetup.copierSchemas
     }
+    this.#checkNotStopping()
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
     this.#batchProducer = new BatchProducer(this.#targetConnection)
     this.#lanes.open(this.#sourceConnection)
@@ -163,6 +189,7 @@ export class LinkReplicator {
     )
     await this.#syncTopics(true)
     await this.#topicSync.syncConfigs()
+    this.#checkNotStopping()
     this.#startCheckpoints()
     this.#state = 'running'
     // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
@@ -174,10 +201,12 @@ export class LinkReplicator {
     // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
     // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
     // and waits for this replicator's acknowledgement (the state topic orders the two).
-    await this.#heartbeat('running')
-    if (await this.#fenced()) {
+    this.#checkNotStopping()
+    await this.#renewLease()
+    if (this.#fenceReader.fence !== null) {
       throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
     }
+    this.#checkNotStopping()
     this.#startLoops()
   }
 
@@ -278,7 +307,8 @@ export class LinkReplicator {
         targetTopic: topic => topicSync.known.get(topic)?.target,
         mapping: (topic, partition) => this.#copyMap(topic, partition),
         // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
-        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null)
+        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null),
+        mayWrite: () => this.#fenceReader.fence === null && !this.#stopping
       },
       this.#sourceAdmin!,
       this.#targetAdmin!,
@@ -319,7 +349,7 @@ export class LinkReplicator {
       // Liveness in its own loop: a slow source cannot delay it, and failover judges staleness by it.
       this.#every(config.checkpointIntervalMs, async () => {
         if (await this.#fenced()) return
-        await this.#heartbeat('running')
+        await this.#renewLease()
       })
     ]
     this.#loops = [
@@ -351,6 +381,12 @@ export class LinkReplicator {
     const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
     this.#lanes.stop()
+    // A start in progress ends at its next step (it checks #stopping); its clients are closed below.
+    if (this.#starting !== null)
+      await withinDeadline(
+        this.#starting.catch(() => {}),
+        deadline
+      )
     // Not the loops that wait on the source (a degraded source must not delay a fenced replicator's
     // acknowledgement); those are awaited after the final heartbeat, below.
     const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
@@ -456,6 +492,18 @@ export class LinkReplicator {
     return this.#fenceReader.fenced()
   }
 
+  /**
+   * Writes a `running` heartbeat, then reads the state topic to its end: found no fence, the write
+   * lease (core/write-lease.ts) runs again from the moment the heartbeat was issued. While it has run
+   * out (the state topic cannot be written or read) copiers start no produce, so failover's stale
+   * verdict never meets a replicator still writing (bar one produce in flight).
+   */
+  async #renewLease(): Promise<void> {
+    const issued = this.#lease.issue()
+    await this.#heartbeat('running')
+    if (!(await this.#fenced()) && this.#fenceReader.lastReadComplete) this.#lease.renew(issued)
+  }
+
   async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
     await writeState(this.#producer, [
@@ -545,7 +593,11 @@ export class LinkReplicator {
           this.#events,
           this.#origins?.filter ?? null
         ),
-        { batches: this.#batchProducer!, deadLetters: this.#producer! },
+        {
+          batches: this.#batchProducer!,
+          deadLetters: this.#producer!,
+          mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid()
+        },
         this.#log,
         topic.source,
         partition,

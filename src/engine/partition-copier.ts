@@ -55,6 +55,8 @@ export type {
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024
 const MAX_BACKOFF_MS = 10_000
+/** How often a copier looks again whether its link may write (the write lease, core/write-lease.ts). */
+const LEASE_POLL_MS = 200
 
 export class PartitionCopier {
   readonly topic: string
@@ -111,6 +113,8 @@ export class PartitionCopier {
   readonly #deadLetters: DeadLetters
   /** An undecodable batch is being settled (records before it written, then its policy): no fetch meanwhile. */
   #settlingBatch = false
+  /** The dead letter or stop of an undecodable batch, while it is being settled (drain waits for it). */
+  #settling: Promise<void> | null = null
 
   constructor(
     settings: CopierSettings,
@@ -283,7 +287,7 @@ export class PartitionCopier {
   /** Finishes the in-flight produce and stops producing; queued records are dropped (re-fetched on restart). */
   async drain(): Promise<void> {
     this.#draining = true
-    while (this.#producing !== null) await this.#producing
+    while (this.#producing !== null || this.#settling !== null) await (this.#producing ?? this.#settling)
   }
 
   /**
@@ -391,8 +395,9 @@ export class PartitionCopier {
    */
   #onUndecodableBatch(result: PartitionFetch, batch: { lastOffset: bigint; bytes: number }, error: KdrError): void {
     this.#settlingBatch = true
-    void this.#settleBatch(result.fetchOffset, batch.lastOffset + 1n, batch.bytes, error).finally(() => {
+    this.#settling = this.#settleBatch(result.fetchOffset, batch.lastOffset + 1n, batch.bytes, error).finally(() => {
       this.#settlingBatch = false
+      this.#settling = null
       this.onSpace()
     })
   }
@@ -460,6 +465,11 @@ export class PartitionCopier {
 
   async #produceLoop(): Promise<void> {
     while (this.#state === 'running' && !this.#draining && !this.#queue.empty) {
+      // Self-fencing: no new produce while the link has not proven recently that it may write.
+      if (!this.#producers.mayWrite()) {
+        await sleep(LEASE_POLL_MS)
+        continue
+      }
       const batch = this.#queue.take(this.#ackedNext, this.#batchLimit)
       this.#inFlightTimestamp = batch.records[0]?.timestamp ?? -1
       try {

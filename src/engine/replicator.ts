@@ -70,6 +70,7 @@ export class Replicator {
       await link.start()
       this.#startErrors.delete(link.config.name)
     } catch (error) {
+      if (this.#stopped) return // stopped while starting: nothing to report or retry
       const message = describeCause(error)
       this.#startErrors.set(link.config.name, message)
       this.#events.error(link.config.name, KdrError.is(error) ? error.code : 'KDR_ERR_RUNTIME')

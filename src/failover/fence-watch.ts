@@ -1,3 +1,5 @@
+import { STALE_HEARTBEAT_INTERVALS } from '../core/write-lease.ts'
+
 /**
  * When failover may compute its failover points: only once no replicator of the link can write to the
  * target any more. Decided from the heartbeats in the target's state topic, ordered by their OFFSETS
@@ -29,7 +31,8 @@ export interface SeenHeartbeat {
 
 export type FenceVerdict = { done: true; replicator: Record<string, unknown> } | { done: false; latest: SeenHeartbeat }
 
-export const STALE_HEARTBEAT_INTERVALS = 3
+/** core/write-lease.ts: a replicator stops starting produces one interval before failover's verdict. */
+export { STALE_HEARTBEAT_INTERVALS }
 
 export class FenceWatch {
   readonly #fenceOffset: bigint

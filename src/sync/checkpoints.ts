@@ -32,6 +32,8 @@ export interface CheckpointSyncOptions {
   mapping: (topic: string, partition: number) => PartitionMapping | undefined
   /** Writes state entries (one atomic batch). */
   write: (entries: StateEntry[]) => Promise<void>
+  /** Whether group offsets may be committed on the target now (false once the link is fenced). */
+  mayWrite?: () => boolean
 }
 
 export interface CheckpointPassResult {
@@ -162,6 +164,8 @@ export class CheckpointSync {
         }
       }
       if (commit.size === 0) return 0
+      // A pass that was under way when failover fenced the link leaves the groups to failover.
+      if (this.#options.mayWrite?.() === false) return 0
       await this.#target.commitGroupOffsets(group, commit)
       let n = 0
       for (const p of commit.values()) n += p.size

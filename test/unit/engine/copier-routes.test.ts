@@ -90,7 +90,7 @@ describe('partition copier: which copied records a link forwards', () => {
     const logs: string[] = []
     const copier = new PartitionCopier(
       settings,
-      { batches, deadLetters: {} as RecordProducer },
+      { batches, deadLetters: {} as RecordProducer, mayWrite: () => true },
       createLogger({ level: 'warn', write: line => logs.push(line) }),
       'orders',
       0,

@@ -48,7 +48,8 @@ function harness(overrides: Partial<CopierSettings> = {}): Harness {
         for (const r of records) letters.push({ topic, headers: r.headers })
         return Promise.resolve([])
       }
-    } as unknown as RecordProducer
+    } as unknown as RecordProducer,
+    mayWrite: () => true
   }
   const log = createLogger({ level: 'info', write: line => logs.push(line) })
   const copier = new PartitionCopier(settings, producers, log, 'orders', 0, 'orders', {

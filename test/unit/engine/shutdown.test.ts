@@ -133,7 +133,10 @@ function rawRecords(count: number): RawRecord[] {
   return out
 }
 
-function copierWith(send: () => Promise<bigint>): { copier: PartitionCopier; lines: Record<string, unknown>[] } {
+function copierWith(
+  send: () => Promise<bigint>,
+  mayWrite: () => boolean = () => true
+): { copier: PartitionCopier; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = []
   const log = createLogger({ write: line => void lines.push(JSON.parse(line) as Record<string, unknown>) })
   const settings: CopierSettings = {
@@ -154,7 +157,7 @@ function copierWith(send: () => Promise<bigint>): { copier: PartitionCopier; lin
   const batches = { send } as unknown as BatchProducer
   const copier = new PartitionCopier(
     settings,
-    { batches, deadLetters: {} as RecordProducer },
+    { batches, deadLetters: {} as RecordProducer, mayWrite },
     log,
     'orders',
     0,
@@ -222,5 +225,46 @@ describe('PartitionCopier when the link stops with the target down', () => {
     const closed = new ProducerClosedError('producer is closed', { cluster: 'dc2', topic: 'orders', partition: 0 })
     assert.deepEqual(classifyProduceError(closed), { kind: 'closed', name: undefined })
     assert.equal(classifyProduceError(new KdrError('KDR_ERR_KAFKA_PRODUCE', 'timeout')).kind, 'retriable')
+  })
+})
+
+describe('PartitionCopier and the write lease', () => {
+  test('no produce starts while the link may not write; copying resumes when it may again, nothing dropped', async () => {
+    let allowed = false
+    let asked = 0
+    let sends = 0
+    const { copier } = copierWith(
+      () => {
+        sends++
+        return Promise.resolve(0n)
+      },
+      () => {
+        asked++
+        return allowed
+      }
+    )
+    // Positive evidence that the copier has records and looked at the lease more than once.
+    await until(() => asked >= 3)
+    assert.equal(sends, 0, 'nothing sent while the lease has run out')
+    assert.equal(copier.replicatedNext, 0n)
+    allowed = true
+    await until(() => copier.replicatedNext === 10n)
+    assert.equal(sends, 1)
+    await copier.drain()
+  })
+
+  test('a stop while waiting for the lease ends the wait', async () => {
+    let asked = 0
+    const { copier } = copierWith(
+      () => Promise.resolve(0n),
+      () => {
+        asked++
+        return false
+      }
+    )
+    await until(() => asked >= 1)
+    await copier.drain()
+    assert.equal(copier.producing, false)
+    assert.equal(copier.replicatedNext, 0n)
   })
 })
