@@ -44,7 +44,15 @@ export interface LinkConfig {
   checkpointIntervalMs: number
   /** Write translated offsets into the target's __consumer_offsets for groups empty there. */
   syncGroupOffsets: boolean
+  /**
+   * at-least-once: idempotent writes, progress stored after they are acknowledged (a crash replays up
+   * to a commit interval). exactly-once: the records of a commit interval and the progress that
+   * covers them are committed in one transaction on the target (engine/delivery.ts).
+   */
+  delivery: 'at-least-once' | 'exactly-once'
   commitIntervalMs: number
+  /** exactly-once only: a transaction's timeout on the coordinator, and its size bounds. */
+  transaction: { timeoutMs: number; maxRecords: number; maxBytes: number }
   /** On stop (SIGTERM): how long in-flight writes may take before they are given up; the stop is bounded by it. */
   drainTimeoutMs: number
   sync: { topicsIntervalMs: number; configsIntervalMs: number }
@@ -180,6 +188,15 @@ function parseYaml(text: string, origin: string): unknown {
 }
 
 const maxYamlErrors = 5
+
+/** Commit interval when the config names none: a crash replays up to one (at-least-once). */
+export const AT_LEAST_ONCE_COMMIT_INTERVAL_MS = 1000
+/**
+ * exactly-once: records become visible to read_committed readers when their transaction commits, so
+ * the interval is the added latency; each commit costs a state write and an EndTxn round trip
+ * (docs/benchmarks.md measures the trade-off).
+ */
+export const EXACTLY_ONCE_COMMIT_INTERVAL_MS = 200
 
 /** The parser quotes source text after ": " (any token, a password included); keep only the reason. */
 function yamlReason(message: string): string {
@@ -504,8 +521,26 @@ class Compilation {
         `(${producer.maxBufferedBytes}) is below producer.maxBufferedBytesPerPartition (${producer.maxBufferedBytesPerPartition}): the link-wide limit applies first`
       )
     }
+    this.checkTransaction(path, raw)
     if (raw.name !== undefined) return quietParse(shape.name, raw.name)
     return source === undefined || target === undefined ? undefined : defaultLinkName(source, target)
+  }
+
+  /**
+   * exactly-once: the transaction of a commit interval must end well within its timeout, or the
+   * coordinator aborts it while the replicator is still writing (every interval would be lost).
+   */
+  private checkTransaction(path: ValuePath, raw: Record<string, unknown>): void {
+    const { shape } = linkSchema
+    if (quietParse(shape.delivery, raw.delivery) !== 'exactly-once') return
+    const interval = quietParse(shape.commitIntervalMs, raw.commitIntervalMs) ?? EXACTLY_ONCE_COMMIT_INTERVAL_MS
+    const timeout = quietParse(shape.transaction, raw.transaction)?.timeoutMs
+    if (timeout !== undefined && timeout < interval * 4) {
+      this.issue(
+        [...path, 'transaction', 'timeoutMs'],
+        `(${timeout}) must be at least 4 x commitIntervalMs (${interval}) with delivery: exactly-once, so a transaction commits well before the coordinator aborts it`
+      )
+    }
   }
 
   private compileLink(input: LinkInput): LinkConfig {
@@ -523,7 +558,11 @@ class Compilation {
       groups: { include: input.groups.include, exclude: input.groups.exclude },
       checkpointIntervalMs: input.checkpointIntervalMs,
       syncGroupOffsets: input.syncGroupOffsets,
-      commitIntervalMs: input.commitIntervalMs,
+      delivery: input.delivery,
+      commitIntervalMs:
+        input.commitIntervalMs ??
+        (input.delivery === 'exactly-once' ? EXACTLY_ONCE_COMMIT_INTERVAL_MS : AT_LEAST_ONCE_COMMIT_INTERVAL_MS),
+      transaction: { ...input.transaction },
       drainTimeoutMs: input.drainTimeoutMs,
       sync: { ...input.sync },
       producer: { ...input.producer },

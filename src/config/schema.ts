@@ -280,7 +280,16 @@ export const linkSchema = strict({
   onDataLoss: oneOf(['stop', 'skip']).default('stop'),
   onRecordError: oneOf(['stop', 'dead-letter']).default('stop'),
   deadLetterTopic: topicNameSchema.optional(),
-  commitIntervalMs: int(100).default(1000),
+  /** at-least-once: idempotent writes, progress committed after; exactly-once: records and progress in one transaction. */
+  delivery: oneOf(['at-least-once', 'exactly-once']).default('at-least-once'),
+  /** Default depends on delivery (config/load.ts): at-least-once 1000 ms, exactly-once TRANSACTION_DEFAULTS.commitIntervalMs. */
+  commitIntervalMs: int(50).optional(),
+  transaction: strict({
+    // The broker refuses a timeout above its transaction.max.timeout.ms (15 min by default).
+    timeoutMs: int(1000, 900_000).default(30_000),
+    maxRecords: int(1).default(500_000),
+    maxBytes: int(65536).default(64 * 1024 * 1024)
+  }).prefault({}),
   drainTimeoutMs: int(1000, 600_000).default(30_000),
   sync: strict({
     topicsIntervalMs: int(1000).default(5000),
