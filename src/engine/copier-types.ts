@@ -1,3 +1,4 @@
+import { type WriteBoundary } from './transaction-boundary.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
 import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
 import { type BatchProducer, type CompressionName, type RawRecord, type RecordProducer } from '../kafka/index.ts'
@@ -51,7 +52,13 @@ export interface CopierSchemas {
 
 /** The two producers a copier writes with: batches of copied records, and single dead letters. */
 export interface CopierProducers {
-  batches: BatchProducer
+  batches: Pick<BatchProducer, 'send'>
+  /**
+   * Every write of a batch runs inside it: under exactly-once a commit waits for the writes under
+   * way and starts none meanwhile (transaction-boundary.ts); under at-least-once it never waits
+   * (absent: OPEN_BOUNDARY).
+   */
+  boundary?: WriteBoundary
   deadLetters: RecordProducer
   /**
    * Whether the link may start a produce now: it wrote a heartbeat and read no fence recently

@@ -1,4 +1,4 @@
-import { ProducerClosedError, protocolErrorName } from '../kafka/index.ts'
+import { ProducerClosedError, TransactionError, errorNameInChain } from '../kafka/index.ts'
 
 /**
  * Produce errors the target will repeat forever for the same record: retrying cannot help, so the
@@ -24,26 +24,18 @@ const PERMANENT_PARTITION_ERRORS = new Set([
 
 /**
  * record: the target refuses this record for good; partition: it refuses the partition's writes;
- * closed: the producer was closed (the link is stopping), so nothing more is sent through it;
+ * closed: the producer was closed (the link is stopping) or its transaction failed (the link
+ * aborts it), so nothing more is sent through it;
  * retriable: anything else, sent again after a backoff.
  */
 export type ProduceErrorKind = 'record' | 'partition' | 'closed' | 'retriable'
 
 export function classifyProduceError(error: unknown): { kind: ProduceErrorKind; name: string | undefined } {
   if (error instanceof ProducerClosedError) return { kind: 'closed', name: undefined }
-  const name = findName(error)
+  // The transaction failed (exactly-once): the link aborts it and restarts, or stops if fenced.
+  if (error instanceof TransactionError) return { kind: 'closed', name: undefined }
+  const name = errorNameInChain(error)
   if (name !== undefined && PERMANENT_RECORD_ERRORS.has(name)) return { kind: 'record', name }
   if (name !== undefined && PERMANENT_PARTITION_ERRORS.has(name)) return { kind: 'partition', name }
   return { kind: 'retriable', name }
-}
-
-/** The broker error name anywhere in the cause chain. */
-function findName(error: unknown): string | undefined {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const name = protocolErrorName(current)
-    if (name !== undefined) return name
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
 }

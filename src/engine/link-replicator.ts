@@ -6,12 +6,12 @@ import { segmentCopyMap } from '../core/copy-search.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import {
-  BatchProducer,
   type ClusterConnection,
   KafkaAdmin,
   type PartitionFetcher,
   RecordProducer,
-  TargetCopyReader
+  TargetCopyReader,
+  type TransactionError
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
@@ -19,6 +19,7 @@ import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
 import { type SchemaSync } from '../schemas/schema-sync.ts'
 import { type CommitPart, type CopierSchemas } from './copier-types.ts'
+import { type Delivery, IdempotentDelivery, TransactionalDelivery } from './delivery.ts'
 import { PartitionCopier } from './partition-copier.ts'
 import { mergeCommitParts } from './commit-merge.ts'
 import { startSchemaSync } from './schema-setup.ts'
@@ -74,8 +75,15 @@ export class LinkReplicator {
   readonly #lanes: FetchLanes
   /** State records and dead letters. */
   #producer: RecordProducer | null = null
-  /** Copied records: ready-made batches. */
-  #batchProducer: BatchProducer | null = null
+  /** How copied batches and the progress covering them reach the target (delivery.ts). */
+  #delivery: Delivery | null = null
+  /** Wakes the exactly-once commit loop early (a transaction reached its size bound). */
+  #commitNow: (() => void) | null = null
+  /**
+   * Called once when the link stopped by itself at run time (a transaction failed): the Replicator
+   * starts it again from the committed state, unless it was fenced by a failover.
+   */
+  onFailed: (error: KdrError) => void = () => {}
   #topicSync: TopicSync | null = null
   #checkpoints: CheckpointSync | null = null
   #storedCheckpoints: StoredCheckpoint[] = []
@@ -163,6 +171,9 @@ export class LinkReplicator {
 
     await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
     await this.#ensureDeadLetterTopic()
+    // exactly-once: the transactional id is initialised BEFORE the state is read, so a transaction an
+    // earlier run left open (with its state records) is aborted first and never read as progress.
+    await this.#startDelivery()
     await this.#loadState(ids)
 
     const schemaSetup = await startSchemaSync(config, this.#registries, this.#log)
@@ -171,8 +182,6 @@ export class LinkReplicator {
       this.#copierSchemas = schemaSetup.copierSchemas
     }
     this.#checkNotStopping()
-    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
-    this.#batchProducer = new BatchProducer(this.#targetConnection)
     this.#lanes.open(this.#sourceConnection)
     this.#topicSync = new TopicSync(
       {
@@ -208,6 +217,23 @@ export class LinkReplicator {
     }
     this.#checkNotStopping()
     this.#startLoops()
+  }
+
+  /** The state producer and the delivery (delivery.ts); exactly-once initialises its transactional id. */
+  async #startDelivery(): Promise<void> {
+    const config = this.config
+    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
+    if (config.delivery === 'exactly-once') {
+      const delivery = new TransactionalDelivery(this.#targetConnection, config, this.#log, error =>
+        this.#onTransactionFailed(error)
+      )
+      delivery.boundary.onFull = () => this.#commitNow?.()
+      this.#delivery = delivery
+    } else {
+      this.#delivery = new IdempotentDelivery(this.#targetConnection, this.#producer)
+    }
+    await this.#delivery.start()
+    this.#checkNotStopping()
   }
 
   /** Connects to both clusters; their ids. */
@@ -329,6 +355,14 @@ export class LinkReplicator {
       origins: this.#origins?.filter ?? null
     })
     const { segments, targetEnd, recent } = copier.copies
+    if (this.#delivery?.mode === 'exactly-once') {
+      // Only committed copies: a group offset on the target never points into a transaction that
+      // may still be aborted. Copies below committedNext are all committed.
+      return {
+        copies: segmentCopyMap(segments, copier.committedTargetEnd, reader, recent),
+        replicatedNext: copier.committedNext
+      }
+    }
     const replicatedNext = copier.replicatedNext
     // A batch written but not yet complete (a split batch's first half) may lie past
     // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
@@ -342,10 +376,14 @@ export class LinkReplicator {
     // The loops that write state (commits, heartbeats) touch only the target: stop() waits for them
     // before its final commit, never for a loop waiting on the source.
     this.#stateLoops = [
-      this.#every(config.commitIntervalMs, async () => {
-        if (await this.#fenced()) return
-        await this.commit()
-      }),
+      this.#every(
+        config.commitIntervalMs,
+        async () => {
+          if (await this.#fenced()) return
+          await this.commit()
+        },
+        wake => (this.#commitNow = wake)
+      ),
       // Liveness in its own loop: a slow source cannot delay it, and failover judges staleness by it.
       this.#every(config.checkpointIntervalMs, async () => {
         if (await this.#fenced()) return
@@ -410,16 +448,7 @@ export class LinkReplicator {
       )
     }
     const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
-    let committed = true
-    try {
-      if (!(await withinDeadline(this.commit(), writesBy)).inTime) throw new Error('no answer from the target in time')
-    } catch (error) {
-      committed = false
-      this.#log.error(
-        { err: describeCause(error) },
-        'final commit failed; records since the last commit will be copied again on restart'
-      )
-    }
+    const committed = await this.#finalCommit(timedOut, writesBy)
     const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
@@ -429,7 +458,7 @@ export class LinkReplicator {
       Promise.allSettled([
         ...this.#lanes.close(),
         this.#producer?.close(),
-        this.#batchProducer?.close(),
+        this.#delivery?.close(),
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
         this.#fenceReader.close(),
@@ -452,27 +481,65 @@ export class LinkReplicator {
     this.#log.info('stopped')
   }
 
+  /**
+   * The commit of a stop. exactly-once: only when every write finished (a write given up may still
+   * land: the transaction is aborted instead, and so never becomes visible).
+   */
+  async #finalCommit(timedOut: boolean, writesBy: number): Promise<boolean> {
+    const delivery = this.#delivery
+    if (delivery?.mode === 'exactly-once' && (timedOut || this.#error !== null)) {
+      await withinDeadline(delivery.abandon(), writesBy)
+      return false
+    }
+    try {
+      if (!(await withinDeadline(this.commit(), writesBy)).inTime) throw new Error('no answer from the target in time')
+      return true
+    } catch (error) {
+      this.#log.error(
+        { err: describeCause(error) },
+        delivery?.mode === 'exactly-once'
+          ? 'final commit failed; the open transaction is aborted and its records copied again on restart'
+          : 'final commit failed; records since the last commit will be copied again on restart'
+      )
+      if (delivery !== null) await withinDeadline(delivery.abandon(), writesBy)
+      return false
+    }
+  }
+
   /** After stop(): the source offsets whose progress it could not commit, per partition (empty after a clean stop). */
   get leftUncommitted(): readonly UncommittedRange[] {
     return this.#leftUncommitted
   }
 
-  /** Commits progress and offset runs of every partition that moved (one atomic batch). */
+  /**
+   * Commits progress and the segment index of every partition that moved: one atomic state write
+   * (at-least-once), or the end of the open transaction with those records in it (exactly-once:
+   * gathered when no write is under way, so they cover exactly the committed batches).
+   */
   async commit(): Promise<void> {
-    if (this.#producer === null || this.#sourceClusterId === null) return
-    for (const copier of this.#copiers.values()) {
-      const part = copier.pendingCommit()
-      if (part !== null) this.#merge(part)
-    }
-    if (this.#uncommitted.size === 0) return
-    const parts = [...this.#uncommitted.values()]
-    await writeState(this.#producer, commitEntries(this.config.name, this.#sourceClusterId, parts))
-    for (const part of parts) {
-      const key = partitionKey(part.topic, part.partition)
-      this.#copiers.get(key)?.markCommitted(part.next)
-      if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
-    }
-    this.#lastCommitAt = Date.now()
+    const delivery = this.#delivery
+    if (this.#producer === null || delivery === null || this.#sourceClusterId === null) return
+    const sourceClusterId = this.#sourceClusterId
+    let parts: CommitPart[] = []
+    await delivery.commit(() => {
+      for (const copier of this.#copiers.values()) {
+        const part = copier.pendingCommit()
+        if (part !== null) this.#merge(part)
+      }
+      if (this.#uncommitted.size === 0) return null
+      parts = [...this.#uncommitted.values()]
+      return {
+        entries: commitEntries(this.config.name, sourceClusterId, parts),
+        committed: () => {
+          for (const part of parts) {
+            const key = partitionKey(part.topic, part.partition)
+            this.#copiers.get(key)?.markCommitted(part.next, part.copies.targetEnd)
+            if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
+          }
+          this.#lastCommitAt = Date.now()
+        }
+      }
+    })
     if (parts.some(p => p.copies.legacyRuns.length > 0)) {
       await deleteLegacyRuns(this.#producer, this.config.name, parts).catch((error: unknown) =>
         this.#log.warn(
@@ -481,6 +548,35 @@ export class LinkReplicator {
         )
       )
     }
+  }
+
+  /**
+   * exactly-once: the transaction failed (delivery.ts). Nothing of it becomes visible. Fenced by a
+   * failover (its fence document is in the state topic): the link stops for good, as fenced. Any
+   * other failure: the link stops and the Replicator starts it again from the committed state (its
+   * InitProducerId aborts what is left open, the copiers resume at committed progress).
+   */
+  #onTransactionFailed(error: TransactionError): void {
+    if (this.#stopping) return
+    void (async () => {
+      const byFailover = error.kind === 'fenced' && (await this.#fenced().catch(() => false))
+      if (byFailover) {
+        this.#log.error(
+          { transactionalId: error.message },
+          'exactly-once: producer fenced by failover; link stopped, nothing written after the fence is visible'
+        )
+        return // the fence reader stops the link as fenced
+      }
+      this.#error = error.message
+      this.#log.error(
+        { code: error.code, kind: error.kind, err: error.message },
+        error.kind === 'fenced'
+          ? "exactly-once: producer fenced by another process using this link's transactional id; stopping the link, restarting it from committed state"
+          : 'exactly-once: transaction failed; its records are not visible. Stopping the link, restarting it from committed state'
+      )
+      await this.stop()
+      this.onFailed(error)
+    })()
   }
 
   /**
@@ -594,7 +690,8 @@ export class LinkReplicator {
           this.#origins?.filter ?? null
         ),
         {
-          batches: this.#batchProducer!,
+          batches: this.#delivery!.batches,
+          boundary: this.#delivery!.boundary,
           deadLetters: this.#producer!,
           mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid()
         },
@@ -626,14 +723,19 @@ export class LinkReplicator {
     }
   }
 
-  /** Runs `task` every `ms` until stop; a failing pass is logged and retried at the next interval. */
-  async #every(ms: number, task: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `task` every `ms` until stop; a failing pass is logged and retried at the next interval.
+   * `wakeable` receives a function that starts the next pass at once.
+   */
+  async #every(ms: number, task: () => Promise<void>, wakeable?: (wake: () => void) => void): Promise<void> {
     const signal = this.#timers.signal
     while (!signal.aborted) {
+      const early = new AbortController()
+      wakeable?.(() => early.abort())
       try {
-        await sleep(ms, undefined, { signal })
+        await sleep(ms, undefined, { signal: AbortSignal.any([signal, early.signal]) })
       } catch {
-        return
+        if (signal.aborted) return
       }
       try {
         await task()

@@ -28,6 +28,7 @@ import {
 import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
 import { FetchRetries } from './fetch-retries.ts'
+import { OPEN_BOUNDARY } from './transaction-boundary.ts'
 import { divergedLoss, outOfRangeLoss, withPolicy } from './data-loss.ts'
 
 /**
@@ -84,6 +85,7 @@ export class PartitionCopier {
   #fetchOffset: bigint
   #ackedNext: bigint
   #committedNext: bigint
+  #committedTargetEnd: bigint | null
   #pendingGaps: { from: bigint; to: bigint; reason: string }[] = []
   #producing: Promise<void> | null = null
   #draining = false
@@ -139,6 +141,7 @@ export class PartitionCopier {
     this.#fetchOffset = start.offset
     this.#ackedNext = start.offset
     this.#committedNext = start.offset
+    this.#committedTargetEnd = start.copies.targetEnd
     this.#batchLimit = settings.maxBatchBytes
     this.#fetchRetries = new FetchRetries(settings, this.#log, () => this.onSpace())
     this.#deadLetters = new DeadLetters(producers.deadLetters, settings, this.#log, topic, partition)
@@ -319,8 +322,20 @@ export class PartitionCopier {
     }
   }
 
-  markCommitted(next: bigint): void {
+  /** A commit stored progress up to `next`, with the copies ending at `targetEnd` on the target. */
+  markCommitted(next: bigint, targetEnd: bigint | null): void {
     this.#committedNext = next
+    this.#committedTargetEnd = targetEnd
+  }
+
+  /** Next source offset whose copies are committed (exactly-once: visible to read_committed readers). */
+  get committedNext(): bigint {
+    return this.#committedNext
+  }
+
+  /** One past the target offset of the last committed copy (null when nothing was committed yet). */
+  get committedTargetEnd(): bigint | null {
+    return this.#committedTargetEnd
   }
 
   status(): PartitionStatus {
@@ -481,27 +496,48 @@ export class PartitionCopier {
     }
   }
 
-  /** Sends a batch until it is acknowledged or a permanent error decides its fate. */
+  /**
+   * Sends a batch until it is acknowledged or a permanent error decides its fate. The schema ids it
+   * needs are registered first (outside the write boundary: waiting for a registry never holds a
+   * transaction open); the writes themselves run inside the boundary (delivery.ts).
+   */
   async #deliver(batch: Batch): Promise<void> {
     const schemaIds = this.#schemaIds
+    let sendable = batch.records.length
     if (schemaIds !== null && (batch.schemaIds !== null || batch.keyIds !== null)) {
-      const sendable = await schemaIds.ensure(batch)
-      if (sendable === null) return
-      if (sendable < batch.records.length) {
-        const stop = schemaIds.stop!
-        if (sendable > 0) {
-          const sent = await this.#sendAll(
-            batch.records.slice(0, sendable),
-            batch.prefixes.slice(0, sendable),
-            batch.bytes
-          )
-          if (sent === null) return
-        }
-        // Everything before the record is on the target; a restart tries the record again.
-        this.#ackedNext = BigInt(batch.records[sendable]!.offset)
-        this.fail(stop)
-        return
+      const ready = await schemaIds.ensure(batch)
+      if (ready === null) return
+      sendable = ready
+    }
+    const boundary = this.#producers.boundary ?? OPEN_BOUNDARY
+    if (!(await boundary.enter())) {
+      this.#draining = true // the link stops: nothing more is written
+      return
+    }
+    const before = { records: this.#replicatedRecords, bytes: this.#replicatedBytes }
+    try {
+      await this.#write(batch, sendable)
+    } finally {
+      boundary.leave(this.#replicatedRecords - before.records, this.#replicatedBytes - before.bytes)
+    }
+  }
+
+  /** Writes the first `sendable` records of a batch (all of them: the batch is complete). */
+  async #write(batch: Batch, sendable: number): Promise<void> {
+    if (sendable < batch.records.length) {
+      const stop = this.#schemaIds!.stop!
+      if (sendable > 0) {
+        const sent = await this.#sendAll(
+          batch.records.slice(0, sendable),
+          batch.prefixes.slice(0, sendable),
+          batch.bytes
+        )
+        if (sent === null) return
       }
+      // Everything before the record is on the target; a restart tries the record again.
+      this.#ackedNext = BigInt(batch.records[sendable]!.offset)
+      this.fail(stop)
+      return
     }
     if (batch.records.length > 0 && (await this.#sendAll(batch.records, batch.prefixes, batch.bytes)) === null) return
     this.#complete(batch)

@@ -5,6 +5,14 @@ import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
 import { RoutePlan } from '../core/routes.ts'
 import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
 
+/** A link failing again within this time after a restart counts as failing in a row. */
+const RESET_AFTER_MS = 120_000
+
+/** Backoff before the attempt-th start of a link: 2 s doubling, at most 60 s. */
+function restartDelay(attempt: number): number {
+  return Math.min(60_000, 2000 * 2 ** Math.min(attempt - 1, 5))
+}
+
 /**
  * Runs every link of a config. Links are independent: one that fails to start is reported and
  * retried with backoff (as a fresh LinkReplicator) without holding up the others.
@@ -16,6 +24,8 @@ export class Replicator {
   readonly #startErrors = new Map<string, string>()
   readonly #retries = new Set<NodeJS.Timeout>()
   #stopped = false
+  /** Run-time failures in a row per link, for the restart backoff. */
+  readonly #failures = new Map<string, { count: number; at: number }>()
 
   readonly #events: EngineEvents
   /** One route per (origin, target) over every link of the config: which copied records each link copies. */
@@ -30,7 +40,7 @@ export class Replicator {
   }
 
   #newLink(link: KafkaDrConfig['links'][number]): LinkReplicator {
-    return new LinkReplicator(
+    const replicator = new LinkReplicator(
       link,
       this.#config.clusters,
       this.#log,
@@ -38,6 +48,33 @@ export class Replicator {
       this.#events,
       this.#routes.linkRouting(link.source, link.target)
     )
+    replicator.onFailed = error => this.#restartFailed(replicator, error)
+    return replicator
+  }
+
+  /**
+   * A link stopped by itself at run time (an exactly-once transaction failed): started again as a
+   * fresh LinkReplicator after a backoff that grows with failures in a row (a link that ran for
+   * RESET_AFTER_MS counts from the start again).
+   */
+  #restartFailed(failed: LinkReplicator, error: KdrError): void {
+    const index = this.#links.indexOf(failed)
+    if (index < 0 || this.#stopped) return
+    const name = failed.config.name
+    const now = Date.now()
+    const last = this.#failures.get(name)
+    const inARow = last !== undefined && now - last.at < RESET_AFTER_MS ? last.count + 1 : 1
+    this.#failures.set(name, { count: inARow, at: now })
+    this.#events.error(name, error.code)
+    this.#startErrors.set(name, error.message)
+    const delay = restartDelay(inARow)
+    this.#log.error({ link: name, err: error.message, retryInMs: delay }, 'link stopped after a failure; restarting')
+    this.#links[index] = this.#newLink(failed.config)
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer)
+      if (!this.#stopped) void this.#startLink(index, 1)
+    }, delay)
+    this.#retries.add(timer)
   }
 
   get links(): readonly LinkReplicator[] {
@@ -80,7 +117,7 @@ export class Replicator {
         await link.stop().catch(() => {})
         return
       }
-      const delay = Math.min(60_000, 2000 * 2 ** Math.min(attempt - 1, 5))
+      const delay = restartDelay(attempt)
       this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
       await link.stop().catch(() => {})
       if (this.#stopped) return

@@ -2,8 +2,6 @@ import {
   type ClusterMetadata,
   type Connection,
   ProtocolError,
-  type Reader,
-  Writer,
   createAPI,
   initProducerIdV0,
   initProducerIdV1,
@@ -17,7 +15,15 @@ import { KdrError, describeCause } from '../errors.ts'
 import { protocolErrorName } from './call.ts'
 import { MAX_SEQUENCE, addToSequence } from './producer-sequence.ts'
 import { RawClient } from './raw-client.ts'
-import { batchRecordCount, stampBatch } from './record-batch.ts'
+import {
+  type Pending,
+  type ProduceAnswers,
+  createProduceRequest,
+  parseProduceResponse,
+  partitionKey
+} from './produce-request.ts'
+import { ATTR_TRANSACTIONAL, batchRecordCount, stampBatch } from './record-batch.ts'
+import { type TransactionSession } from './transaction.ts'
 import { type ClusterConnection } from './types.ts'
 
 /**
@@ -30,15 +36,22 @@ import { type ClusterConnection } from './types.ts'
  * batch the broker did write is recognised as a duplicate and answered with the first offset).
  * Sequence numbers only advance when the broker acknowledged a batch, and wrap at 2^31-1 the way
  * the broker counts them (producer-sequence.ts).
+ *
+ * With a TransactionSession the producer is transactional (delivery: exactly-once): batches carry the
+ * transactional bit and the session's producer id and epoch, each partition is added to the open
+ * transaction before its first batch, and an answer that ends the transaction (fenced, epoch or
+ * sequence errors) fails the session instead of starting over with a new producer id: the owner
+ * aborts and resumes from committed state (engine/delivery.ts).
  */
 
 /** Produce v9..v11 share one request layout (flexible versions); v9 needs Kafka 2.4 or later. */
 const PRODUCE_MIN_VERSION = 9
-const ACKS_ALL = -1
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 /** Broker errors after which the producer id is no longer usable: a new one is requested. */
 const PRODUCER_STATE_ERRORS = new Set([45, 46, 47, 49, 59, 90])
+/** Transactional: errors that end the transaction (the above, INVALID_TXN_STATE, TRANSACTION_ABORTABLE). */
+const TRANSACTION_ENDING_ERRORS = new Set([...PRODUCER_STATE_ERRORS, 48, 120])
 /** InitProducerId answers that go away by themselves once the broker's coordinator is ready. */
 const COORDINATOR_NOT_READY = new Set([
   'COORDINATOR_LOAD_IN_PROGRESS',
@@ -50,31 +63,10 @@ const COORDINATOR_NOT_READY = new Set([
 /** Broker errors that mean the metadata (leader) used for the request is out of date. */
 const STALE_METADATA_ERRORS = new Set([3, 5, 6, 74, 75])
 
-interface Pending {
-  topic: string
-  partition: number
-  batch: Buffer
-  records: number
-  sequence: number
-  producerId: bigint
-  /** Times this batch went back to the queue after the leader moved or was not ready yet. */
-  attempts: number
-  resolve: (baseOffset: bigint) => void
-  reject: (error: Error) => void
-}
-
 /** Quiet retries of a batch whose partition leader was not ready (e.g. a topic just created). */
 const LEADER_RETRIES = 8
 
-interface PartitionAnswer {
-  errorCode: number
-  baseOffset: bigint
-  errorMessage: string | null
-}
-
-type ProduceAnswers = Map<string, PartitionAnswer>
-
-type ProduceApi = ReturnType<typeof createAPI<[number, Map<string, Pending[]>], ProduceAnswers>>
+type ProduceApi = ReturnType<typeof createAPI<[string | null, number, Map<string, Pending[]>], ProduceAnswers>>
 
 interface TopicLeaders {
   leaders: number[]
@@ -94,89 +86,6 @@ export class ProducerClosedError extends KdrError {
   }
 }
 
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
-}
-
-/*
-  Produce Request (Version: 9..11) => transactional_id acks timeout_ms [topic_data] TAG_BUFFER
-    topic_data => name [partition_data] TAG_BUFFER
-      partition_data => index records TAG_BUFFER
-*/
-function createProduceRequest(timeoutMs: number, byTopic: Map<string, Pending[]>): Writer {
-  const writer = Writer.create().appendString(null).appendInt16(ACKS_ALL).appendInt32(timeoutMs)
-  writer.appendUnsignedVarInt(byTopic.size + 1)
-  for (const [topic, list] of byTopic) {
-    writer.appendString(topic).appendUnsignedVarInt(list.length + 1)
-    for (const pending of list) {
-      writer
-        .appendInt32(pending.partition)
-        .appendUnsignedVarInt(pending.batch.length + 1)
-        .append(pending.batch)
-      writer.appendTaggedFields()
-    }
-    writer.appendTaggedFields()
-  }
-  return writer.appendTaggedFields()
-}
-
-/*
-  Produce Response (Version: 9..11) => [responses] throttle_time_ms TAG_BUFFER
-    responses => name [partition_responses] TAG_BUFFER
-      partition_responses => index error_code base_offset log_append_time_ms log_start_offset
-                             [record_errors] error_message TAG_BUFFER
-        record_errors => batch_index batch_index_error_message TAG_BUFFER
-*/
-function parseProduceResponse(
-  _correlationId: number,
-  _apiKey: number,
-  _apiVersion: number,
-  reader: Reader
-): ProduceAnswers {
-  const answers: ProduceAnswers = new Map()
-  reader.readArray(
-    r => {
-      const topic = r.readString()
-      r.readArray(
-        p => {
-          const index = p.readInt32()
-          const errorCode = p.readInt16()
-          const baseOffset = p.readInt64()
-          p.readInt64() // log_append_time_ms
-          p.readInt64() // log_start_offset
-          const recordErrors: string[] = []
-          p.readArray(
-            e => {
-              const batchIndex = e.readInt32()
-              const message = e.readNullableString()
-              e.readTaggedFields()
-              recordErrors.push(`record ${batchIndex}: ${message ?? 'no message'}`)
-            },
-            true,
-            false
-          )
-          const errorMessage = p.readNullableString()
-          p.readTaggedFields()
-          const detail = [errorMessage, ...recordErrors].filter(m => m !== null && m !== '').join('; ')
-          answers.set(partitionKey(topic, index), {
-            errorCode,
-            baseOffset,
-            errorMessage: detail === '' ? null : detail
-          })
-        },
-        true,
-        false
-      )
-      r.readTaggedFields()
-    },
-    true,
-    false
-  )
-  reader.readInt32() // throttle_time_ms
-  reader.readTaggedFields()
-  return answers
-}
-
 const initProducerIdApis = [
   initProducerIdV0,
   initProducerIdV1,
@@ -191,6 +100,10 @@ export class BatchProducer {
   readonly #client: RawClient
   readonly #requestTimeoutMs: number
   #producer: { id: bigint; epoch: number } | null = null
+  /** Transactional mode (exactly-once); null for an idempotent producer. */
+  readonly #transaction: TransactionSession | null
+  /** Id and epoch the sequences in #sequences belong to (a new epoch starts every partition at 0). */
+  #sequencesOf = ''
   #initializing: Promise<{ id: bigint; epoch: number }> | null = null
   readonly #sequences = new Map<string, number>()
   /** Base sequence of a partition's first batch under a producer id: 0, except in tests (see options). */
@@ -217,8 +130,11 @@ export class BatchProducer {
        * accepts any first sequence from a producer id it has no state for. Never set in production.
        */
       testOnlyFirstSequence?: number
+      /** Makes the producer transactional under this session (its init() must have run). */
+      transaction?: TransactionSession
     } = {}
   ) {
+    this.#transaction = options.transaction ?? null
     this.cluster = connection.alias
     this.#client = new RawClient(connection, 'producer')
     this.#requestTimeoutMs = options.requestTimeoutMs ?? connection.requestTimeoutMs ?? 30_000
@@ -233,10 +149,18 @@ export class BatchProducer {
    */
   async send(topic: string, partition: number, batch: Buffer): Promise<bigint> {
     if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
-    const producer = await this.#producerId(topic, partition)
+    const transaction = this.#transaction
+    if (transaction !== null) await transaction.add(topic, partition)
+    const producer = transaction === null ? await this.#producerId(topic, partition) : transaction.producer!
     const leader = await this.#leader(topic, partition)
     if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
+    const owner = `${producer.id}:${producer.epoch}`
+    if (owner !== this.#sequencesOf) {
+      this.#sequences.clear()
+      this.#sequencesOf = owner
+    }
     const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? this.#firstSequence
+    if (transaction !== null) batch.writeInt16BE(batch.readInt16BE(21) | ATTR_TRANSACTIONAL, 21)
     stampBatch(batch, producer.id, producer.epoch, sequence)
     return new Promise<bigint>((resolve, reject) => {
       this.#enqueue(leader, {
@@ -315,7 +239,7 @@ export class BatchProducer {
         if (list === undefined) byTopic.set(pending.topic, (list = []))
         list.push(pending)
       }
-      answers = await api.async(connection, this.#requestTimeoutMs, byTopic)
+      answers = await api.async(connection, this.#transaction?.transactionalId ?? null, this.#requestTimeoutMs, byTopic)
     } catch (error) {
       // The request as a whole failed (connection, timeout): every batch in it may be sent again,
       // unless the failure is the producer closing its connections.
@@ -337,17 +261,24 @@ export class BatchProducer {
       }
       if (answer.errorCode === 0) {
         const key = partitionKey(pending.topic, pending.partition)
-        if (pending.producerId === this.#producer?.id)
+        if (pending.producerId === this.#currentProducerId())
           this.#sequences.set(key, addToSequence(pending.sequence, pending.records))
         pending.resolve(answer.baseOffset)
         continue
       }
       if (STALE_METADATA_ERRORS.has(answer.errorCode)) {
         this.#markStale()
-        if (pending.attempts < LEADER_RETRIES && pending.producerId === this.#producer?.id) {
+        if (pending.attempts < LEADER_RETRIES && pending.producerId === this.#currentProducerId()) {
           this.#retryLater(pending)
           continue
         }
+      }
+      if (this.#transaction !== null && TRANSACTION_ENDING_ERRORS.has(answer.errorCode)) {
+        const cause = new ProtocolError(answer.errorCode, answer.errorMessage)
+        pending.reject(
+          this.#transaction.fail(cause, `target refused a batch for ${pending.topic}-${pending.partition}`)
+        )
+        continue
       }
       if (PRODUCER_STATE_ERRORS.has(answer.errorCode) && pending.producerId === this.#producer?.id) {
         // The broker no longer accepts this producer id's sequence; start over with a new id. A batch
@@ -383,6 +314,10 @@ export class BatchProducer {
     })
   }
 
+  #currentProducerId(): bigint | undefined {
+    return this.#transaction === null ? this.#producer?.id : this.#transaction.producer?.id
+  }
+
   #markStale(): void {
     this.#staleBefore = this.#generation + 1
   }
@@ -397,7 +332,7 @@ export class BatchProducer {
         { cluster: this.cluster }
       )
     }
-    this.#produceApi = createAPI<[number, Map<string, Pending[]>], ProduceAnswers>(
+    this.#produceApi = createAPI<[string | null, number, Map<string, Pending[]>], ProduceAnswers>(
       0,
       version,
       createProduceRequest,

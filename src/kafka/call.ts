@@ -32,3 +32,14 @@ export function protocolErrorName(error: unknown): string | undefined {
   }
   return undefined
 }
+
+/** The broker's error name anywhere in an error's cause chain (wrappers keep the protocol error as cause). */
+export function errorNameInChain(error: unknown): string | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const name = protocolErrorName(current)
+    if (name !== undefined) return name
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}

@@ -23,7 +23,14 @@ export {
   type RawRecord
 } from './record-batch.ts'
 export { parseBroker } from './options.ts'
-export { protocolErrorName } from './call.ts'
+export { errorNameInChain, protocolErrorName } from './call.ts'
+export {
+  TransactionError,
+  TransactionSession,
+  transactionFailureKind,
+  type ProducerIdentity,
+  type TransactionFailureKind
+} from './transaction.ts'
 export type * from './types.ts'
 export {
   PartitionRangeReader,

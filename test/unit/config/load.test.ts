@@ -48,7 +48,9 @@ test('the documented example compiles with every default', () => {
       groups: { include: ['.*'], exclude: [] },
       checkpointIntervalMs: 5000,
       syncGroupOffsets: false,
+      delivery: 'at-least-once',
       commitIntervalMs: 1000,
+      transaction: { timeoutMs: 30000, maxRecords: 500000, maxBytes: 67108864 },
       drainTimeoutMs: 30000,
       sync: { topicsIntervalMs: 5000, configsIntervalMs: 15000 },
       producer: {
@@ -107,7 +109,9 @@ test('every link key can be set explicitly', () => {
     groups: { include: ['app-.*'], exclude: ['app-test'] },
     checkpointIntervalMs: 2000,
     syncGroupOffsets: true,
+    delivery: 'exactly-once',
     commitIntervalMs: 100,
+    transaction: { timeoutMs: 60000, maxRecords: 1000, maxBytes: 1048576 },
     drainTimeoutMs: 5000,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
     producer: {
@@ -143,7 +147,9 @@ test('every link key can be set explicitly', () => {
     groups: { include: ['app-.*'], exclude: ['app-test'] },
     checkpointIntervalMs: 2000,
     syncGroupOffsets: true,
+    delivery: 'exactly-once',
     commitIntervalMs: 100,
+    transaction: { timeoutMs: 60000, maxRecords: 1000, maxBytes: 1048576 },
     drainTimeoutMs: 5000,
     sync: { topicsIntervalMs: 1000, configsIntervalMs: 60000 },
     producer: {
@@ -162,6 +168,23 @@ test('every link key can be set explicitly', () => {
     },
     schemas: allSchemaKeys
   })
+})
+
+test('delivery: exactly-once commits every 200 ms by default; its transaction timeout must cover 4 intervals', () => {
+  const input = baseConfig()
+  Object.assign(input.links[0]!, { delivery: 'exactly-once' })
+  const [link] = parseConfig(yaml(input)).links
+  assert.equal(link?.delivery, 'exactly-once')
+  assert.equal(link?.commitIntervalMs, 200)
+  Object.assign(input.links[0]!, { commitIntervalMs: 1000, transaction: { timeoutMs: 3000 } })
+  const issues = issuesOf(yaml(input))
+  assert.match(
+    issueAt(issues, 'links[0].transaction.timeoutMs').message,
+    /^\(3000\) must be at least 4 x commitIntervalMs \(1000\) with delivery: exactly-once/
+  )
+  // The same timeout is fine for an at-least-once link (no transaction).
+  Object.assign(input.links[0]!, { delivery: 'at-least-once' })
+  assert.equal(parseConfig(yaml(input)).links[0]?.transaction.timeoutMs, 3000)
 })
 
 test('partly given nested sections keep the defaults of the keys left out', () => {
@@ -303,7 +326,8 @@ test('enums and integer ranges say what is allowed', () => {
     startFrom: 'beginning',
     onDataLoss: 'drop',
     onRecordError: 'skip',
-    commitIntervalMs: 99,
+    commitIntervalMs: 49,
+    delivery: 'exactly-twice',
     replicationFactor: 0,
     deadLetterTopic: 'dead letters',
     sync: { topicsIntervalMs: 999, configsIntervalMs: 1.5 },
@@ -315,7 +339,8 @@ test('enums and integer ranges say what is allowed', () => {
     'links[0].startFrom': 'expected one of earliest, latest',
     'links[0].onDataLoss': 'expected one of stop, skip',
     'links[0].onRecordError': 'expected one of stop, dead-letter',
-    'links[0].commitIntervalMs': 'expected an integer >= 100',
+    'links[0].commitIntervalMs': 'expected an integer >= 50',
+    'links[0].delivery': 'expected one of at-least-once, exactly-once',
     'links[0].replicationFactor': 'expected an integer from 1 to 32767',
     'links[0].deadLetterTopic': 'expected a topic name (1 to 249 characters from A-Z a-z 0-9 . _ -)',
     'links[0].sync.topicsIntervalMs': 'expected an integer >= 1000',
