@@ -117,7 +117,9 @@ export class FenceReader {
     if (this.#reader === null) {
       this.#reader = new PartitionFetcher(
         { ...this.#connection, clientId: `kafka-dr-${this.#link}-fence` },
-        { maxWaitMs: 0 }
+        // Fence documents are never written in a transaction: read_uncommitted sees them at once,
+        // even while an exactly-once replicator's transaction holds the last stable offset back.
+        { maxWaitMs: 0, isolation: 'read_uncommitted' }
       )
     }
     for (let round = 0; round < 100; round++) {

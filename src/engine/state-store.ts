@@ -13,6 +13,7 @@ import {
   type ClusterConnection,
   type KafkaAdmin,
   PartitionFetcher,
+  READ_RANGE_BACKOFF,
   readPartitionRange,
   type RecordProducer,
   type RecordToProduce
@@ -55,6 +56,22 @@ export interface LoadedState {
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
   unreadable: number
+  /**
+   * Set when an open transaction (an exactly-once replicator mid-commit, or one that died there and
+   * whose transaction has not timed out yet) held the state partition's last stable offset back and
+   * the reader chose not to wait for it: the state is the committed state below `at`.
+   */
+  openTransaction: { at: bigint; highWatermark: bigint } | null
+}
+
+export interface LoadStateOptions {
+  /**
+   * How long to wait for an open transaction on the state partition to end before answering with
+   * the committed state below it (`openTransaction` says so). Without it the wait is bounded by
+   * READ_RANGE_BACKOFF and an incomplete read is an error: the engine and failover need every
+   * committed record.
+   */
+  openTransactionWaitMs?: number
 }
 
 export function partitionKey(topic: string, partition: number): string {
@@ -111,7 +128,12 @@ async function checkCompacted(admin: KafkaAdmin, topic: string): Promise<void> {
 }
 
 /** Reads the whole state topic and returns what it holds for `link` (latest value per key wins). */
-export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin, link: string): Promise<LoadedState> {
+export async function loadLinkState(
+  target: ClusterConnection,
+  admin: KafkaAdmin,
+  link: string,
+  options: LoadStateOptions = {}
+): Promise<LoadedState> {
   const state: LinkState = new Map()
   const checkpoints = new Map<string, StoredCheckpoint>()
   const documents = new Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>()
@@ -119,11 +141,12 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
   if (end === undefined || start === undefined || end <= start) {
-    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n }
+    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n, openTransaction: null }
   }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
   const hasSegments = new Set<string>()
+  let openTransaction: LoadedState['openTransaction'] = null
   try {
     const read = await readPartitionRange(
       { cluster: target.alias, fetch: requests => fetcher.fetch(requests) },
@@ -171,9 +194,20 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
           apply(state, runs, entry)
         }
       },
-      { unstable: 'wait' }
+      {
+        unstable: 'wait',
+        ...(options.openTransactionWaitMs === undefined
+          ? {}
+          : { backoff: { ...READ_RANGE_BACKOFF, maxElapsedMs: options.openTransactionWaitMs } })
+      }
     )
-    if (!read.complete) {
+    if (
+      !read.complete &&
+      read.shortfall?.reason === 'open-transaction' &&
+      options.openTransactionWaitMs !== undefined
+    ) {
+      openTransaction = { at: read.next, highWatermark: read.shortfall.highWatermark }
+    } else if (!read.complete) {
       throw new KdrError(
         'KDR_ERR_STATE',
         `the state topic could be read only up to offset ${read.next} of ${end} (${read.shortfall?.reason ?? 'incomplete'}): replication progress would be older than stored; try again`,
@@ -200,7 +234,14 @@ export async function loadLinkState(target: ClusterConnection, admin: KafkaAdmin
       if (lastCopied !== undefined && lastCopied !== null) partition.copies.lastCopied = lastCopied
     }
   }
-  return { partitions: state, checkpoints: [...checkpoints.values()], documents, unreadable, end }
+  return {
+    partitions: state,
+    checkpoints: [...checkpoints.values()],
+    documents,
+    unreadable,
+    end: openTransaction?.at ?? end,
+    openTransaction
+  }
 }
 
 function emptyPartition(): PartitionState {

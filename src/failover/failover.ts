@@ -8,6 +8,7 @@ import { type LoadedState, loadLinkState, writeState } from '../engine/state-sto
 import { KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
 import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
 import { FenceWatch, seenHeartbeat } from './fence-watch.ts'
+import { fenceLinkTransactions } from './transaction-fence.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromState } from './translate.ts'
 
@@ -18,7 +19,9 @@ import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromSt
  *   1. preflight   target reachable; every replicated partition has its target topic and partition;
  *                  lag (RPO) per partition when the source answers (a dead source is the normal case)
  *   2. fence       a `fence` document for the link; a replicator still running on it stops writing
- *                  and says so in its heartbeat; failover waits for that (or for a stale heartbeat)
+ *                  and says so in its heartbeat; failover waits for that (or for a stale heartbeat).
+ *                  exactly-once links are also fenced hard: InitProducerId on their transactional
+ *                  ids aborts the open transaction and refuses the old replicator's next write
  *   3. points      the failover point per partition: the last replicated source offset and the
  *                  target end offset (failback starts from these)
  *   4. groups      translated offsets committed on the target for groups with no members there,
@@ -181,8 +184,11 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       { kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }
     ])
     await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    // exactly-once: the hard fence, after the document (transaction-fence.ts).
+    const transactions = await fenceLinkTransactions(target, link)
+    if (transactions.length > 0) say(`fenced transactional ids: ${transactions.map(t => t.transactionalId).join(', ')}`)
     const replicator = await waitForFence(target, link.name, state, fenceOffset!, options.fenceTimeoutMs ?? 30_000)
-    await record('fence', { replicator, fenceOffset: String(fenceOffset) })
+    await record('fence', { replicator, fenceOffset: String(fenceOffset), transactions })
 
     // 3. failover points (after the fence: stored progress is final)
     if (doc.step === 'fenced') {
@@ -375,7 +381,11 @@ async function waitForFence(
     performance.now()
   )
   const started = performance.now()
-  const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-failover-${link}` }, { maxWaitMs: 0 })
+  // Heartbeats are never written in a transaction: read_uncommitted is not held back by open ones.
+  const fetcher = new PartitionFetcher(
+    { ...target, clientId: `kafka-dr-failover-${link}` },
+    { maxWaitMs: 0, isolation: 'read_uncommitted' }
+  )
   let offset = before.end
   let backoff = 0
   try {

@@ -7,7 +7,7 @@ import { TopicFilter } from '../core/topic-filter.ts'
 import { compareRegistries, type RegistryComparison } from '../schemas/compare.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
 import { parseDocument } from './failover.ts'
-import { clusterOf, readTargetState } from './translate.ts'
+import { clusterOf, openTransactionNote, readTargetState } from './translate.ts'
 
 /**
  * What you would lose if you failed over now, read from what the engine stored on the target plus
@@ -51,6 +51,8 @@ export interface LinkRpo {
   failover: string | null
   sourceReachable: boolean
   sourceError: string | null
+  /** Set when the state was read only up to an open transaction (translate.ts openTransactionNote). */
+  stateNote: string | null
   partitions: PartitionRpo[]
   groups: GroupRpo[]
   /** Schema replication of the link: both registries compared now, plus what the replicator last reported. */
@@ -94,6 +96,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
           : `failover ${failover.id}: ${failover.step}`,
     sourceReachable: false,
     sourceError: null,
+    stateNote: openTransactionNote(state),
     partitions: [],
     groups: [],
     schemas: null

@@ -40,6 +40,8 @@ export interface GroupTranslation {
   rows: TranslationRow[]
   /** Fetches of target records the translations made (bounded by log2 of the ranges searched). */
   targetReads: number
+  /** Set when the state was read only up to an open transaction (openTransactionNote). */
+  stateNote: string | null
 }
 
 export function findLink(config: KafkaDrConfig, name: string): LinkConfig {
@@ -59,12 +61,27 @@ export function clusterOf(config: KafkaDrConfig, alias: string, role: string): C
   return { ...connection, clientId: connection.clientId ?? `kafka-dr-${role}` }
 }
 
+/**
+ * How long `translate` and `status` wait for an open transaction on the state partition before they
+ * answer from the committed state below it (they say so): an exactly-once replicator holds one there
+ * only between its state write and its commit, but one that died there holds it until its restart
+ * or the transaction timeout.
+ */
+export const READER_OPEN_TRANSACTION_WAIT_MS = 3_000
+
+/** What a reader says when it answered from the committed state below an open transaction. */
+export function openTransactionNote(state: LoadedState): string | null {
+  const open = state.openTransaction
+  if (open === null) return null
+  return `the state topic holds an open transaction from offset ${open.at} (high watermark ${open.highWatermark}); answered from the committed state before it, which may be up to one transaction timeout old`
+}
+
 /** What the engine stored on the link's target, read with a short-lived admin client. */
 export async function readTargetState(config: KafkaDrConfig, link: LinkConfig, role: string): Promise<LoadedState> {
   const target = clusterOf(config, link.target, role)
   const admin = new KafkaAdmin(target)
   try {
-    return await loadLinkState(target, admin, link.name)
+    return await loadLinkState(target, admin, link.name, { openTransactionWaitMs: READER_OPEN_TRANSACTION_WAIT_MS })
   } finally {
     await admin.close()
   }
@@ -151,7 +168,8 @@ export async function translateFromState(
     sourceReachable: committed !== null,
     sourceError: null,
     rows: [],
-    targetReads: 0
+    targetReads: 0,
+    stateNote: openTransactionNote(state)
   }
   if (committed !== null) {
     for (const [topic, partitions] of committed) {

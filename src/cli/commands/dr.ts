@@ -27,6 +27,7 @@ export async function statusCommand(options: { config: string; link?: string; js
       `link ${l.link} (${l.source} -> ${l.target}): replicator ${l.replicator}${l.failover === null ? '' : `; ${l.failover}`}`
     )
     if (!l.sourceReachable) console.log(`  source unreachable: ${l.sourceError}`)
+    if (l.stateNote !== null) console.log(`  warning: ${l.stateNote}`)
     console.log(
       table(
         ['topic', 'partition', 'replicated to', 'source end', 'not replicated', 'bytes', 'seconds', 'state'],

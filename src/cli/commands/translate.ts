@@ -17,6 +17,7 @@ export async function translate(options: {
   console.log(
     `group ${result.group}, link ${result.link}: ${result.sourceReachable ? 'live from the source' : `source unreachable (${result.sourceError}); from the last checkpoints`}`
   )
+  if (result.stateNote !== null) console.log(`warning: ${result.stateNote}`)
   if (result.rows.length === 0) {
     console.log('no committed offsets for topics this link replicates')
     return 0
