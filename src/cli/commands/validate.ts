@@ -1,5 +1,6 @@
 import { loadConfig, redactedConfig } from '../../config/index.ts'
 import { RoutePlan } from '../../core/routes.ts'
+import { transactionalId } from '../../core/transactional-ids.ts'
 
 /** `kafka-dr validate --config F`: checks the config without connecting; prints the resolved view. */
 export function validate(options: { config: string; print?: boolean }): number {
@@ -10,6 +11,12 @@ export function validate(options: { config: string; print?: boolean }): number {
     `config OK: ${config.clusters.size} clusters, ${config.links.length} links (${config.links.map(l => l.name).join(', ')})`
   )
   for (const line of describeRoutes(config.clusters.keys(), config.links)) console.log(line)
+  for (const link of config.links) {
+    if (link.delivery !== 'exactly-once') continue
+    console.log(
+      `link ${link.name}: exactly-once (transactional id ${transactionalId(link.name)}, commit every ${link.commitIntervalMs} ms): consumers of ${link.target} see each record once only with isolation.level=read_committed (the Java consumer's default is read_uncommitted); records become visible when their transaction commits, and each commit's marker takes one offset per partition`
+    )
+  }
   return 0
 }
 
