@@ -89,13 +89,21 @@ export class TransactionalDelivery implements Delivery {
   /** How long a commit waits for the writes under way before it gives the transaction up. */
   readonly #quiesceMs: number
 
-  constructor(target: ClusterConnection, link: LinkConfig, log: Logger, onFailure: (error: TransactionError) => void) {
-    this.session = new TransactionSession(target, transactionalId(link.name), link.transaction.timeoutMs)
+  constructor(
+    target: ClusterConnection,
+    link: LinkConfig,
+    log: Logger,
+    onFailure: (error: TransactionError) => void,
+    /** Tests pass fakes; otherwise a session for the link's transactional id and a producer under it. */
+    parts?: { session: TransactionSession; batches: BatchProducer }
+  ) {
+    this.session =
+      parts?.session ?? new TransactionSession(target, transactionalId(link.name), link.transaction.timeoutMs)
     this.session.onFailure = error => {
       this.boundary.shut()
       onFailure(error)
     }
-    this.batches = new BatchProducer(target, { transaction: this.session })
+    this.batches = parts?.batches ?? new BatchProducer(target, { transaction: this.session })
     this.boundary = new TransactionBoundary(link.transaction)
     this.#log = log
     // Half the transaction timeout: the commit must still reach the coordinator before it aborts.
