@@ -33,7 +33,7 @@ function fakes(options: { endFails?: unknown } = {}) {
   const session = {
     transactionalId: 'kafka-dr.eos.0',
     timeoutMs: 30_000,
-    onFailure: (_error: TransactionError) => {},
+    onFailure: (() => {}) as (error: TransactionError) => void,
     get failure() {
       return failure
     },
