@@ -1,18 +1,8 @@
-import {
-  type ClusterMetadata,
-  type Connection,
-  ProtocolError,
-  createAPI,
-  initProducerIdV0,
-  initProducerIdV1,
-  initProducerIdV2,
-  initProducerIdV3,
-  initProducerIdV4,
-  initProducerIdV5
-} from '@platformatic/kafka'
+import { type ClusterMetadata, type Connection, ProtocolError, createAPI } from '@platformatic/kafka'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KdrError, describeCause } from '../errors.ts'
 import { protocolErrorName } from './call.ts'
+import { initProducerIdApis } from './producer-apis.ts'
 import { MAX_SEQUENCE, addToSequence } from './producer-sequence.ts'
 import { RawClient } from './raw-client.ts'
 import {
@@ -85,15 +75,6 @@ export class ProducerClosedError extends KdrError {
     this.name = 'ProducerClosedError'
   }
 }
-
-const initProducerIdApis = [
-  initProducerIdV0,
-  initProducerIdV1,
-  initProducerIdV2,
-  initProducerIdV3,
-  initProducerIdV4,
-  initProducerIdV5
-]
 
 export class BatchProducer {
   readonly cluster: string

@@ -1,32 +1,9 @@
-import {
-  type Connection,
-  addPartitionsToTxnV0,
-  addPartitionsToTxnV1,
-  addPartitionsToTxnV2,
-  addPartitionsToTxnV3,
-  endTxnV0,
-  endTxnV1,
-  endTxnV2,
-  endTxnV3,
-  endTxnV4,
-  findCoordinatorV0,
-  findCoordinatorV1,
-  findCoordinatorV2,
-  findCoordinatorV3,
-  findCoordinatorV4,
-  findCoordinatorV5,
-  findCoordinatorV6,
-  initProducerIdV0,
-  initProducerIdV1,
-  initProducerIdV2,
-  initProducerIdV3,
-  initProducerIdV4,
-  initProducerIdV5
-} from '@platformatic/kafka'
+import { type Connection } from '@platformatic/kafka'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, type BackoffPolicy } from '../core/backoff.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { errorNameInChain } from './call.ts'
+import { addPartitionsApis, endTxnApis, findCoordinatorApis, initProducerIdApis } from './producer-apis.ts'
 import { RawClient } from './raw-client.ts'
 import { type ClusterConnection } from './types.ts'
 
@@ -84,25 +61,6 @@ export function transactionFailureKind(name: string | undefined): TransactionFai
 const COORDINATOR_BOUND_MS = 30_000
 const COORDINATOR_BACKOFF: BackoffPolicy = { initialMs: 20, maxMs: 1000, maxElapsedMs: COORDINATOR_BOUND_MS }
 
-const findCoordinatorApis = [
-  findCoordinatorV0,
-  findCoordinatorV1,
-  findCoordinatorV2,
-  findCoordinatorV3,
-  findCoordinatorV4,
-  findCoordinatorV5,
-  findCoordinatorV6
-]
-const initProducerIdApis = [
-  initProducerIdV0,
-  initProducerIdV1,
-  initProducerIdV2,
-  initProducerIdV3,
-  initProducerIdV4,
-  initProducerIdV5
-]
-const addPartitionsApis = [addPartitionsToTxnV0, addPartitionsToTxnV1, addPartitionsToTxnV2, addPartitionsToTxnV3]
-const endTxnApis = [endTxnV0, endTxnV1, endTxnV2, endTxnV3, endTxnV4]
 const COORDINATOR_TYPE_TRANSACTION = 1
 
 export interface ProducerIdentity {
