@@ -11,14 +11,9 @@ import { type Calibration, calibrate } from './lib/calibrate.ts'
 import { loadBacklog, sourceOf } from './lib/load.ts'
 import { CONFIGS } from './lib/replicators.ts'
 import { type BenchRun, writeReport } from './lib/report.ts'
-import {
-  type BenchClusters,
-  type TrialResult,
-  catchUpTrial,
-  steadyTrial,
-  trialDir,
-  waitForLeaders
-} from './lib/trial.ts'
+import { catchUpTrial } from './lib/catch-up-trial.ts'
+import { steadyTrial } from './lib/steady-trial.ts'
+import { type BenchClusters, type TrialResult, trialDir, waitForLeaders } from './lib/trial.ts'
 import { type Workload, workloads } from './lib/workloads.ts'
 import { machineDescription } from './lib/machine.ts'
 
