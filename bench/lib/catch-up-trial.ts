@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { KafkaAdmin } from '../../src/kafka/index.ts'
 import { wipe } from '../../tools/harness/harness.ts'
 import { cpuSeconds, memory } from './proc.ts'
-import { type ConfigName, type RunningReplicator } from './replicators.ts'
+import { type ConfigName, type RunningReplicator, isExactlyOnce } from './replicators.ts'
 import { crossing, valueAt } from './stats.ts'
 import {
   type BenchClusters,
@@ -11,17 +11,20 @@ import {
   type TrialOptions,
   type TrialResult,
   emptyResult,
-  endOffsets,
   startTrialReplicator,
   stripTimestamps,
-  sum
+  sum,
+  targetEndOffsets
 } from './trial.ts'
-import { verifyTarget } from './verify.ts'
+import { targetComplete, verifyTarget } from './verify.ts'
 import { type CatchUpWorkload } from './workloads.ts'
 
 /**
  * A catch-up trial: the replicator copies a backlog loaded once into the source; throughput is
- * taken from the target's end offsets between 10 % and 90 % of the backlog.
+ * taken from the target's committed end offsets (targetEndOffsets) between 10 % and 90 % of the
+ * backlog. Under exactly-once those offsets also count one control record per partition and
+ * transaction (a few per second against thousands of records), and the copy is complete only when
+ * the last record of every partition is committed, which kcat confirms before the replicator stops.
  */
 
 export async function catchUpTrial(
@@ -39,6 +42,8 @@ export async function catchUpTrial(
   const total = workload.recordsPerPartition * workload.partitions
   await wipe(clusters.targetIndex)
   const target = new KafkaAdmin({ alias: 'bench-target', bootstrap: [clusters.targetBootstrap] })
+  const read = { bootstrap: clusters.targetBootstrap, topic }
+  const perPartition = partitions.map(() => workload.recordsPerPartition)
   let replicator: RunningReplicator | null = null
   try {
     const started = performance.now()
@@ -55,7 +60,7 @@ export async function catchUpTrial(
     let lastProgress = started
     let last = 0
     for (;;) {
-      const offsets = await endOffsets(target, topic, partitions)
+      const offsets = await targetEndOffsets(target, topic, partitions)
       const now = performance.now()
       const value = offsets === null ? 0 : sum(offsets)
       const cpuNow = cpuSeconds(pid)
@@ -69,7 +74,7 @@ export async function catchUpTrial(
         window.start()
         windowStarted = true
       }
-      if (value >= total) {
+      if (value >= total && (!isExactlyOnce(config) || (await targetComplete(read, perPartition)))) {
         window.stop(result)
         break
       }
@@ -102,13 +107,14 @@ export async function catchUpTrial(
     await replicator.stop()
     replicator = null
     const check = await verifyTarget(
-      { bootstrap: clusters.targetBootstrap, topic },
+      read,
       {
         partitions: workload.partitions,
-        perPartition: partitions.map(() => workload.recordsPerPartition),
+        perPartition,
         recordBytes: workload.recordBytes,
         payload: workload.payload,
-        timestampBase
+        timestampBase,
+        exactlyOnce: isExactlyOnce(config)
       },
       false
     )

@@ -5,6 +5,8 @@ import { type Spread } from './stats.ts'
 /** The report's chart (SVG, no dependencies): catch-up throughput on the left, steady latency on the right. */
 
 export function svg(run: BenchRun): string {
+  // The configurations of this run (a × marks one that ran but has no valid trial for a workload).
+  const configs = CONFIGS.filter(c => run.results.some(r => r.config === c))
   const width = 960
   const height = 440
   const parts: string[] = []
@@ -22,7 +24,7 @@ export function svg(run: BenchRun): string {
   const left = { x: 60, y: 50, w: 500, h: 300 }
   const mbOf = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.mbPerSecond)
   let top = 0
-  for (const w of catchUp) for (const c of CONFIGS) top = Math.max(top, mbOf(w.id, c)?.max ?? 0)
+  for (const w of catchUp) for (const c of configs) top = Math.max(top, mbOf(w.id, c)?.max ?? 0)
   top = Math.max(top, run.calibration?.ceilingMbPerSecond ?? 0) * 1.1 || 1
   text(left.x, 28, 'Catch-up throughput, MB/s (median; whiskers: min–max)', 'font-size="14" font-weight="bold"')
   for (let i = 0; i <= 5; i++) {
@@ -34,10 +36,10 @@ export function svg(run: BenchRun): string {
     text(left.x - 8, y + 4, fmt(v, 0), 'text-anchor="end" fill="#555"')
   }
   const group = left.w / Math.max(1, catchUp.length)
-  const bar = Math.min(34, (group - 24) / CONFIGS.length)
+  const bar = Math.min(34, (group - 24) / configs.length)
   catchUp.forEach((w, gi) => {
-    const gx = left.x + gi * group + (group - bar * CONFIGS.length) / 2
-    CONFIGS.forEach((c, ci) => {
+    const gx = left.x + gi * group + (group - bar * configs.length) / 2
+    configs.forEach((c, ci) => {
       const s = mbOf(w.id, c)
       const x = gx + ci * bar
       if (s === null) {
@@ -76,7 +78,7 @@ export function svg(run: BenchRun): string {
   const ticks = [1, 10, 100, 1000, 10000, 100000]
   let maxLatency = 10
   for (const w of steady)
-    for (const c of CONFIGS)
+    for (const c of configs)
       maxLatency = Math.max(maxLatency, figure(run, w.id, c, r => r.latency?.p99 ?? NaN)?.median ?? 0)
   const logTop = Math.log10(ticks.find(t => t >= maxLatency * 1.2) ?? 100000)
   const ly = (v: number): number => right.y + right.h - (Math.log10(Math.max(1, v)) / logTop) * right.h
@@ -88,10 +90,10 @@ export function svg(run: BenchRun): string {
     text(right.x - 8, ly(t) + 4, fmt(t, 0), 'text-anchor="end" fill="#555"')
   }
   const sgroup = right.w / Math.max(1, steady.length)
-  const sbar = Math.min(30, (sgroup - 20) / CONFIGS.length)
+  const sbar = Math.min(30, (sgroup - 20) / configs.length)
   steady.forEach((w, gi) => {
-    const gx = right.x + gi * sgroup + (sgroup - sbar * CONFIGS.length) / 2
-    CONFIGS.forEach((c, ci) => {
+    const gx = right.x + gi * sgroup + (sgroup - sbar * configs.length) / 2
+    configs.forEach((c, ci) => {
       const x = gx + ci * sbar
       const p99 = figure(run, w.id, c, r => r.latency?.p99 ?? NaN)
       const p50 = figure(run, w.id, c, r => r.latency?.p50 ?? NaN)
@@ -110,7 +112,7 @@ export function svg(run: BenchRun): string {
     text(right.x + gi * sgroup + sgroup / 2, right.y + right.h + 18, w.id, 'text-anchor="middle" font-weight="bold"')
   })
   // Legend.
-  CONFIGS.forEach((c, i) => {
+  configs.forEach((c, i) => {
     const x = 60 + i * 230
     parts.push(`<rect x="${x}" y="${height - 40}" width="14" height="14" fill="${COLOR[c]}"/>`)
     text(x + 20, height - 29, LABEL[c])

@@ -19,18 +19,22 @@ export interface BenchRun {
   calibration: Calibration | null
   roundTripMs: { direct: number; proxied: number } | null
   workloads: Workload[]
+  /** kafka-dr-eos: the link's commitIntervalMs as kafka-dr applies it (null when the configuration did not run). */
+  eosCommitIntervalMs: number | null
   results: TrialResult[]
 }
 
 export const LABEL: Record<ConfigName, string> = {
   'mm2-default': 'MirrorMaker 2, defaults',
   'mm2-tuned': 'MirrorMaker 2, tuned',
-  'kafka-dr': 'kafka-dr'
+  'kafka-dr': 'kafka-dr',
+  'kafka-dr-eos': 'kafka-dr, exactly-once'
 }
 export const COLOR: Record<ConfigName, string> = {
   'mm2-default': '#9c9c9c',
   'mm2-tuned': '#4e79a7',
-  'kafka-dr': '#f28e2b'
+  'kafka-dr': '#f28e2b',
+  'kafka-dr-eos': '#59a14f'
 }
 
 export function valid(run: BenchRun, workload: string, config: ConfigName): TrialResult[] {
@@ -39,6 +43,11 @@ export function valid(run: BenchRun, workload: string, config: ConfigName): Tria
 
 export function all(run: BenchRun, workload: string, config: ConfigName): TrialResult[] {
   return run.results.filter(r => r.workload === workload && r.config === config)
+}
+
+/** Whether the configuration ran on the workload in this run (valid or not). */
+export function ran(run: BenchRun, workload: string, config: ConfigName): boolean {
+  return all(run, workload, config).length > 0
 }
 
 export function figure(

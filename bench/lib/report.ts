@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import { type Calibration } from './calibrate.ts'
 import { svg } from './chart.ts'
-import { type BenchRun, LABEL, all, cell, figure, fmt, valid } from './figures.ts'
+import { type BenchRun, LABEL, all, cell, figure, fmt, ran, valid } from './figures.ts'
 import { CONFIGS, type ConfigName, MM2_HEAP, kafkaDrYaml, mm2Properties } from './replicators.ts'
 import { type Spread, spread } from './stats.ts'
 import { targets } from './targets.ts'
@@ -149,8 +149,23 @@ function configListing(run: BenchRun): string {
     '',
     '```yaml',
     kafkaDrYaml({ ...sample, config: 'kafka-dr' }).trimEnd(),
-    '```'
+    '```',
+    ...exactlyOnceListing(run, sample)
   ].join('\n')
+}
+
+/** The exactly-once configuration, when it ran: its YAML, commit interval and workloads. */
+function exactlyOnceListing(run: BenchRun, sample: Omit<Parameters<typeof kafkaDrYaml>[0], 'config'>): string[] {
+  const workloads = run.workloads.filter(w => ran(run, w.id, 'kafka-dr-eos')).map(w => w.id)
+  if (workloads.length === 0) return []
+  return [
+    '',
+    `**kafka-dr, exactly-once** (\`kafka-dr-eos\`): the same, with \`delivery: exactly-once\` on the link: the records of each commit interval and the progress covering them are committed in one transaction on the target. Commit interval ${fmt(run.eosCommitIntervalMs ?? NaN, 0)} ms (the link's \`commitIntervalMs\` as kafka-dr applies it). It ran on ${workloads.join(', ')}: exactly-once changes how the target is written, which every workload exercises (large and small records, compressed batches, latency, many partitions, a distant source).`,
+    '',
+    '```yaml',
+    kafkaDrYaml({ ...sample, config: 'kafka-dr-eos' }).trimEnd(),
+    '```'
+  ]
 }
 
 function markdown(run: BenchRun, chartFile: string): string {
@@ -197,13 +212,14 @@ function markdown(run: BenchRun, chartFile: string): string {
   out.push(
     '## How it is measured',
     '',
-    '- **Throughput** (catch-up): the target’s end offsets are read with `listOffsets` every 100 ms; records/s and MB/s are taken between 10 % and 90 % of the backlog on the target (linear between samples), so start-up and the tail do not blur it. MB/s = records/s × record size (10^6 bytes per MB).',
+    '- **Throughput** (catch-up): the target’s end offsets are read with `listOffsets` every 100 ms, as a read_committed consumer sees them (the last stable offset; without transactions, the high watermark); records/s and MB/s are taken between 10 % and 90 % of the backlog on the target (linear between samples), so start-up and the tail do not blur it. MB/s = records/s × record size (10^6 bytes per MB). Under exactly-once these offsets move when a transaction commits and also count its commit marker (one offset per partition and transaction, a few per second against thousands of records); the copy is complete when kcat finds the last record of every partition committed.',
     '- **CPU-seconds per GiB**: user + system time of the replicator process (all its threads) from `/proc/<pid>/stat`, over the same 10–90 % window (steady workloads: the produce phase), per GiB of record values copied. Start-up CPU is left out of this figure; it is in results.json (`cpuSecondsTotal`).',
     '- **Peak RSS**: `VmHWM` from `/proc/<pid>/status` when the trial ends.',
     '- **Machine busy**: the share of all cores busy (from `/proc/stat`) from the first to the last record on the target (steady workloads: the produce phase). Brokers, load generator, verifier and replicator share the machine; near 100 % the machine, not the replicator, sets the pace. Broker CPU per trial is in results.json.',
-    '- **Latency** (steady): the source topic uses `message.timestamp.type=LogAppendTime`, so every record carries the time the source broker appended it, and both tools copy that timestamp to the target (checked for every record after the trial). A tailing consumer on the target (kcat, unbuffered, in its own thread of the bench process) notes when each record arrives; latency = arrival time − source append time, 1 ms resolution, one machine clock, the same method for every tool (it includes the tailing consumer’s own delay, about a millisecond). Records of the first seconds (warm-up) are left out. The target topic is created (with the source’s partition count) before the tool starts, and each tool must copy one gate record per partition before the measured phase starts.',
-    '- **Validity**: after every trial, kcat reads the whole target topic; each partition must hold records 0..n−1 of its source partition, each once, in order, with key, value and timestamp (catch-up) as produced. A trial with a record missing, out of order, altered or unexpected is invalid and left out of the figures (listed under its table). Duplicates are counted.',
-    '- **Order**: trials alternate (defaults, tuned, kafka-dr, then kafka-dr, tuned, defaults, ...), so drift over the run does not favour one tool.',
+    `- **Latency** (steady): the source topic uses \`message.timestamp.type=LogAppendTime\`, so every record carries the time the source broker appended it, and both tools copy that timestamp to the target (checked for every record after the trial). A tailing consumer on the target (kcat, unbuffered, in its own thread of the bench process) notes when each record arrives; latency = arrival time − source append time, 1 ms resolution, one machine clock, the same method for every tool (it includes the tailing consumer’s own delay, about a millisecond). Records of the first seconds (warm-up) are left out. The consumer reads read_committed: under exactly-once a record arrives when its transaction commits, so its latency includes the wait for the commit (up to one commit interval${run.eosCommitIntervalMs === null ? '' : `, ${fmt(run.eosCommitIntervalMs, 0)} ms in this run`}). The target topic is created (with the source’s partition count) before the tool starts, and each tool must copy one gate record per partition before the measured phase starts.`,
+    '- **Lag and drain** (steady): source end offsets minus the target’s committed end offsets, sampled every second; drained = from the last record produced to the last on the target. Under exactly-once the target’s offsets count commit markers too (W5: 200 partitions), so both use the records the tailing consumer has seen instead.',
+    '- **Validity**: after every trial, kcat reads the whole target topic (read_committed: records of aborted or open transactions are not there); each partition must hold records 0..n−1 of its source partition, in order, with key, value and timestamp (catch-up) as produced. A trial with a record missing, out of order, altered or unexpected is invalid and left out of the figures (listed under its table). Duplicates are counted; under exactly-once a duplicate makes the trial invalid too.',
+    '- **Order**: trials alternate (defaults, tuned, kafka-dr, kafka-dr exactly-once, then the reverse, ...), so drift over the run does not favour one tool.',
     '- **Records**: 8-byte keys; values start with partition and sequence number, the rest is a slice of a fixed 8 MiB pool: random bytes (incompressible), or for W4 word-like text that lz4 compresses.',
     '',
     '## Configurations',

@@ -1,4 +1,4 @@
-import { type BenchRun, all, figure, fmt, ratio } from './figures.ts'
+import { type BenchRun, all, figure, fmt, ran, ratio } from './figures.ts'
 import { type ConfigName } from './replicators.ts'
 import { type Spread } from './stats.ts'
 import { type TrialResult } from './trial.ts'
@@ -63,6 +63,38 @@ export function targets(run: BenchRun): TargetRow[] {
       target: 'W6: kafka-dr keeps ≥ 80 % of its own W1 throughput over a 50 ms round trip',
       measured: `${fmt(ours * 100, 0)} % (MirrorMaker 2 tuned keeps ${fmt(theirs * 100, 0)} %, defaults ${fmt(ratio(mb('W6', 'mm2-default'), mb('W1', 'mm2-default')) * 100, 0)} %)`,
       met: Number.isFinite(ours) ? ours >= 0.8 : null
+    })
+  }
+  rows.push(...exactlyOnceTargets(run))
+  return rows
+}
+
+/**
+ * Exactly-once against at-least-once, both kafka-dr, from the medians of this run's valid trials;
+ * a row only where both configurations ran on the workload.
+ */
+function exactlyOnceTargets(run: BenchRun): TargetRow[] {
+  const rows: TargetRow[] = []
+  const both = (w: string): boolean => ran(run, w, 'kafka-dr') && ran(run, w, 'kafka-dr-eos')
+  if (both('W1')) {
+    const eos = figure(run, 'W1', 'kafka-dr-eos', r => r.mbPerSecond)
+    const alo = figure(run, 'W1', 'kafka-dr', r => r.mbPerSecond)
+    const t = ratio(eos, alo)
+    rows.push({
+      target: 'W1: exactly-once throughput ≥ 0.85 × at-least-once',
+      measured: `${fmt(t, 2)} × (${fmt(eos?.median ?? NaN, 1)} vs ${fmt(alo?.median ?? NaN, 1)} MB/s)`,
+      met: Number.isFinite(t) ? t >= 0.85 : null
+    })
+  }
+  if (both('W3')) {
+    const interval = run.eosCommitIntervalMs
+    const limit = interval === null ? NaN : 2 * interval
+    const eos = figure(run, 'W3', 'kafka-dr-eos', r => r.latency?.p99 ?? NaN)
+    const alo = figure(run, 'W3', 'kafka-dr', r => r.latency?.p99 ?? NaN)
+    rows.push({
+      target: `W3: exactly-once latency p99 ≤ 2 × commit interval (${fmt(interval ?? NaN, 0)} ms: ≤ ${fmt(limit, 0)} ms)`,
+      measured: `${fmt(eos?.median ?? NaN, 0)} ms (at-least-once: ${fmt(alo?.median ?? NaN, 0)} ms)`,
+      met: eos === null || !Number.isFinite(limit) ? null : eos.median <= limit
     })
   }
   return rows

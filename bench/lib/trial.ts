@@ -149,13 +149,31 @@ export function emptyResult(workload: Workload, config: ConfigName, round: numbe
   }
 }
 
-export async function endOffsets(admin: KafkaAdmin, topic: string, partitions: number[]): Promise<number[] | null> {
+/** End offsets of a topic written without transactions (the source), or null while it does not exist. */
+export async function endOffsets(
+  admin: KafkaAdmin,
+  topic: string,
+  partitions: number[],
+  isolation: 'read_uncommitted' | 'read_committed' = 'read_uncommitted'
+): Promise<number[] | null> {
   try {
-    const offsets = await admin.listOffsets(topic, partitions, 'latest')
+    const offsets = await admin.listOffsets(topic, partitions, 'latest', isolation)
     return partitions.map(p => Number(offsets.get(p) ?? 0n))
   } catch {
     return null // the topic does not exist yet
   }
+}
+
+/**
+ * End offsets of the target as a read_committed consumer sees them: the last stable offset, below
+ * which every transaction is decided. For a target written without transactions (MirrorMaker 2,
+ * kafka-dr at-least-once) it is the high watermark, so every configuration is measured the same
+ * way; under exactly-once it moves only when a transaction commits, so progress counts what readers
+ * can see. It is an offset, not a record count: each transaction adds one control record to every
+ * partition it wrote (so the end of a catch-up is confirmed by targetComplete in verify.ts).
+ */
+export function targetEndOffsets(target: KafkaAdmin, topic: string, partitions: number[]): Promise<number[] | null> {
+  return endOffsets(target, topic, partitions, 'read_committed')
 }
 
 export const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0)
