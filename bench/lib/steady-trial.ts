@@ -156,7 +156,6 @@ export async function steadyTrial(
     const producedEnd = performance.now()
     const producedEndWall = Date.now()
     producing = false
-    await lagSampler
     const perPartition = [...producer.next]
     const total = sum(perPartition)
     for (;;) {
@@ -171,6 +170,8 @@ export async function steadyTrial(
     }
     // Exactly-once: set from the last arrival below (the consumer reports its count every 100 ms).
     result.drainMs = performance.now() - producedEnd
+    // Only now: the sampler ends after its current 1 s pause, which must not count as drain time.
+    await lagSampler
     const cpuEnd = cpuSeconds(pid) ?? NaN
     result.peakRssMiB = memory(pid)?.peakRssMiB ?? NaN
     result.cpuSecondsTotal = cpuEnd
