@@ -18,7 +18,8 @@ export function targets(run: BenchRun): TargetRow[] {
   const cpu = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.cpuSecondsPerGiB)
   const rss = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.peakRssMiB)
   for (const w of ['W1', 'W2']) {
-    if (!has(w)) continue
+    // Against MirrorMaker 2 tuned only when both ran (a run of kafka-dr configurations alone has no such rows).
+    if (!has(w) || !ran(run, w, 'kafka-dr') || !ran(run, w, 'mm2-tuned')) continue
     const t = ratio(mb(w, 'kafka-dr'), mb(w, 'mm2-tuned'))
     rows.push({
       target: `${w}: catch-up throughput ≥ 1.5 × MirrorMaker 2 tuned`,

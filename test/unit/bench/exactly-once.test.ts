@@ -132,3 +132,13 @@ test('kafka-dr-eos is kafka-dr with delivery: exactly-once, at the default commi
     100
   )
 })
+
+test('rows against MirrorMaker 2 tuned only when it ran', () => {
+  const only = run([trial('W1', 'kafka-dr', { mb: 100 }), trial('W1', 'kafka-dr-eos', { mb: 90 })])
+  assert.deepEqual(
+    targets(only).map(row => row.target),
+    ['W3: replication latency p99 ≤ 50 ms', 'W1: exactly-once throughput ≥ 0.85 × at-least-once']
+  )
+  const withMm2 = run([trial('W1', 'kafka-dr', { mb: 100 }), trial('W1', 'mm2-tuned', { mb: 50 })])
+  assert.equal(targets(withMm2).filter(row => row.target.includes('MirrorMaker 2 tuned')).length, 3)
+})
