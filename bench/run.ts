@@ -9,16 +9,11 @@ import { ensureJars } from '../tools/harness/jars.ts'
 import { kafkaVersion, libsDir, repoRoot } from '../tools/harness/paths.ts'
 import { type Calibration, calibrate } from './lib/calibrate.ts'
 import { loadBacklog, sourceOf } from './lib/load.ts'
-import { CONFIGS } from './lib/replicators.ts'
+import { CONFIGS, type ConfigName, isKafkaDr, kafkaDrLink } from './lib/replicators.ts'
 import { type BenchRun, writeReport } from './lib/report.ts'
-import {
-  type BenchClusters,
-  type TrialResult,
-  catchUpTrial,
-  steadyTrial,
-  trialDir,
-  waitForLeaders
-} from './lib/trial.ts'
+import { catchUpTrial } from './lib/catch-up-trial.ts'
+import { steadyTrial } from './lib/steady-trial.ts'
+import { type BenchClusters, type TrialResult, trialDir, waitForLeaders } from './lib/trial.ts'
 import { type Workload, workloads } from './lib/workloads.ts'
 import { machineDescription } from './lib/machine.ts'
 
@@ -31,6 +26,7 @@ import { machineDescription } from './lib/machine.ts'
  *   npm run bench                      full run (about 40 minutes), report in docs/benchmarks.md
  *   npm run bench -- --quick           sizes / 32, 1 trial each, no MM2 defaults (under 5 minutes), report in bench/out/
  *   npm run bench -- --workloads W1,W3 --trials 2
+ *   npm run bench -- --workloads W1,W3 --configs kafka-dr,kafka-dr-eos   exactly-once against at-least-once
  *   npm run bench -- --workloads W1 --configs kafka-dr --profile   CPU profile + memory samples per trial
  *   npm run bench -- --workloads W3 --configs kafka-dr --probe     memory and event-loop samples only
  *   npm run bench -- --configs kafka-dr --kafka-dr-link 'fetch: { partitionMaxBytes: 1048576 }'   tuning experiments
@@ -53,12 +49,18 @@ const quick = values.quick === true
 const trials = Number(values.trials ?? (quick ? 1 : 3))
 const wanted = values.workloads?.split(',').map(w => w.trim().toUpperCase())
 // Quick mode leaves out MirrorMaker 2's out-of-the-box configuration (the slowest) to stay short.
-const configs =
-  values.configs === undefined
+const asked = values.configs?.split(',').map(c => c.trim())
+const unknown = asked?.filter(c => !(CONFIGS as readonly string[]).includes(c)) ?? []
+if (unknown.length > 0) {
+  console.error(`unknown configuration ${unknown.join(', ')}: --configs takes ${CONFIGS.join(', ')}`)
+  process.exit(2)
+}
+const configs: readonly ConfigName[] =
+  asked === undefined
     ? quick
       ? CONFIGS.filter(c => c !== 'mm2-default')
       : CONFIGS
-    : CONFIGS.filter(c => values.configs!.split(',').includes(c))
+    : CONFIGS.filter(c => asked.includes(c))
 const selected = workloads(quick).filter(w => wanted === undefined || wanted.includes(w.id))
 if (selected.length === 0 || !(trials >= 1) || configs.length === 0) {
   console.error('nothing to run: check --workloads, --configs and --trials')
@@ -172,7 +174,34 @@ const trialOptions = {
 }
 const topicFor = (workload: Workload): string => `bench-${workload.id.toLowerCase()}-${runId}`
 
+/**
+ * The kafka-dr links of this run through kafka-dr's own config loader (so a bad --kafka-dr-link
+ * fails now, not in the first trial); returns the exactly-once commit interval, or null.
+ */
+function checkKafkaDrConfigs(): number | null {
+  let eosInterval: number | null = null
+  for (const config of configs.filter(isKafkaDr)) {
+    const link = kafkaDrLink({
+      config,
+      sourceBootstrap: clusters.sourceBootstrap,
+      targetBootstrap: clusters.targetBootstrap,
+      topic: 'bench-config-check',
+      partitions: 8,
+      compression: 'none',
+      dir: '',
+      linkExtra: trialOptions.linkExtra
+    })
+    log(`${config}: delivery ${link.delivery}, commit interval ${link.commitIntervalMs} ms`)
+    if (config === 'kafka-dr-eos') {
+      if (link.delivery !== 'exactly-once') throw new Error(`kafka-dr-eos runs with delivery ${link.delivery}`)
+      eosInterval = link.commitIntervalMs
+    }
+  }
+  return eosInterval
+}
+
 async function main(): Promise<void> {
+  const eosCommitIntervalMs = checkKafkaDrConfigs()
   ensureTools()
   const machine = { ...machineDescription(), brokerData: dataDir.kind }
   log(`machine: ${machine.cpu}, ${machine.memoryGiB} GiB; Kafka ${kafkaVersion()}; Node ${process.versions.node}`)
@@ -196,6 +225,7 @@ async function main(): Promise<void> {
     calibration: null,
     roundTripMs: null,
     workloads: selected,
+    eosCommitIntervalMs,
     results: []
   }
   const save = (): void => writeFileSync(join(runDir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`)

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type LinkConfig, parseConfig } from '../../src/config/index.ts'
 import { DATA_PATH_DEFAULTS } from '../../src/config/schema.ts'
 import {
   JVM_PERFORMANCE_OPTS,
@@ -13,12 +14,27 @@ import {
 
 /**
  * The replicators under test, each started as its own process so the kernel's accounting of CPU and
- * memory is about the replicator alone: kafka-dr (`kafka-dr replicate`, Node) and MirrorMaker 2 in
- * dedicated mode (`org.apache.kafka.connect.mirror.MirrorMaker`, a JVM), in two configurations.
+ * memory is about the replicator alone: kafka-dr (`kafka-dr replicate`, Node) with at-least-once
+ * and with exactly-once delivery, and MirrorMaker 2 in dedicated mode
+ * (`org.apache.kafka.connect.mirror.MirrorMaker`, a JVM), in two configurations.
  */
 
-export type ConfigName = 'mm2-default' | 'mm2-tuned' | 'kafka-dr'
-export const CONFIGS: readonly ConfigName[] = ['mm2-default', 'mm2-tuned', 'kafka-dr']
+export type ConfigName = 'mm2-default' | 'mm2-tuned' | 'kafka-dr' | 'kafka-dr-eos'
+export const CONFIGS: readonly ConfigName[] = ['mm2-default', 'mm2-tuned', 'kafka-dr', 'kafka-dr-eos']
+
+export function isKafkaDr(config: ConfigName): config is 'kafka-dr' | 'kafka-dr-eos' {
+  return config === 'kafka-dr' || config === 'kafka-dr-eos'
+}
+
+/**
+ * Whether the configuration writes the target in transactions: its records become visible to
+ * read_committed readers only when their transaction commits, each commit adds a control record
+ * (one offset) to every partition it wrote, and a duplicate on the target is a failure. MirrorMaker
+ * 2 in dedicated mode and kafka-dr at-least-once write idempotently, without transactions.
+ */
+export function isExactlyOnce(config: ConfigName): boolean {
+  return config === 'kafka-dr-eos'
+}
 
 export interface ReplicatorSpec {
   config: ConfigName
@@ -124,10 +140,21 @@ export function kafkaDrYaml(spec: ReplicatorSpec): string {
     '  - source: src',
     '    target: dst',
     `    topics: { include: ["${spec.topic}"] }`,
+    ...(isExactlyOnce(spec.config) ? ['    delivery: exactly-once'] : []),
     ...(spec.compression === 'none' ? [] : [`    producer: { compression: ${spec.compression} }`]),
     ...(spec.linkExtra ?? []).map(line => `    ${line}`),
     ''
   ].join('\n')
+}
+
+/**
+ * The link as kafka-dr will run it (the trial's YAML through kafka-dr's own config loader, defaults
+ * applied): the bench reads the commit interval from it, and a bad --kafka-dr-link fails before the run.
+ */
+export function kafkaDrLink(spec: ReplicatorSpec): LinkConfig {
+  const link = parseConfig(kafkaDrYaml(spec), `${spec.config} trial config`).links[0]
+  if (link === undefined) throw new Error(`the ${spec.config} trial config has no link`)
+  return link
 }
 
 function track(child: ChildProcess): Promise<number | null> {
@@ -146,7 +173,7 @@ export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
   let file: string
   let args: string[]
   let binary: string
-  if (spec.config === 'kafka-dr') {
+  if (isKafkaDr(spec.config)) {
     file = join(spec.dir, 'kafka-dr.yaml')
     writeFileSync(file, kafkaDrYaml(spec))
     binary = process.execPath

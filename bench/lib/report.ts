@@ -3,127 +3,15 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import { type Calibration } from './calibrate.ts'
-import { type Machine } from './machine.ts'
+import { svg } from './chart.ts'
+import { type BenchRun, LABEL, all, cell, figure, fmt, ran, valid } from './figures.ts'
 import { CONFIGS, type ConfigName, MM2_HEAP, kafkaDrYaml, mm2Properties } from './replicators.ts'
 import { type Spread, spread } from './stats.ts'
+import { targets } from './targets.ts'
 import { type TrialResult } from './trial.ts'
 import { type Workload } from './workloads.ts'
 
-/** The whole run, as saved in results.json and rendered into the Markdown report and the chart. */
-export interface BenchRun {
-  runId: string
-  quick: boolean
-  trialsPerConfig: number
-  command: string
-  started: string
-  finished: string | null
-  machine: Machine
-  calibration: Calibration | null
-  roundTripMs: { direct: number; proxied: number } | null
-  workloads: Workload[]
-  results: TrialResult[]
-}
-
-const LABEL: Record<ConfigName, string> = {
-  'mm2-default': 'MirrorMaker 2, defaults',
-  'mm2-tuned': 'MirrorMaker 2, tuned',
-  'kafka-dr': 'kafka-dr'
-}
-const COLOR: Record<ConfigName, string> = { 'mm2-default': '#9c9c9c', 'mm2-tuned': '#4e79a7', 'kafka-dr': '#f28e2b' }
-
-function valid(run: BenchRun, workload: string, config: ConfigName): TrialResult[] {
-  return run.results.filter(r => r.workload === workload && r.config === config && r.valid)
-}
-
-function all(run: BenchRun, workload: string, config: ConfigName): TrialResult[] {
-  return run.results.filter(r => r.workload === workload && r.config === config)
-}
-
-function figure(run: BenchRun, workload: string, config: ConfigName, pick: (r: TrialResult) => number): Spread | null {
-  return spread(valid(run, workload, config).map(pick))
-}
-
-function fmt(value: number, digits: number): string {
-  if (!Number.isFinite(value)) return 'n/a'
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-}
-
-function cell(s: Spread | null, digits: number): string {
-  if (s === null) return 'n/a'
-  if (s.n === 1) return fmt(s.median, digits)
-  return `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
-}
-
-interface TargetRow {
-  target: string
-  measured: string
-  met: boolean | null
-}
-
-function ratio(a: Spread | null, b: Spread | null): number {
-  return a === null || b === null ? NaN : a.median / b.median
-}
-
-function targets(run: BenchRun): TargetRow[] {
-  const rows: TargetRow[] = []
-  const has = (id: string): boolean => run.workloads.some(w => w.id === id)
-  const mb = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.mbPerSecond)
-  const cpu = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.cpuSecondsPerGiB)
-  const rss = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.peakRssMiB)
-  for (const w of ['W1', 'W2']) {
-    if (!has(w)) continue
-    const t = ratio(mb(w, 'kafka-dr'), mb(w, 'mm2-tuned'))
-    rows.push({
-      target: `${w}: catch-up throughput ≥ 1.5 × MirrorMaker 2 tuned`,
-      measured: `${fmt(t, 2)} × (${fmt(mb(w, 'kafka-dr')?.median ?? NaN, 1)} vs ${fmt(mb(w, 'mm2-tuned')?.median ?? NaN, 1)} MB/s)`,
-      met: Number.isFinite(t) ? t >= 1.5 : null
-    })
-    const c = ratio(cpu(w, 'kafka-dr'), cpu(w, 'mm2-tuned'))
-    rows.push({
-      target: `${w}: CPU-seconds per GiB ≤ 0.6 × MirrorMaker 2 tuned`,
-      measured: `${fmt(c, 2)} × (${fmt(cpu(w, 'kafka-dr')?.median ?? NaN, 1)} vs ${fmt(cpu(w, 'mm2-tuned')?.median ?? NaN, 1)})`,
-      met: Number.isFinite(c) ? c <= 0.6 : null
-    })
-    const m = ratio(rss(w, 'kafka-dr'), rss(w, 'mm2-tuned'))
-    rows.push({
-      target: `${w}: peak RSS ≤ 0.25 × MirrorMaker 2 tuned`,
-      measured: `${fmt(m, 2)} × (${fmt(rss(w, 'kafka-dr')?.median ?? NaN, 0)} vs ${fmt(rss(w, 'mm2-tuned')?.median ?? NaN, 0)} MiB)`,
-      met: Number.isFinite(m) ? m <= 0.25 : null
-    })
-  }
-  if (has('W3')) {
-    const p99 = figure(run, 'W3', 'kafka-dr', r => r.latency?.p99 ?? NaN)
-    rows.push({
-      target: 'W3: replication latency p99 ≤ 50 ms',
-      measured: `${fmt(p99?.median ?? NaN, 0)} ms (MirrorMaker 2 tuned: ${fmt(figure(run, 'W3', 'mm2-tuned', r => r.latency?.p99 ?? NaN)?.median ?? NaN, 0)} ms)`,
-      met: p99 === null ? null : p99.median <= 50
-    })
-  }
-  if (has('W5')) {
-    const trials = all(run, 'W5', 'kafka-dr')
-    const keptUp = trials.length > 0 && trials.every(keepsUp)
-    const p99 = figure(run, 'W5', 'kafka-dr', r => r.latency?.p99 ?? NaN)
-    rows.push({
-      target: 'W5: keeps up (every trial valid, p99 ≤ 1 s, drained ≤ 5 s after the last record)',
-      measured: `${trials.filter(keepsUp).length} of ${trials.length} trials; p99 ${fmt(p99?.median ?? NaN, 0)} ms`,
-      met: trials.length === 0 ? null : keptUp
-    })
-  }
-  if (has('W6') && has('W1')) {
-    const ours = ratio(mb('W6', 'kafka-dr'), mb('W1', 'kafka-dr'))
-    const theirs = ratio(mb('W6', 'mm2-tuned'), mb('W1', 'mm2-tuned'))
-    rows.push({
-      target: 'W6: kafka-dr keeps ≥ 80 % of its own W1 throughput over a 50 ms round trip',
-      measured: `${fmt(ours * 100, 0)} % (MirrorMaker 2 tuned keeps ${fmt(theirs * 100, 0)} %, defaults ${fmt(ratio(mb('W6', 'mm2-default'), mb('W1', 'mm2-default')) * 100, 0)} %)`,
-      met: Number.isFinite(ours) ? ours >= 0.8 : null
-    })
-  }
-  return rows
-}
-
-function keepsUp(r: TrialResult): boolean {
-  return r.valid && r.latency !== null && r.latency.p99 <= 1000 && r.drainMs !== null && r.drainMs <= 5000
-}
+export { type BenchRun } from './figures.ts'
 
 function workloadTable(run: BenchRun, workload: Workload): string {
   const ceiling = run.calibration?.ceilingMbPerSecond ?? NaN
@@ -261,8 +149,23 @@ function configListing(run: BenchRun): string {
     '',
     '```yaml',
     kafkaDrYaml({ ...sample, config: 'kafka-dr' }).trimEnd(),
-    '```'
+    '```',
+    ...exactlyOnceListing(run, sample)
   ].join('\n')
+}
+
+/** The exactly-once configuration, when it ran: its YAML, commit interval and workloads. */
+function exactlyOnceListing(run: BenchRun, sample: Omit<Parameters<typeof kafkaDrYaml>[0], 'config'>): string[] {
+  const workloads = run.workloads.filter(w => ran(run, w.id, 'kafka-dr-eos')).map(w => w.id)
+  if (workloads.length === 0) return []
+  return [
+    '',
+    `**kafka-dr, exactly-once** (\`kafka-dr-eos\`): the same, with \`delivery: exactly-once\` on the link: the records of each commit interval and the progress covering them are committed in one transaction on the target. Commit interval ${fmt(run.eosCommitIntervalMs ?? NaN, 0)} ms (the link's \`commitIntervalMs\` as kafka-dr applies it). It ran on ${workloads.join(', ')}: exactly-once changes how the target is written, which every workload exercises (large and small records, compressed batches, latency, many partitions, a distant source).`,
+    '',
+    '```yaml',
+    kafkaDrYaml({ ...sample, config: 'kafka-dr-eos' }).trimEnd(),
+    '```'
+  ]
 }
 
 function markdown(run: BenchRun, chartFile: string): string {
@@ -309,13 +212,14 @@ function markdown(run: BenchRun, chartFile: string): string {
   out.push(
     '## How it is measured',
     '',
-    '- **Throughput** (catch-up): the target’s end offsets are read with `listOffsets` every 100 ms; records/s and MB/s are taken between 10 % and 90 % of the backlog on the target (linear between samples), so start-up and the tail do not blur it. MB/s = records/s × record size (10^6 bytes per MB).',
+    '- **Throughput** (catch-up): the target’s end offsets are read with `listOffsets` every 100 ms, as a read_committed consumer sees them (the last stable offset; without transactions, the high watermark); records/s and MB/s are taken between 10 % and 90 % of the backlog on the target (linear between samples), so start-up and the tail do not blur it. MB/s = records/s × record size (10^6 bytes per MB). Under exactly-once these offsets move when a transaction commits and also count its commit marker (one offset per partition and transaction, a few per second against thousands of records); the copy is complete when kcat finds the last record of every partition committed.',
     '- **CPU-seconds per GiB**: user + system time of the replicator process (all its threads) from `/proc/<pid>/stat`, over the same 10–90 % window (steady workloads: the produce phase), per GiB of record values copied. Start-up CPU is left out of this figure; it is in results.json (`cpuSecondsTotal`).',
     '- **Peak RSS**: `VmHWM` from `/proc/<pid>/status` when the trial ends.',
     '- **Machine busy**: the share of all cores busy (from `/proc/stat`) from the first to the last record on the target (steady workloads: the produce phase). Brokers, load generator, verifier and replicator share the machine; near 100 % the machine, not the replicator, sets the pace. Broker CPU per trial is in results.json.',
-    '- **Latency** (steady): the source topic uses `message.timestamp.type=LogAppendTime`, so every record carries the time the source broker appended it, and both tools copy that timestamp to the target (checked for every record after the trial). A tailing consumer on the target (kcat, unbuffered, in its own thread of the bench process) notes when each record arrives; latency = arrival time − source append time, 1 ms resolution, one machine clock, the same method for every tool (it includes the tailing consumer’s own delay, about a millisecond). Records of the first seconds (warm-up) are left out. The target topic is created (with the source’s partition count) before the tool starts, and each tool must copy one gate record per partition before the measured phase starts.',
-    '- **Validity**: after every trial, kcat reads the whole target topic; each partition must hold records 0..n−1 of its source partition, each once, in order, with key, value and timestamp (catch-up) as produced. A trial with a record missing, out of order, altered or unexpected is invalid and left out of the figures (listed under its table). Duplicates are counted.',
-    '- **Order**: trials alternate (defaults, tuned, kafka-dr, then kafka-dr, tuned, defaults, ...), so drift over the run does not favour one tool.',
+    `- **Latency** (steady): the source topic uses \`message.timestamp.type=LogAppendTime\`, so every record carries the time the source broker appended it, and both tools copy that timestamp to the target (checked for every record after the trial). A tailing consumer on the target (kcat, unbuffered, in its own thread of the bench process) notes when each record arrives; latency = arrival time − source append time, 1 ms resolution, one machine clock, the same method for every tool (it includes the tailing consumer’s own delay, about a millisecond). Records of the first seconds (warm-up) are left out. The consumer reads read_committed: under exactly-once a record arrives when its transaction commits, so its latency includes the wait for the commit (up to one commit interval${run.eosCommitIntervalMs === null ? '' : `, ${fmt(run.eosCommitIntervalMs, 0)} ms in this run`}). The target topic is created (with the source’s partition count) before the tool starts, and each tool must copy one gate record per partition before the measured phase starts.`,
+    '- **Lag and drain** (steady): source end offsets minus the target’s committed end offsets, sampled every second; drained = from the last record produced to the last on the target. Under exactly-once the target’s offsets count commit markers too (W5: 200 partitions), so both use the records the tailing consumer has seen instead.',
+    '- **Validity**: after every trial, kcat reads the whole target topic (read_committed: records of aborted or open transactions are not there); each partition must hold records 0..n−1 of its source partition, in order, with key, value and timestamp (catch-up) as produced. A trial with a record missing, out of order, altered or unexpected is invalid and left out of the figures (listed under its table). Duplicates are counted; under exactly-once a duplicate makes the trial invalid too.',
+    '- **Order**: trials alternate (defaults, tuned, kafka-dr, kafka-dr exactly-once, then the reverse, ...), so drift over the run does not favour one tool.',
     '- **Records**: 8-byte keys; values start with partition and sequence number, the rest is a slice of a fixed 8 MiB pool: random bytes (incompressible), or for W4 word-like text that lz4 compresses.',
     '',
     '## Configurations',
@@ -324,127 +228,6 @@ function markdown(run: BenchRun, chartFile: string): string {
     ''
   )
   return out.join('\n')
-}
-
-function svg(run: BenchRun): string {
-  const width = 960
-  const height = 440
-  const parts: string[] = []
-  const text = (x: number, y: number, s: string, attrs = ''): void => {
-    parts.push(
-      `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${s.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`
-    )
-  }
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`
-  )
-  // Left: catch-up throughput.
-  const catchUp = run.workloads.filter(w => w.kind === 'catch-up')
-  const left = { x: 60, y: 50, w: 500, h: 300 }
-  const mbOf = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.mbPerSecond)
-  let top = 0
-  for (const w of catchUp) for (const c of CONFIGS) top = Math.max(top, mbOf(w.id, c)?.max ?? 0)
-  top = Math.max(top, run.calibration?.ceilingMbPerSecond ?? 0) * 1.1 || 1
-  text(left.x, 28, 'Catch-up throughput, MB/s (median; whiskers: min–max)', 'font-size="14" font-weight="bold"')
-  for (let i = 0; i <= 5; i++) {
-    const v = (top / 5) * i
-    const y = left.y + left.h - (v / top) * left.h
-    parts.push(
-      `<line x1="${left.x}" x2="${left.x + left.w}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e5e5"/>`
-    )
-    text(left.x - 8, y + 4, fmt(v, 0), 'text-anchor="end" fill="#555"')
-  }
-  const group = left.w / Math.max(1, catchUp.length)
-  const bar = Math.min(34, (group - 24) / CONFIGS.length)
-  catchUp.forEach((w, gi) => {
-    const gx = left.x + gi * group + (group - bar * CONFIGS.length) / 2
-    CONFIGS.forEach((c, ci) => {
-      const s = mbOf(w.id, c)
-      const x = gx + ci * bar
-      if (s === null) {
-        text(x + bar / 2, left.y + left.h - 4, '×', 'text-anchor="middle" fill="#c00"')
-        return
-      }
-      const y = left.y + left.h - (s.median / top) * left.h
-      parts.push(
-        `<rect x="${(x + 2).toFixed(1)}" y="${y.toFixed(1)}" width="${(bar - 4).toFixed(1)}" height="${(left.y + left.h - y).toFixed(1)}" fill="${COLOR[c]}"/>`
-      )
-      const y1 = left.y + left.h - (s.min / top) * left.h
-      const y2 = left.y + left.h - (s.max / top) * left.h
-      parts.push(
-        `<line x1="${(x + bar / 2).toFixed(1)}" x2="${(x + bar / 2).toFixed(1)}" y1="${y1.toFixed(1)}" y2="${y2.toFixed(1)}" stroke="#222"/>`
-      )
-      text(x + bar / 2, y - 6, fmt(s.median, 0), 'text-anchor="middle" font-size="10" fill="#222"')
-    })
-    text(left.x + gi * group + group / 2, left.y + left.h + 18, w.id, 'text-anchor="middle" font-weight="bold"')
-  })
-  if (run.calibration !== null) {
-    const y = left.y + left.h - (run.calibration.ceilingMbPerSecond / top) * left.h
-    parts.push(
-      `<line x1="${left.x}" x2="${left.x + left.w}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#c00" stroke-dasharray="5,4"/>`
-    )
-    text(
-      left.x + left.w - 4,
-      y - 5,
-      `brokers' ceiling C3, 1 KiB: ${fmt(run.calibration.ceilingMbPerSecond, 0)} MB/s`,
-      'text-anchor="end" fill="#c00" font-size="11"'
-    )
-  }
-  // Right: steady latency, log scale.
-  const steady = run.workloads.filter(w => w.kind === 'steady')
-  const right = { x: 660, y: 50, w: 270, h: 300 }
-  text(right.x - 40, 28, 'Steady replication latency, ms (p50 dark, p99 light)', 'font-size="14" font-weight="bold"')
-  const ticks = [1, 10, 100, 1000, 10000, 100000]
-  let maxLatency = 10
-  for (const w of steady)
-    for (const c of CONFIGS)
-      maxLatency = Math.max(maxLatency, figure(run, w.id, c, r => r.latency?.p99 ?? NaN)?.median ?? 0)
-  const logTop = Math.log10(ticks.find(t => t >= maxLatency * 1.2) ?? 100000)
-  const ly = (v: number): number => right.y + right.h - (Math.log10(Math.max(1, v)) / logTop) * right.h
-  for (const t of ticks) {
-    if (Math.log10(t) > logTop) break
-    parts.push(
-      `<line x1="${right.x}" x2="${right.x + right.w}" y1="${ly(t).toFixed(1)}" y2="${ly(t).toFixed(1)}" stroke="#e5e5e5"/>`
-    )
-    text(right.x - 8, ly(t) + 4, fmt(t, 0), 'text-anchor="end" fill="#555"')
-  }
-  const sgroup = right.w / Math.max(1, steady.length)
-  const sbar = Math.min(30, (sgroup - 20) / CONFIGS.length)
-  steady.forEach((w, gi) => {
-    const gx = right.x + gi * sgroup + (sgroup - sbar * CONFIGS.length) / 2
-    CONFIGS.forEach((c, ci) => {
-      const x = gx + ci * sbar
-      const p99 = figure(run, w.id, c, r => r.latency?.p99 ?? NaN)
-      const p50 = figure(run, w.id, c, r => r.latency?.p50 ?? NaN)
-      if (p99 === null || p50 === null) {
-        text(x + sbar / 2, right.y + right.h - 4, '×', 'text-anchor="middle" fill="#c00"')
-        return
-      }
-      parts.push(
-        `<rect x="${(x + 2).toFixed(1)}" y="${ly(p99.median).toFixed(1)}" width="${(sbar - 4).toFixed(1)}" height="${(right.y + right.h - ly(p99.median)).toFixed(1)}" fill="${COLOR[c]}" fill-opacity="0.35"/>`
-      )
-      parts.push(
-        `<rect x="${(x + 2).toFixed(1)}" y="${ly(p50.median).toFixed(1)}" width="${(sbar - 4).toFixed(1)}" height="${(right.y + right.h - ly(p50.median)).toFixed(1)}" fill="${COLOR[c]}"/>`
-      )
-      text(x + sbar / 2, ly(p99.median) - 5, fmt(p99.median, 0), 'text-anchor="middle" font-size="10" fill="#222"')
-    })
-    text(right.x + gi * sgroup + sgroup / 2, right.y + right.h + 18, w.id, 'text-anchor="middle" font-weight="bold"')
-  })
-  // Legend.
-  CONFIGS.forEach((c, i) => {
-    const x = 60 + i * 230
-    parts.push(`<rect x="${x}" y="${height - 40}" width="14" height="14" fill="${COLOR[c]}"/>`)
-    text(x + 20, height - 29, LABEL[c])
-  })
-  text(
-    width - 10,
-    height - 10,
-    `${run.machine.cpu}, Kafka ${run.machine.kafka}, run ${run.runId}${run.quick ? ' (quick)' : ''}`,
-    'text-anchor="end" fill="#777" font-size="10"'
-  )
-  parts.push('</svg>')
-  return `${parts.join('\n')}\n`
 }
 
 /** Writes <out>.md, <out-base>.svg and <out-base>.json; returns the files written. */

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
  * A tailing consumer on the target (kcat, unbuffered), in its own thread so the time each record is
  * seen is not delayed by the load generator on the main thread. For every record it keeps the
  * record timestamp (the source append time, which both replicators carry over) and the wall-clock
- * time it arrived; the main thread turns the pair into replication latency.
+ * time it arrived; the main thread turns the pair into replication latency. It reads read_committed.
  *
  * Messages: in  { stop: true } once the caller knows everything arrived;
  *           out { ready } when kcat runs, { seen: n } every 100 ms, and at the end
@@ -38,7 +38,11 @@ const kcat = spawn(
     '-f',
     '%p %o %T\n',
     '-X',
-    'fetch.wait.max.ms=100'
+    'fetch.wait.max.ms=100',
+    // What a consumer of the target sees: under exactly-once a record arrives when its transaction
+    // commits, so its latency includes the wait for the commit (without transactions: no difference).
+    '-X',
+    'isolation.level=read_committed'
   ],
   { stdio: ['ignore', 'pipe', 'pipe'] }
 )

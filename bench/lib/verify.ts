@@ -11,8 +11,13 @@ import {
 
 /**
  * Checks a trial's target with kcat (librdkafka: shares no code with kafka-dr or MirrorMaker 2):
- * every partition must hold records seq 0..n-1 of records.ts, each once, in order, byte for byte,
- * in the partition they came from. A trial that fails this is invalid, whatever its speed.
+ * every partition must hold records seq 0..n-1 of records.ts, in order, byte for byte, in the
+ * partition they came from; at-least-once may repeat a record, exactly-once may not. A trial that
+ * fails this is invalid, whatever its speed.
+ *
+ * Every read is read_committed, as a consumer of the target after a failover reads (librdkafka's
+ * default, stated explicitly): records of an aborted or still open transaction are not there. For
+ * targets written without transactions this is the same as read_uncommitted.
  */
 
 export interface TopicRead {
@@ -32,19 +37,26 @@ interface KcatRecord {
   valueLength: number
 }
 
+/** kcat's isolation level for every read of the bench (see the top of this file). */
+export const KCAT_READ_COMMITTED = ['-X', 'isolation.level=read_committed'] as const
+
 /**
- * Streams a whole topic from kcat, calling `onRecord` for each record. With `withData` false only
- * partition, offset and timestamp are read (much less to move).
+ * Streams a topic from kcat up to its current end, calling `onRecord` for each record: the whole
+ * topic, or with `lastOffsets` n only the last n offsets of each partition (control records and
+ * aborted records among them are not delivered). With `withData` false only partition, offset and
+ * timestamp are read (much less to move).
  */
 export async function kcatStream(
   read: TopicRead,
   withData: boolean,
-  onRecord: (record: KcatRecord) => void
+  onRecord: (record: KcatRecord) => void,
+  lastOffsets?: number
 ): Promise<void> {
   const format = withData ? '%p %o %T %K %S\n%k%s' : '%p %o %T -1 -1\n'
+  const from = lastOffsets === undefined ? 'beginning' : `-${lastOffsets}`
   const child = spawn(
     'kcat',
-    ['-C', '-b', read.bootstrap, '-t', read.topic, '-o', 'beginning', '-e', '-q', '-f', format],
+    ['-C', '-b', read.bootstrap, '-t', read.topic, '-o', from, '-e', '-q', ...KCAT_READ_COMMITTED, '-f', format],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   )
   let stderr = ''
@@ -117,6 +129,8 @@ export interface ExpectedContent {
   payload: PayloadKind
   /** CreateTime base of recordTimestamp(); null when timestamps are the broker's (LogAppendTime). */
   timestampBase: number | null
+  /** Exactly-once delivery: a duplicate makes the target invalid (at-least-once: counted only). */
+  exactlyOnce: boolean
 }
 
 export async function verifyTarget(
@@ -194,7 +208,12 @@ export async function verifyTarget(
       check.firstProblem ??= `${missing} records missing in partition ${p} (first: seq ${marks.indexOf(0)})`
     }
   }
-  check.valid = check.missing === 0 && check.reordered === 0 && check.altered === 0 && check.unexpected === 0
+  check.valid =
+    check.missing === 0 &&
+    check.reordered === 0 &&
+    check.altered === 0 &&
+    check.unexpected === 0 &&
+    (!expected.exactlyOnce || check.duplicates === 0)
   if (timestamps !== undefined) check.timestamps = timestamps
   return check
 }
@@ -207,4 +226,27 @@ export async function readTimestamps(read: TopicRead, perPartition: number[]): P
     if (list !== undefined && r.offset < list.length) list[r.offset] = r.timestamp
   })
   return result
+}
+
+/**
+ * Whether the target holds every record committed, read as a read_committed consumer sees it: the
+ * last committed record of each partition (among its last few offsets) has the last seq produced.
+ * The end offsets alone cannot say so under exactly-once: they count the transactions' control
+ * records too, so their sum reaches the record count before the last transaction commits. After
+ * the last committed record of a partition comes one control record (its commit), hence the small
+ * window; a partition whose window holds no record counts as not complete, and the caller asks again.
+ */
+export async function targetComplete(read: TopicRead, perPartition: number[]): Promise<boolean> {
+  const lastSeq = perPartition.map(() => -1)
+  await kcatStream(
+    read,
+    true,
+    r => {
+      if (r.partition < lastSeq.length && r.valueLength >= VALUE_HEADER_BYTES) {
+        lastSeq[r.partition] = r.data.readUInt32BE(r.valueAt + 4)
+      }
+    },
+    16
+  )
+  return perPartition.every((n, p) => n === 0 || lastSeq[p] === n - 1)
 }

@@ -1,4 +1,4 @@
-import { Admin, ConfigResourceTypes, ListOffsetTimestamps } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import { labelled } from './call.ts'
 import { toClientOptions } from './options.ts'
 import { type ClusterConnection } from './types.ts'
@@ -101,8 +101,17 @@ export class KafkaAdmin {
     await this.#call('delete topics', () => this.#admin.deleteTopics({ topics: names }))
   }
 
-  /** Offsets for every partition of `topic` (by partition index), for the given spec. */
-  async listOffsets(topic: string, partitions: number[], spec: OffsetSpec): Promise<Map<number, bigint>> {
+  /**
+   * Offsets for every partition of `topic` (by partition index), for the given spec. 'latest' is the
+   * high watermark read_uncommitted, the last stable offset read_committed (below it every
+   * transaction is decided; the two are equal while no transaction is open).
+   */
+  async listOffsets(
+    topic: string,
+    partitions: number[],
+    spec: OffsetSpec,
+    isolation: 'read_uncommitted' | 'read_committed' = 'read_uncommitted'
+  ): Promise<Map<number, bigint>> {
     const timestamp =
       spec === 'earliest'
         ? ListOffsetTimestamps.EARLIEST
@@ -113,7 +122,9 @@ export class KafkaAdmin {
       'list offsets',
       () =>
         this.#admin.listOffsets({
-          topics: [{ name: topic, partitions: partitions.map(partitionIndex => ({ partitionIndex, timestamp })) }]
+          topics: [{ name: topic, partitions: partitions.map(partitionIndex => ({ partitionIndex, timestamp })) }],
+          isolationLevel:
+            isolation === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED
         }),
       topic
     )
