@@ -124,3 +124,53 @@ export async function consumeRest(
   await consumer.disconnect()
   return read
 }
+
+/**
+ * A real group member on `clusterIndex` reading `topic` from the group's committed position: the
+ * values of the first `counts.get(p)` records of each partition p, in order. Commits nothing. Fails
+ * after 60 s if a partition has fewer records than asked for after the position.
+ */
+export async function consumeFirst(
+  clusterIndex: number,
+  groupId: string,
+  topic: string,
+  counts: Map<number, number>
+): Promise<Map<number, string[]>> {
+  const kafka = new Kafka({
+    brokers: [bootstrapOf(clusterIndex)],
+    clientId: `kafka-dr-test-${groupId}-first`,
+    logLevel: logLevel.NOTHING
+  })
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 })
+  const read = new Map<number, string[]>([...counts.keys()].map(p => [p, []]))
+  const done = new Set<number>([...counts].filter(([, n]) => n <= 0).map(([p]) => p))
+  let finish: () => void = () => {}
+  const finished = new Promise<void>(resolve => (finish = resolve))
+  if (done.size === counts.size) finish()
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message, pause }) => {
+        const list = read.get(partition)
+        if (list === undefined || done.has(partition)) return
+        list.push(message.value?.toString() ?? '')
+        if (list.length >= counts.get(partition)!) {
+          done.add(partition)
+          pause()
+          if (done.size === counts.size) finish()
+        }
+      }
+    })
+    await Promise.race([
+      finished,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`group ${groupId} did not read its first records`)), 60_000).unref()
+      )
+    ])
+  } finally {
+    await consumer.disconnect()
+  }
+  return read
+}

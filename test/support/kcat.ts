@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 
 /**
@@ -19,11 +20,24 @@ export interface KcatRecord {
   headers?: (string | null)[]
 }
 
+/**
+ * How a read treats transactions (librdkafka's isolation.level). read_committed (librdkafka's default,
+ * named explicitly) returns committed records only and ends at the last stable offset: a transaction
+ * still open ends the read before its first record. read_uncommitted also returns records of open and
+ * aborted transactions, up to the high watermark. Neither returns control records (markers).
+ */
+export type Isolation = 'read_committed' | 'read_uncommitted'
+
+const isolationArgs = (isolation: Isolation): string[] => ['-X', `isolation.level=${isolation}`]
+
 /** Reads a whole topic from the beginning to its current end. */
-export async function kcatReadAll(bootstrap: string, topic: string): Promise<KcatRecord[]> {
-  const { stdout } = await run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
-    maxBuffer: 256 * 1024 * 1024
-  })
+export async function kcatReadAll(
+  bootstrap: string,
+  topic: string,
+  isolation: Isolation = 'read_committed'
+): Promise<KcatRecord[]> {
+  const args = ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', ...isolationArgs(isolation)]
+  const { stdout } = await run('kcat', args, { maxBuffer: 256 * 1024 * 1024 })
   return stdout
     .split('\n')
     .filter(line => line.trim() !== '')
@@ -59,19 +73,13 @@ export async function kcatAuditSequences(
   bootstrap: string,
   topic: string,
   tag: string,
-  expected: number[]
+  expected: number[],
+  isolation: Isolation = 'read_committed'
 ): Promise<SequenceAudit> {
-  const { spawn } = await import('node:child_process')
-  const { createInterface } = await import('node:readline')
-  const child = spawn('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %s\n'], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const seen = expected.map(n => new Uint8Array(n))
   const highest = expected.map(() => -1)
   const audit: SequenceAudit = { records: 0, missing: 0, duplicates: 0, forwardJumps: 0, misplaced: 0, otherTags: 0 }
-  for await (const line of createInterface({ input: child.stdout })) {
+  for await (const line of kcatLines(bootstrap, topic, '%p %s\n', isolation)) {
     if (line === '') continue
     audit.records++
     const [partitionText, value = ''] = line.split(' ')
@@ -100,10 +108,79 @@ export async function kcatAuditSequences(
     }
     highest[p] = Math.max(highest[p]!, seq)
   }
-  const code = await new Promise<number | null>(resolve =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)
-  )
-  if (code !== 0) throw new Error(`kcat reading ${topic} exited ${code}: ${stderr}`)
   for (const marks of seen) for (const m of marks) if (m === 0) audit.missing++
   return audit
+}
+
+/** Records per partition (index) a reader with `isolation` sees on the whole topic, streamed. */
+export async function kcatCounts(
+  bootstrap: string,
+  topic: string,
+  partitions: number,
+  isolation: Isolation = 'read_committed'
+): Promise<number[]> {
+  const counts = new Array<number>(partitions).fill(0)
+  for await (const line of kcatLines(bootstrap, topic, '%p\n', isolation)) {
+    const p = Number(line)
+    if (line === '' || !(p >= 0 && p < partitions)) continue
+    counts[p]!++
+  }
+  return counts
+}
+
+/** Partition and offset of every record a reader with `isolation` sees on the whole topic, streamed. */
+export async function kcatPositions(
+  bootstrap: string,
+  topic: string,
+  isolation: Isolation = 'read_committed'
+): Promise<{ partition: number; offset: number }[]> {
+  const positions: { partition: number; offset: number }[] = []
+  for await (const line of kcatLines(bootstrap, topic, '%p %o\n', isolation)) {
+    if (line === '') continue
+    const [partition, offset] = line.split(' ').map(Number)
+    positions.push({ partition: partition!, offset: offset! })
+  }
+  return positions
+}
+
+/**
+ * The lines kcat prints for every record of a whole topic (format `format`, see kcat -f), streamed:
+ * bounded memory for topics of millions of records. Throws if kcat fails.
+ */
+async function* kcatLines(
+  bootstrap: string,
+  topic: string,
+  format: string,
+  isolation: Isolation
+): AsyncGenerator<string> {
+  const args = [
+    '-b',
+    bootstrap,
+    '-C',
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-f',
+    format,
+    ...isolationArgs(isolation)
+  ]
+  const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>(resolve =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)
+  )
+  let readToEnd = false
+  try {
+    yield* createInterface({ input: child.stdout })
+    readToEnd = true
+  } finally {
+    // A caller that stops early (or throws) must not leave kcat running.
+    if (!readToEnd && child.exitCode === null) child.kill()
+  }
+  const code = await exited
+  if (code !== 0) throw new Error(`kcat reading ${topic} exited ${code}: ${stderr}`)
 }

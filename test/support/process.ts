@@ -33,14 +33,29 @@ export function spawnReplicator(configFile: string, extraEnv: Record<string, str
   return { child, output: () => out, exited }
 }
 
-/** Waits until the process logged `text` (e.g. that replication started). */
-export async function waitForOutput(p: ReplicatorProcess, text: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the process logged `text` (e.g. that replication started); with `from`, only output
+ * after that many characters counts (what it logged after a given moment: `output().length` then).
+ */
+export async function waitForOutput(p: ReplicatorProcess, text: string, timeoutMs: number, from = 0): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!p.output().includes(text)) {
+  while (!p.output().slice(from).includes(text)) {
     if (Date.now() > deadline)
       throw new Error(`process did not log "${text}" within ${timeoutMs} ms:\n${p.output().slice(-3000)}`)
     if (p.child.exitCode !== null)
       throw new Error(`process exited (${p.child.exitCode}) before logging "${text}":\n${p.output().slice(-3000)}`)
     await new Promise(r => setTimeout(r, 100))
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`: its exit code or signal name. */
+export async function stopProcess(p: ReplicatorProcess, timeoutMs = 30_000): Promise<number | string> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.exited
+  p.child.kill('SIGTERM')
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs)
+  try {
+    return await p.exited
+  } finally {
+    clearTimeout(timer)
   }
 }

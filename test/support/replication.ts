@@ -11,11 +11,28 @@ export function configYaml(links: string): string {
   return `clusters:\n  dc1: { bootstrap: "${bootstrapOf(1)}" }\n  dc2: { bootstrap: "${bootstrapOf(2)}" }\nlinks:\n${links}`
 }
 
+/** Per-link settings some tests set (absent: the config's defaults). */
+export interface LinkOptions {
+  delivery?: 'at-least-once' | 'exactly-once'
+  /** exactly-once: the coordinator aborts a transaction left open this long (transaction.timeoutMs). */
+  transactionTimeoutMs?: number
+}
+
+/** The lines `options` adds to a link entry of the links section (indented as its other keys). */
+export function linkOptionsYaml(options: LinkOptions): string {
+  const delivery = options.delivery === undefined ? '' : `    delivery: ${options.delivery}\n`
+  const transaction =
+    options.transactionTimeoutMs === undefined
+      ? ''
+      : `    transaction: { timeoutMs: ${options.transactionTimeoutMs} }\n`
+  return delivery + transaction
+}
+
 /** One named dc1 -> dc2 link for `topic` (and `group`, if given), with short commit and checkpoint intervals. */
-export function namedLinkYaml(link: string, topic: string, group?: string): string {
+export function namedLinkYaml(link: string, topic: string, group?: string, options: LinkOptions = {}): string {
   const groups = group === undefined ? '' : `    checkpointIntervalMs: 1000\n    groups: { include: ["${group}"] }\n`
   return configYaml(
-    `  - name: ${link}\n    source: dc1\n    target: dc2\n    commitIntervalMs: 200\n    topics: { include: ["${topic}"] }\n${groups}`
+    `  - name: ${link}\n    source: dc1\n    target: dc2\n    commitIntervalMs: 200\n    topics: { include: ["${topic}"] }\n${groups}${linkOptionsYaml(options)}`
   )
 }
 
