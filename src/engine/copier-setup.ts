@@ -1,6 +1,6 @@
 import { type LinkConfig } from '../config/index.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
-import { type ProgressValue } from '../core/state-records.ts'
+import { type ProgressValue } from '../state/index.ts'
 import { type EngineEvents } from '../observability/metrics.ts'
 import { type CopierSchemas, type CopierSettings } from './copier-types.ts'
 

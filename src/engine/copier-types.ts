@@ -1,5 +1,5 @@
 import { type OriginFilter } from '../core/origin-filter.ts'
-import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
+import { type CopyIndex } from '../core/copy-index.ts'
 import { type BatchProducer, type CompressionName, type RawRecord, type RecordProducer } from '../kafka/index.ts'
 import { type EngineEvents } from '../observability/metrics.ts'
 import { type SchemaFailure } from '../schemas/schema-sync.ts'
@@ -95,14 +95,8 @@ export interface PartitionStatus {
   fetchError: string | null
 }
 
-export interface CommitPart {
-  topic: string
-  partition: number
-  topicId: string
-  next: bigint
-  copies: CopyIndexChanges
-  gaps: { from: bigint; to: bigint; reason: string }[]
-}
+/** What a copier commits (the state module's shape). */
+export type { CommitPart } from '../state/index.ts'
 
 /** Records taken from the queue to be written as one produce (internal to the copier and its helpers). */
 export interface Batch {

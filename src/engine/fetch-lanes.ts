@@ -7,7 +7,7 @@ import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents } from '../observability/metrics.ts'
 import { type PartitionCopier } from './partition-copier.ts'
-import { partitionKey } from './state-store.ts'
+import { partitionKey } from '../state/index.ts'
 
 /**
  * The fetch lanes of a link (link-replicator.ts): one fetcher (own connections) per lane, reading

@@ -40,7 +40,7 @@ import {
   loadLinkState,
   partitionKey,
   writeState
-} from './state-store.ts'
+} from '../state/index.ts'
 
 /**
  * Runs one link (source -> target): a fetch loop that reads every running partition from the
@@ -287,7 +287,7 @@ export class LinkReplicator {
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
       this.#log.warn(
-        { unreadable: loaded.unreadable },
+        { unreadable: loaded.unreadable, problems: loaded.problems },
         'state records that could not be read were ignored; affected partitions resume from older progress'
       )
     }

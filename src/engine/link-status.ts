@@ -1,4 +1,4 @@
-import { type CheckpointValue } from '../core/state-records.ts'
+import { type CheckpointValue } from '../state/index.ts'
 import { type SchemaSyncState } from '../schemas/schema-sync.ts'
 import { type PartitionStatus } from './copier-types.ts'
 

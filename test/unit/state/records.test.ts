@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { STATE_TOPIC, type StateEntry, decodeStateEntry, encodeStateEntry } from '../../../src/core/state-records.ts'
+import { STATE_TOPIC, type StateEntry, decodeStateEntry, encodeStateEntry } from '../../../src/state/index.ts'
 
 const BEYOND_2_53 = 2n ** 53n + 1n // 9007199254740993: not representable as a JSON number
 const INT64_MAX = 2n ** 63n - 1n
