@@ -1,9 +1,10 @@
 import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
+import { type EngineEvents, NO_EVENTS } from '../engine-events/index.ts'
 import { RoutePlan } from '../core/routes.ts'
-import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
+import { type LinkStatus } from '../engine-events/index.ts'
+import { LinkReplicator } from './link-replicator.ts'
 
 /**
  * Runs every link of a config. Links are independent: one that fails to start is reported and

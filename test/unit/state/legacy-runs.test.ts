@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeStateEntry } from '../../../src/state/index.ts'
 import { LEGACY_DELETES_PER_WRITE, commitEntries, deleteLegacyRuns } from '../../../src/state/index.ts'
-import { type CommitPart } from '../../../src/engine/partition-copier.ts'
+import { type CommitPart } from '../../../src/state/index.ts'
 import { type RecordProducer } from '../../../src/kafka/index.ts'
 
 function part(partition: number, legacyRuns: bigint[]): CommitPart {
