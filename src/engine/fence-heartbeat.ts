@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
-import { type SchemaSyncState } from '../engine-events/index.ts'
+import { type PartitionStatus, type SchemaSyncState } from '../engine-events/index.ts'
 import {
   type FenceDocument,
   type HeartbeatSchemas,
@@ -9,7 +9,6 @@ import {
   type StateEntry,
   decodeStateEntry
 } from '../state/index.ts'
-import { type PartitionStatus } from '../engine-events/index.ts'
 
 /**
  * A link's two exchanges with failover through the state topic (link-replicator.ts): the heartbeat

@@ -1,9 +1,8 @@
 import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents, NO_EVENTS } from '../engine-events/index.ts'
+import { type EngineEvents, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { RoutePlan } from '../core/routes.ts'
-import { type LinkStatus } from '../engine-events/index.ts'
 import { LinkReplicator } from './link-replicator.ts'
 
 /**
