@@ -41,6 +41,52 @@ export default tseslint.config(
     files: ['src/kafka/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' }
   },
+  // Layers that must not import upward (checked here rather than by convention):
+  // state/ (the __kdr_state records and store) sits on core and kafka; engine-events/ (the engine's
+  // events and status types) imports nothing; observability/ reads the engine only through engine-events/.
+  {
+    files: ['src/state/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@platformatic/kafka', '@platformatic/kafka/*'], message: 'Use src/kafka/.' },
+            {
+              group: ['../*', '!../core', '!../core/*', '!../kafka', '!../kafka/*', '!../errors.ts'],
+              message: 'src/state imports only core, kafka and errors.ts.'
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    files: ['src/engine-events/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*'], message: 'src/engine-events holds types only and imports nothing.' }] }
+      ]
+    }
+  },
+  {
+    files: ['src/observability/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@platformatic/kafka', '@platformatic/kafka/*'], message: 'Use src/kafka/.' },
+            {
+              group: ['../engine', '../engine/*'],
+              message: 'Observability reads the engine through src/engine-events.'
+            }
+          ]
+        }
+      ]
+    }
+  },
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked

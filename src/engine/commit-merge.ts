@@ -1,4 +1,4 @@
-import { type CommitPart } from './copier-types.ts'
+import { type CommitPart } from '../state/index.ts'
 
 /**
  * A partition's commit part that failed to commit, merged with the next one (link-replicator.ts),

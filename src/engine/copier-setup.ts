@@ -1,7 +1,7 @@
 import { type LinkConfig } from '../config/index.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
-import { type ProgressValue } from '../core/state-records.ts'
-import { type EngineEvents } from '../observability/metrics.ts'
+import { type ProgressValue } from '../state/index.ts'
+import { type EngineEvents } from '../engine-events/index.ts'
 import { type CopierSchemas, type CopierSettings } from './copier-types.ts'
 
 /** How a link (link-replicator.ts) sets up the copier of one partition: its settings and where it starts. */

@@ -1,17 +1,15 @@
 import { type WriteBoundary } from './transaction-boundary.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
-import { type CopyIndex, type CopyIndexChanges } from '../core/copy-index.ts'
+import { type CopyIndex } from '../core/copy-index.ts'
+import { type EngineEvents } from '../engine-events/index.ts'
 import { type BatchProducer, type CompressionName, type RawRecord, type RecordProducer } from '../kafka/index.ts'
-import { type EngineEvents } from '../observability/metrics.ts'
 import { type SchemaFailure } from '../schemas/schema-sync.ts'
 
 /**
- * The types of a partition copier (partition-copier.ts): what it is given, what it reports and
- * commits, and the queue and batch shapes its helpers share. Types only: nothing here runs.
+ * The types of a partition copier (partition-copier.ts): what it is given and the queue and batch
+ * shapes its helpers share. Types only: nothing here runs. What it reports (PartitionStatus) is in
+ * engine-events/, what it commits (CommitPart) in state/.
  */
-
-/** `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`). */
-export type CopierState = 'running' | 'retrying' | 'errored' | 'source-deleted'
 
 export interface CopierSettings {
   link: string
@@ -73,42 +71,6 @@ export interface CopierStart {
   /** Where this partition's copies are on the target (segments, recent runs). */
   copies: CopyIndex
   topicId: string
-}
-
-export interface PartitionStatus {
-  link: string
-  topic: string
-  partition: number
-  targetTopic: string
-  state: CopierState
-  reason: string | null
-  /** Next source offset whose predecessors are all on the target. */
-  replicatedNext: bigint
-  committedNext: bigint
-  sourceLogStart: bigint
-  sourceHighWatermark: bigint
-  /** Records on the source not yet on the target (the RPO in records if you failed over now). */
-  lagRecords: bigint
-  /** Timestamp of the newest record acknowledged by the target, -1 before the first. */
-  lastReplicatedTimestamp: number
-  /** Timestamp of the oldest fetched record not yet acknowledged, -1 when none is fetched (or none missing). */
-  oldestUnreplicatedTimestamp: number
-  replicatedRecords: number
-  replicatedBytes: number
-  loopSkippedRecords: number
-  deadLetteredRecords: number
-  lostRecords: bigint
-  /** The source broker's error the partition's fetches fail with (e.g. TOPIC_AUTHORIZATION_FAILED), else null. */
-  fetchError: string | null
-}
-
-export interface CommitPart {
-  topic: string
-  partition: number
-  topicId: string
-  next: bigint
-  copies: CopyIndexChanges
-  gaps: { from: bigint; to: bigint; reason: string }[]
 }
 
 /** Records taken from the queue to be written as one produce (internal to the copier and its helpers). */

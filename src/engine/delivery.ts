@@ -1,5 +1,4 @@
 import { type LinkConfig } from '../config/index.ts'
-import { STATE_TOPIC, type StateEntry, encodeStateEntry } from '../core/state-records.ts'
 import { transactionalId } from '../core/transactional-ids.ts'
 import { describeCause } from '../errors.ts'
 import {
@@ -11,7 +10,7 @@ import {
   TransactionSession
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
-import { writeState } from './state-store.ts'
+import { STATE_TOPIC, type StateEntry, encodeStateEntry, writeState } from '../state/index.ts'
 import { OPEN_BOUNDARY, TransactionBoundary, type WriteBoundary } from './transaction-boundary.ts'
 
 /**

@@ -1,8 +1,14 @@
 import { hostname } from 'node:os'
-import { STATE_TOPIC, type StateEntry, decodeStateEntry } from '../core/state-records.ts'
 import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
-import { type SchemaSyncState } from '../schemas/schema-sync.ts'
-import { type PartitionStatus } from './copier-types.ts'
+import { type PartitionStatus, type SchemaSyncState } from '../engine-events/index.ts'
+import {
+  type FenceDocument,
+  type HeartbeatSchemas,
+  type HeartbeatState,
+  STATE_TOPIC,
+  type StateEntry,
+  decodeStateEntry
+} from '../state/index.ts'
 
 /**
  * A link's two exchanges with failover through the state topic (link-replicator.ts): the heartbeat
@@ -10,12 +16,12 @@ import { type PartitionStatus } from './copier-types.ts'
  * the link must not write to its target any more).
  */
 
-export function fenceMessage(link: string, fence: Record<string, unknown>): string {
-  return `link ${link} is fenced by failover ${String(fence.failoverId)} at ${new Date(Number(fence.at)).toISOString()}: it must not write to its target until failback clears the fence`
+export function fenceMessage(link: string, fence: FenceDocument): string {
+  return `link ${link} is fenced by failover ${fence.failoverId} at ${new Date(fence.at).toISOString()}: it must not write to its target until failback clears the fence`
 }
 
 /** The schema state a heartbeat carries: totals, and the subjects that need attention (bounded). */
-function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
+function heartbeatSchemas(state: SchemaSyncState): HeartbeatSchemas {
   const attention = state.subjects.filter(s => s.failed !== null || s.pending > 0 || s.softDeleted.length > 0)
   return {
     mode: state.mode,
@@ -30,7 +36,7 @@ function heartbeatSchemas(state: SchemaSyncState): Record<string, unknown> {
 export interface HeartbeatOf {
   link: string
   intervalMs: number
-  state: 'running' | 'stopping' | 'stopped' | 'fenced'
+  state: HeartbeatState
   /** false when a stopping replicator's final commit failed: stored progress is behind the target. */
   committed: boolean
   partitions: readonly PartitionStatus[]
@@ -55,8 +61,8 @@ export function heartbeatEntry(of: HeartbeatOf): StateEntry {
       intervalMs: of.intervalMs,
       committed: of.committed,
       stopped,
-      ...(of.schemas === null ? {} : { schemas: heartbeatSchemas(of.schemas) }),
-      ...(of.clusterIds === null ? {} : { clusterIds: Object.fromEntries(of.clusterIds) })
+      schemas: of.schemas === null ? null : heartbeatSchemas(of.schemas),
+      clusterIds: of.clusterIds === null ? null : Object.fromEntries(of.clusterIds)
     }
   }
 }
@@ -68,27 +74,27 @@ export function heartbeatEntry(of: HeartbeatOf): StateEntry {
 export class FenceReader {
   readonly #connection: ClusterConnection
   readonly #link: string
-  readonly #onFence: (fence: Record<string, unknown>) => void
+  readonly #onFence: (fence: FenceDocument) => void
   #reader: PartitionFetcher | null = null
   #offset = 0n
-  #fence: Record<string, unknown> | null = null
+  #fence: FenceDocument | null = null
   #read: Promise<boolean> | null = null
   /** Whether the last read reached the end of the state topic (no error on the way). */
   #complete = false
 
-  constructor(connection: ClusterConnection, link: string, onFence: (fence: Record<string, unknown>) => void) {
+  constructor(connection: ClusterConnection, link: string, onFence: (fence: FenceDocument) => void) {
     this.#connection = connection
     this.#link = link
     this.#onFence = onFence
   }
 
   /** The fence set by failover, or null. */
-  get fence(): Record<string, unknown> | null {
+  get fence(): FenceDocument | null {
     return this.#fence
   }
 
   /** A fence found in the state loaded at start. */
-  found(fence: Record<string, unknown>): void {
+  found(fence: FenceDocument): void {
     this.#fence = fence
   }
 

@@ -5,9 +5,9 @@ import { PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
 import { describeCause } from '../errors.ts'
 import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents } from '../observability/metrics.ts'
+import { type EngineEvents } from '../engine-events/index.ts'
 import { type PartitionCopier } from './partition-copier.ts'
-import { partitionKey } from './state-store.ts'
+import { partitionKey } from '../state/index.ts'
 
 /**
  * The fetch lanes of a link (link-replicator.ts): one fetcher (own connections) per lane, reading

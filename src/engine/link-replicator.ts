@@ -14,11 +14,11 @@ import {
   type TransactionError
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
+import { type EngineEvents, type LinkRunState, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
 import { type SchemaSync } from '../schemas/schema-sync.ts'
-import { type CommitPart, type CopierSchemas } from './copier-types.ts'
+import { type CopierSchemas } from './copier-types.ts'
 import { type Delivery, IdempotentDelivery, TransactionalDelivery } from './delivery.ts'
 import { PartitionCopier } from './partition-copier.ts'
 import { mergeCommitParts } from './commit-merge.ts'
@@ -26,13 +26,14 @@ import { startSchemaSync } from './schema-setup.ts'
 import { FetchLanes } from './fetch-lanes.ts'
 import { copierSettings, resumePoint } from './copier-setup.ts'
 import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
-import { type LinkRunState, type LinkStatus, groupStatus } from './link-status.ts'
+import { groupStatus } from './link-status.ts'
 import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { WriteLease } from '../core/write-lease.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
+  type CommitPart,
   type LinkState,
   type StoredCheckpoint,
   commitEntries,
@@ -41,15 +42,13 @@ import {
   loadLinkState,
   partitionKey,
   writeState
-} from './state-store.ts'
+} from '../state/index.ts'
 
 /**
  * Runs one link (source -> target): a fetch loop that reads every running partition from the
  * source in shared fetch requests, one PartitionCopier per partition writing to the target, a
  * commit loop that stores progress and offset runs on the target, and the topic sync loops.
  */
-
-export type { GroupCheckpointStatus, LinkRunState, LinkStatus } from './link-status.ts'
 
 /** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
 const FINAL_WRITE_MS = 2_000
@@ -313,7 +312,7 @@ export class LinkReplicator {
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
       this.#log.warn(
-        { unreadable: loaded.unreadable },
+        { unreadable: loaded.unreadable, problems: loaded.problems },
         'state records that could not be read were ignored; affected partitions resume from older progress'
       )
     }

@@ -1,33 +1,5 @@
-import { type CheckpointValue } from '../core/state-records.ts'
-import { type SchemaSyncState } from '../schemas/schema-sync.ts'
-import { type PartitionStatus } from './copier-types.ts'
-
-/** What a link reports about itself (link-replicator.ts): run state, partitions, schemas, groups. */
-
-export type LinkRunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'fenced'
-
-export interface LinkStatus {
-  link: string
-  source: string
-  target: string
-  state: LinkRunState
-  error: string | null
-  sourceClusterId: string | null
-  targetClusterId: string | null
-  lastCommitAt: number | null
-  partitions: PartitionStatus[]
-  /** Schema Registry replication, when the link has it. */
-  schemas: SchemaSyncState | null
-  /** Consumer groups whose offsets are translated: newest checkpoint and whether all of it is exact. */
-  groups: GroupCheckpointStatus[]
-}
-
-export interface GroupCheckpointStatus {
-  group: string
-  partitions: number
-  exact: boolean
-  lastCheckpointAt: number | null
-}
+import { type GroupCheckpointStatus } from '../engine-events/index.ts'
+import { type CheckpointValue } from '../state/index.ts'
 
 /** Per group, from the checkpoints (keyed group NUL topic NUL partition): sorted by group. */
 export function groupStatus(checkpoints: Iterable<[string, CheckpointValue]>): GroupCheckpointStatus[] {

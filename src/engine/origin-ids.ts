@@ -30,7 +30,8 @@ export async function resolveOrigins(
   /** Ids described at start (source and target). */
   known: ReadonlyMap<string, string>,
   clusters: ReadonlyMap<string, ClusterConnection>,
-  cached: unknown,
+  /** Ids the link's last heartbeat recorded (HeartbeatDocument.clusterIds). */
+  cached: Readonly<Record<string, string>> | null | undefined,
   log: Logger
 ): Promise<OriginIds> {
   const ids = new Map(known)
@@ -43,8 +44,8 @@ export async function resolveOrigins(
         if (connection === undefined) throw new Error('not a cluster of the config')
         ids.set(alias, await describeId({ ...connection, clientId: `kafka-dr-${link}-origins` }))
       } catch (error) {
-        const remembered = isRecord(cached) ? cached[alias] : undefined
-        if (typeof remembered === 'string' && remembered !== '') {
+        const remembered = cached?.[alias]
+        if (remembered !== undefined && remembered !== '') {
           ids.set(alias, remembered)
           log.warn(
             { cluster: alias, clusterId: remembered, err: describeCause(error) },
@@ -79,12 +80,16 @@ export async function resolveOrigins(
  * Null when the link copies no origin but its source (two clusters: the hop-1 rule of
  * core/copy-owner.ts tells its copies apart) or when an id is not recorded (then too).
  */
-export function storedOrigins(routing: LinkRouting, target: string, cached: unknown): OriginFilter | null {
+export function storedOrigins(
+  routing: LinkRouting,
+  target: string,
+  cached: Readonly<Record<string, string>> | null | undefined
+): OriginFilter | null {
   if (routing.origins.every(alias => routing.forwards.includes(alias)) && routing.forwards.length <= 1) return null
-  if (!isRecord(cached)) return null
+  if (cached == null) return null
   const idOf = (alias: string): string | null => {
     const id = cached[alias]
-    return typeof id === 'string' && id !== '' ? id : null
+    return id !== undefined && id !== '' ? id : null
   }
   const targetId = idOf(target)
   const forwards = new Set(routing.forwards)
@@ -111,8 +116,4 @@ async function describeId(connection: ClusterConnection): Promise<string> {
     clearTimeout(timer)
     await admin.close().catch(() => {})
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

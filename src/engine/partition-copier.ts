@@ -14,17 +14,11 @@ import {
   recordParts
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
+import { type CopierState, type PartitionStatus } from '../engine-events/index.ts'
+import { type CommitPart } from '../state/index.ts'
 import { CopierSchemaIds } from './copier-schema-ids.ts'
 import { CopyQueue } from './copy-queue.ts'
-import {
-  type Batch,
-  type CommitPart,
-  type CopierProducers,
-  type CopierSettings,
-  type CopierStart,
-  type CopierState,
-  type PartitionStatus
-} from './copier-types.ts'
+import { type Batch, type CopierProducers, type CopierSettings, type CopierStart } from './copier-types.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
 import { FetchRetries } from './fetch-retries.ts'
@@ -43,15 +37,7 @@ import { divergedLoss, outOfRangeLoss, withPolicy } from './data-loss.ts'
  * of the data (at-least-once, never a gap).
  */
 
-export type {
-  CommitPart,
-  CopierSchemas,
-  CopierSettings,
-  CopierStart,
-  CopierState,
-  CopierProducers,
-  PartitionStatus
-} from './copier-types.ts'
+export type { CopierSchemas, CopierSettings, CopierStart, CopierProducers } from './copier-types.ts'
 
 const PROVENANCE_KEY_ENTRY = encodeHeaderKey(PROVENANCE_HEADER_KEY)
 const MIN_BATCH_BYTES = 16 * 1024

@@ -1,9 +1,9 @@
 import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
-import { type EngineEvents, NO_EVENTS } from '../observability/metrics.ts'
+import { type EngineEvents, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { RoutePlan } from '../core/routes.ts'
-import { LinkReplicator, type LinkStatus } from './link-replicator.ts'
+import { LinkReplicator } from './link-replicator.ts'
 
 /** A link failing again within this time after a restart counts as failing in a row. */
 const RESET_AFTER_MS = 120_000

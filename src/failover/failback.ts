@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { segmentCopyMap, sourceAt } from '../core/copy-search.ts'
 import { ProvenanceEncoder, PROVENANCE_HEADER_KEY } from '../core/provenance.ts'
-import { type StateEntry } from '../core/state-records.ts'
 import { translateOffset } from '../core/translate.ts'
 import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
@@ -11,7 +10,6 @@ import { LinkReplicator } from '../engine/link-replicator.ts'
 import { storedOrigins } from '../engine/origin-ids.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
 import { RoutePlan } from '../core/routes.ts'
-import { type LoadedState, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../engine/state-store.ts'
 import {
   KafkaAdmin,
   PartitionFetcher,
@@ -22,9 +20,17 @@ import {
   type FetchedRecord
 } from '../kafka/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
+import {
+  type FailoverDocument,
+  type LoadedState,
+  type StateEntry,
+  ensureStateTopic,
+  loadLinkState,
+  partitionKey,
+  writeState
+} from '../state/index.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
-import { type FailoverDocument, parseDocument } from './failover.ts'
 import { clusterOf, findLink } from './translate.ts'
 
 /**
@@ -116,7 +122,7 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       link.target,
       forward.documents.get('heartbeat')?.clusterIds
     )
-    const doc = parseDocument(forward.documents.get('failover'))
+    const doc = forward.documents.get('failover') ?? null
     if (doc === null || doc.failedBackAt !== null) {
       throw new KdrError('KDR_ERR_FAILOVER', `link ${link.name} has no failover to fail back from`, {
         cluster: link.target
@@ -363,16 +369,8 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
         }
       })
     }
-    const done: FailoverDocument = { ...doc, failedBackAt: Date.now() }
     entries.push({ kind: 'fence', link: link.name, value: null })
-    entries.push({
-      kind: 'failover',
-      link: link.name,
-      value: {
-        ...done,
-        points: done.points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
-      }
-    })
+    entries.push({ kind: 'failover', link: link.name, value: { ...doc, failedBackAt: Date.now() } })
     await writeState(producer2!, entries)
     await record('forward link ready', { fence: 'removed' })
     return report

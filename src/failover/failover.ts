@@ -4,9 +4,17 @@ import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { type LoadedState, loadLinkState, writeState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
-import { STATE_TOPIC, decodeStateEntry } from '../core/state-records.ts'
+import {
+  type FailoverDocument,
+  type FailoverPoint,
+  type HeartbeatDocument,
+  type LoadedState,
+  STATE_TOPIC,
+  decodeStateEntry,
+  loadLinkState,
+  writeState
+} from '../state/index.ts'
 import { FenceWatch, seenHeartbeat } from './fence-watch.ts'
 import { fenceLinkTransactions } from './transaction-fence.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
@@ -30,28 +38,6 @@ import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromSt
  *
  * A dry run does step 1 and computes 3 and 4 without writing anything.
  */
-
-export type FailoverStep = 'fenced' | 'points-recorded' | 'groups-committed' | 'completed'
-
-export interface FailoverPoint {
-  topic: string
-  partition: number
-  targetTopic: string
-  /** Next source offset to replicate at failover: everything below is on the target. */
-  sourceNext: bigint
-  /** Target end offset at failover: records the target receives later were written there. */
-  targetEnd: bigint
-}
-
-export interface FailoverDocument {
-  id: string
-  startedAt: number
-  step: FailoverStep
-  completedAt: number | null
-  points: FailoverPoint[]
-  groups: string[]
-  failedBackAt: number | null
-}
 
 export interface PartitionReport {
   topic: string
@@ -109,7 +95,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
   try {
     await admin.describeCluster()
     let state = await loadLinkState(target, admin, link.name)
-    const existing = parseDocument(state.documents.get('failover'))
+    const existing = state.documents.get('failover') ?? null
     const active = existing !== null && existing.failedBackAt === null ? existing : null
     const id = active?.id ?? randomUUID()
     const report: FailoverReport = {
@@ -183,7 +169,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
     const fenceOffset = await writeState(producer!, [
       { kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }
     ])
-    await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
     // exactly-once: the hard fence, after the document (transaction-fence.ts).
     const transactions = await fenceLinkTransactions(target, link)
     if (transactions.length > 0) say(`fenced transactional ids: ${transactions.map(t => t.transactionalId).join(', ')}`)
@@ -206,7 +192,7 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
         })
       }
       doc = { ...doc, step: 'points-recorded', points }
-      await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+      await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
       await record('points', {
         points: points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
       })
@@ -228,14 +214,14 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
         )
       }
       doc = { ...doc, step: 'groups-committed', groups }
-      await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+      await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
     } else {
       report.groups = await planGroups(admin, translations, false)
     }
 
     // 5. completed
     doc = { ...doc, step: 'completed', completedAt: Date.now() }
-    await writeState(producer!, [{ kind: 'failover', link: link.name, value: serialize(doc) }])
+    await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
     await record('completed', { rpoRecords: report.rpoRecords })
     await source.admin?.close()
     return report
@@ -426,7 +412,7 @@ async function readHeartbeats(
   fetcher: PartitionFetcher,
   link: string,
   from: bigint,
-  onHeartbeat: (offset: bigint, value: Record<string, unknown>) => void
+  onHeartbeat: (offset: bigint, value: HeartbeatDocument) => void
 ): Promise<bigint> {
   let offset = from
   for (;;) {
@@ -447,32 +433,5 @@ async function readHeartbeats(
     }
     if (result.nextOffset === offset || result.nextOffset >= result.highWatermark) return result.nextOffset
     offset = result.nextOffset
-  }
-}
-
-function serialize(doc: FailoverDocument): Record<string, unknown> {
-  return {
-    ...doc,
-    points: doc.points.map(p => ({ ...p, sourceNext: String(p.sourceNext), targetEnd: String(p.targetEnd) }))
-  }
-}
-
-export function parseDocument(value: Record<string, unknown> | undefined): FailoverDocument | null {
-  if (value === undefined) return null
-  const points = Array.isArray(value.points) ? (value.points as Record<string, unknown>[]) : []
-  return {
-    id: String(value.id),
-    startedAt: Number(value.startedAt),
-    step: String(value.step) as FailoverStep,
-    completedAt: value.completedAt == null ? null : Number(value.completedAt),
-    groups: Array.isArray(value.groups) ? value.groups.map(String) : [],
-    failedBackAt: value.failedBackAt == null ? null : Number(value.failedBackAt),
-    points: points.map(p => ({
-      topic: String(p.topic),
-      partition: Number(p.partition),
-      targetTopic: String(p.targetTopic),
-      sourceNext: BigInt(String(p.sourceNext)),
-      targetEnd: BigInt(String(p.targetEnd))
-    }))
   }
 }

@@ -1,4 +1,5 @@
 import { STALE_HEARTBEAT_INTERVALS } from '../core/write-lease.ts'
+import { type HeartbeatDocument } from '../state/index.ts'
 
 /**
  * When failover may compute its failover points: only once no replicator of the link can write to the
@@ -99,13 +100,13 @@ export class FenceWatch {
 }
 
 /** A heartbeat document as stored by the replicator, read at `offset`. */
-export function seenHeartbeat(offset: bigint, value: Record<string, unknown>): SeenHeartbeat {
+export function seenHeartbeat(offset: bigint, value: HeartbeatDocument): SeenHeartbeat {
   return {
     offset,
-    state: String(value.state),
-    host: String(value.host),
-    pid: Number(value.pid),
-    intervalMs: Number(value.intervalMs ?? 5000),
-    committed: value.committed !== false
+    state: value.state,
+    host: value.host,
+    pid: value.pid,
+    intervalMs: value.intervalMs,
+    committed: value.committed
   }
 }

@@ -1,12 +1,11 @@
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { describeCause } from '../errors.ts'
-import { type LoadedState } from '../engine/state-store.ts'
 import { KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import { compareRegistries, type RegistryComparison } from '../schemas/compare.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
-import { parseDocument } from './failover.ts'
+import { type FenceDocument, type HeartbeatDocument, type HeartbeatSchemas, type LoadedState } from '../state/index.ts'
 import { clusterOf, openTransactionNote, readTargetState } from './translate.ts'
 
 /**
@@ -60,7 +59,7 @@ export interface LinkRpo {
     mode: string
     registries: RegistryComparison
     /** The replicator's last heartbeat on schemas (failed subjects, last pass), or null. */
-    replicator: Record<string, unknown> | null
+    replicator: HeartbeatSchemas | null
   } | null
 }
 
@@ -75,13 +74,11 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
   const state = await readTargetState(config, link, 'status')
   const heartbeat = state.documents.get('heartbeat')
   const fence = state.documents.get('fence')
-  const failover = parseDocument(state.documents.get('failover'))
+  const failover = state.documents.get('failover') ?? null
   const replicator = describeReplicator(heartbeat, fence)
   const stopped = new Map<string, { state: string; reason: string | null }>()
-  if (heartbeat !== undefined && Array.isArray(heartbeat.stopped)) {
-    for (const p of heartbeat.stopped as { topic: string; partition: number; state: string; reason: string | null }[]) {
-      stopped.set(`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason })
-    }
+  for (const p of heartbeat?.stopped ?? []) {
+    stopped.set(`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason })
   }
   const result: LinkRpo = {
     link: link.name,
@@ -104,7 +101,6 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
   const sourceRegistry = config.registries.get(link.source)
   const targetRegistry = config.registries.get(link.target)
   if (link.schemas !== null && sourceRegistry !== undefined && targetRegistry !== undefined) {
-    const reported = heartbeat?.schemas
     result.schemas = {
       mode: link.schemas.mode,
       registries: await compareRegistries(
@@ -113,7 +109,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
         new TopicFilter(link.schemas.subjects.include, link.schemas.subjects.exclude, () => false),
         link.schemas.mode
       ),
-      replicator: typeof reported === 'object' && reported !== null ? (reported as Record<string, unknown>) : null
+      replicator: heartbeat?.schemas ?? null
     }
   }
 
@@ -228,16 +224,13 @@ async function groupRpo(state: LoadedState, source: KafkaAdmin | null): Promise<
   return result.sort((a, b) => (a.group < b.group ? -1 : 1))
 }
 
-function describeReplicator(
-  heartbeat: Record<string, unknown> | undefined,
-  fence: Record<string, unknown> | undefined
-): string {
-  if (fence !== undefined) return `fenced by failover ${String(fence.failoverId)}`
+function describeReplicator(heartbeat: HeartbeatDocument | undefined, fence: FenceDocument | undefined): string {
+  if (fence !== undefined) return `fenced by failover ${fence.failoverId}`
   if (heartbeat === undefined) return 'never seen'
-  const at = Number(heartbeat.at)
-  const interval = Number(heartbeat.intervalMs ?? 5000)
-  const where = `${String(heartbeat.host)} pid ${String(heartbeat.pid)}`
-  if (heartbeat.state !== 'running') return `${String(heartbeat.state)} (${where}, ${new Date(at).toISOString()})`
-  if (Date.now() - at > 3 * interval + 5000) return `unresponsive since ${new Date(at).toISOString()} (${where})`
+  const at = heartbeat.at
+  const where = `${heartbeat.host} pid ${heartbeat.pid}`
+  if (heartbeat.state !== 'running') return `${heartbeat.state} (${where}, ${new Date(at).toISOString()})`
+  if (Date.now() - at > 3 * heartbeat.intervalMs + 5000)
+    return `unresponsive since ${new Date(at).toISOString()} (${where})`
   return `running (${where})`
 }

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { type LinkStatus } from '../engine/link-replicator.ts'
-import { type PartitionStatus } from '../engine/partition-copier.ts'
+import { type EngineEvents, type LinkStatus, type PartitionStatus } from '../engine-events/index.ts'
 
 /**
  * kafka-dr's Prometheus metrics (prom-client). Two kinds of source keep the data path free of
@@ -12,22 +11,6 @@ import { type PartitionStatus } from '../engine/partition-copier.ts'
  *   age and exactness, schema sync counts.
  * Names follow Prometheus conventions: `kafka_dr_` prefix, base units in the name, `_total` on counters.
  */
-
-/** What the engine reports as it happens; a no-op implementation serves when nothing is scraped. */
-export interface EngineEvents {
-  /** One produce request for one partition, acknowledged after `seconds`. */
-  produced(link: string, seconds: number): void
-  /** An error that stopped or skipped something; `kind` is the KDR_ERR_* code. */
-  error(link: string, kind: string): void
-  /** A retried operation: fetch, produce, schema-registry, commit. */
-  retry(link: string, operation: string): void
-}
-
-export const NO_EVENTS: EngineEvents = {
-  produced: () => {},
-  error: () => {},
-  retry: () => {}
-}
 
 type PartitionLabels = 'link' | 'topic' | 'partition'
 

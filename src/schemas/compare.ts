@@ -1,7 +1,7 @@
 import { type TopicFilter } from '../core/topic-filter.ts'
 import { describeCause } from '../errors.ts'
 import { type RegistryClient } from './registry-client.ts'
-import { type SchemaIdMode, type SubjectSyncState } from './schema-sync.ts'
+import { type SchemaIdMode, type SubjectSyncState } from '../engine-events/index.ts'
 
 /**
  * The schema side of `status`, read from both registries now (the replicator may be down): per

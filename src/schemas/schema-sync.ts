@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { type SchemaIdMode, type SchemaSyncState, type SubjectSyncState } from '../engine-events/index.ts'
 import { type SchemaRef, registrationOrder } from '../core/schema-wire.ts'
 import { type TopicFilter } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
@@ -25,8 +26,6 @@ import {
  * data path uses to rewrite records.
  */
 
-export type SchemaIdMode = 'keep-ids' | 'translate-ids'
-
 export interface SchemaSyncSettings {
   link: string
   mode: SchemaIdMode
@@ -41,34 +40,6 @@ export interface SchemaSyncSettings {
 export interface SchemaFailure {
   kind: 'unknown-id' | 'excluded' | 'rejected' | 'failed'
   reason: string
-}
-
-export interface SubjectSyncState {
-  subject: string
-  /** Live (not deleted) versions on the source. */
-  versions: number
-  inSync: number
-  pending: number
-  failed: string | null
-  /** Source versions that are soft-deleted: reported, not copied. */
-  softDeleted: number[]
-  /** Subject-level compatibility copied to the target, when the source sets one. */
-  compatibility: string | null
-}
-
-export interface SchemaSyncState {
-  mode: SchemaIdMode
-  sourceRegistry: string
-  targetRegistry: string
-  lastSyncAt: number | null
-  lastError: string | null
-  globalCompatibility: string | null
-  subjects: SubjectSyncState[]
-  totals: { subjects: number; versions: number; inSync: number; pending: number; failed: number; softDeleted: number }
-  /** Source ids known to exist on the target (and their target ids under translate-ids). */
-  ids: number
-  /** (topic, id) pairs of keys that look like the wire format but are no key schema: copied as they are. */
-  keysNotWireFormat: number
 }
 
 interface Registered {

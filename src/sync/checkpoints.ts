@@ -1,5 +1,5 @@
 import { type CopyMap } from '../core/copy-search.ts'
-import { type CheckpointValue, type StateEntry } from '../core/state-records.ts'
+import { type CheckpointValue, type StateEntry } from '../state/index.ts'
 import { type TopicFilter } from '../core/topic-filter.ts'
 import { translateOffset } from '../core/translate.ts'
 import { describeCause } from '../errors.ts'

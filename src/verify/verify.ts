@@ -17,7 +17,7 @@ import {
   emptyVerdict
 } from '../core/verify-merge.ts'
 import { resolveOrigins } from '../engine/origin-ids.ts'
-import { partitionKey } from '../engine/state-store.ts'
+import { partitionKey } from '../state/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { clusterOf, findLink, readTargetState } from '../failover/translate.ts'
 import {

@@ -7,7 +7,7 @@ import { bootstrapOf } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
 import { headerPairs, kcatReadAll } from '../support/kcat.ts'
 import { writeConfig } from '../support/process.ts'
-import { type PartitionStatus } from '../../src/engine/partition-copier.ts'
+import { type PartitionStatus } from '../../src/engine-events/index.ts'
 import {
   type RunningReplicator,
   admins,

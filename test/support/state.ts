@@ -1,5 +1,5 @@
 import { KafkaAdmin } from '../../src/kafka/index.ts'
-import { loadLinkState, partitionKey } from '../../src/engine/state-store.ts'
+import { loadLinkState, partitionKey } from '../../src/state/index.ts'
 import { clusterConnection } from './clusters.ts'
 
 /** Stored progress (next source offset) per partition of `topic` for `link`, from dc2's state topic. */

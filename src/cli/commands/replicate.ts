@@ -1,7 +1,7 @@
 import { type HttpConfig, isLoopbackHost, loadConfig } from '../../config/index.ts'
 import { CatchUpProgress, describeProgress } from '../../core/progress.ts'
 import { KdrError } from '../../errors.ts'
-import { type LinkStatus } from '../../engine/link-replicator.ts'
+import { type LinkStatus } from '../../engine-events/index.ts'
 import { startObserved } from '../../http/observed.ts'
 import { type Logger, createLogger } from '../../observability/logger.ts'
 

@@ -12,7 +12,7 @@ import { decompress } from '../../../src/kafka/compression.ts'
 import { type BatchProducer, type RecordProducer } from '../../../src/kafka/index.ts'
 import { type RawRecord, readBatches, readRecords, recordParts } from '../../../src/kafka/record-batch.ts'
 import { createLogger } from '../../../src/observability/logger.ts'
-import { NO_EVENTS } from '../../../src/observability/metrics.ts'
+import { NO_EVENTS } from '../../../src/engine-events/index.ts'
 
 /**
  * The copier's decision with fakes: link dc2 -> dc3 of the chain dc1 -> dc2 -> dc3 with a direct

@@ -16,7 +16,7 @@ import { type BatchProducer, ProducerClosedError, type RecordProducer } from '..
 import { decompress } from '../../../src/kafka/compression.ts'
 import { type RawRecord, RecordBatchWriter, readBatches, readRecords } from '../../../src/kafka/record-batch.ts'
 import { createLogger } from '../../../src/observability/logger.ts'
-import { NO_EVENTS } from '../../../src/observability/metrics.ts'
+import { NO_EVENTS } from '../../../src/engine-events/index.ts'
 
 /**
  * A stopping link is bounded whatever the target does: the copier's produce retries end when the

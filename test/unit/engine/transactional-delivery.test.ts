@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseConfig } from '../../../src/config/index.ts'
-import { type StateEntry } from '../../../src/core/state-records.ts'
+import { type StateEntry } from '../../../src/state/index.ts'
 import { TransactionalDelivery } from '../../../src/engine/delivery.ts'
 import { type BatchProducer, TransactionError, type TransactionSession } from '../../../src/kafka/index.ts'
 import { createLogger } from '../../../src/observability/logger.ts'

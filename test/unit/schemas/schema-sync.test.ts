@@ -3,7 +3,8 @@ import { after, describe, test } from 'node:test'
 import { TopicFilter } from '../../../src/core/topic-filter.ts'
 import { createLogger } from '../../../src/observability/logger.ts'
 import { RegistryClient } from '../../../src/schemas/registry-client.ts'
-import { SchemaSync, type SchemaIdMode } from '../../../src/schemas/schema-sync.ts'
+import { SchemaSync } from '../../../src/schemas/schema-sync.ts'
+import { type SchemaIdMode } from '../../../src/engine-events/index.ts'
 import { type FakeRegistry, startFakeRegistry } from '../../support/fake-registry.ts'
 
 /**

@@ -1,13 +1,5 @@
 import { type StoredCopies, segmentsFromRuns } from '../core/copy-index.ts'
 import { type OffsetRun } from '../core/offset-runs.ts'
-import {
-  type CheckpointValue,
-  STATE_TOPIC,
-  type ProgressValue,
-  type StateEntry,
-  decodeStateEntry,
-  encodeStateEntry
-} from '../core/state-records.ts'
 import { KdrError } from '../errors.ts'
 import {
   type ClusterConnection,
@@ -18,7 +10,16 @@ import {
   type RecordProducer,
   type RecordToProduce
 } from '../kafka/index.ts'
-import { type CommitPart } from './partition-copier.ts'
+import { StoredDocuments } from './documents.ts'
+import {
+  type CheckpointValue,
+  STATE_TOPIC,
+  type ProgressValue,
+  type StateEntry,
+  encodeStateEntry,
+  isDocumentEntry,
+  readStateRecord
+} from './records.ts'
 
 /**
  * kafka-dr's replication state for one link, kept on the TARGET cluster so the source can stay
@@ -52,10 +53,13 @@ export interface LoadedState {
   /** Latest checkpoint per group, topic and partition. */
   checkpoints: StoredCheckpoint[]
   /** Latest heartbeat, fence and failover documents of the link. */
-  documents: Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>
+  documents: StoredDocuments
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
+  /** State records of the link that could not be read (corrupt, or written by a newer kafka-dr): skipped. */
   unreadable: number
+  /** Why, for the first MAX_PROBLEMS of them (offset and reason). */
+  problems: string[]
   /**
    * Set when an open transaction (an exactly-once replicator mid-commit, or one that died there and
    * whose transaction has not timed out yet) held the state partition's last stable offset back and
@@ -73,6 +77,9 @@ export interface LoadStateOptions {
    */
   openTransactionWaitMs?: number
 }
+
+/** How many unreadable records loadLinkState describes (it counts them all). */
+const MAX_PROBLEMS = 10
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`
@@ -136,12 +143,21 @@ export async function loadLinkState(
 ): Promise<LoadedState> {
   const state: LinkState = new Map()
   const checkpoints = new Map<string, StoredCheckpoint>()
-  const documents = new Map<'heartbeat' | 'fence' | 'failover', Record<string, unknown>>()
+  const documents = new StoredDocuments()
   let unreadable = 0
+  const problems: string[] = []
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
   const [start] = (await admin.listOffsets(STATE_TOPIC, [0], 'earliest')).values()
   if (end === undefined || start === undefined || end <= start) {
-    return { partitions: state, checkpoints: [], documents, unreadable, end: end ?? 0n, openTransaction: null }
+    return {
+      partitions: state,
+      checkpoints: [],
+      documents,
+      unreadable,
+      problems,
+      end: end ?? 0n,
+      openTransaction: null
+    }
   }
   const fetcher = new PartitionFetcher({ ...target, clientId: `kafka-dr-state-${link}` }, { maxWaitMs: 100 })
   const runs = new Map<string, Map<bigint, OffsetRun>>()
@@ -153,15 +169,17 @@ export async function loadLinkState(
       { topic: STATE_TOPIC, partition: 0, from: start, to: end },
       records => {
         for (const record of records) {
-          const entry = decodeStateEntry(record.key, record.value)
-          if (entry === null) {
+          const read = readStateRecord(record.key, record.value)
+          if (!read.ok) {
             // Unreadable: corrupt, or written by a newer kafka-dr. Ignoring it can only make progress
             // older (records copied again), never newer (records skipped).
-            if (record.key?.includes(JSON.stringify(link)) ?? false) unreadable++
+            const ours = read.link === null ? (record.key?.includes(JSON.stringify(link)) ?? false) : read.link === link
+            if (ours && unreadable++ < MAX_PROBLEMS) problems.push(`offset ${record.offset}: ${read.problem}`)
             continue
           }
+          const entry = read.entry
           if (entry.link !== link) continue
-          if (entry.kind === 'heartbeat' || entry.kind === 'fence' || entry.kind === 'failover') {
+          if (isDocumentEntry(entry)) {
             if (entry.value === null) documents.delete(entry.kind)
             else documents.set(entry.kind, entry.value)
             continue
@@ -239,6 +257,7 @@ export async function loadLinkState(
     checkpoints: [...checkpoints.values()],
     documents,
     unreadable,
+    problems,
     end: openTransaction?.at ?? end,
     openTransaction
   }
@@ -294,75 +313,4 @@ export async function writeState(producer: RecordProducer, entries: readonly Sta
   })
   const [written] = await producer.send(STATE_TOPIC, records)
   return written?.baseOffset ?? null
-}
-
-/**
- * The state entries of a commit: per partition the segment index when it changed, gaps, then the
- * progress they support (with the target end of the copies). Bounded by the partitions that moved:
- * old-format run records are deleted apart (deleteLegacyRuns), never in a commit's batch.
- */
-export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
-  const now = Date.now()
-  const entries: StateEntry[] = []
-  for (const part of parts) {
-    const base = { link, topic: part.topic, partition: part.partition }
-    if (part.copies.segments !== null) entries.push({ kind: 'segments', ...base, value: part.copies.segments })
-    for (const gap of mergeAdjacent(part.gaps))
-      entries.push({ kind: 'gap', ...base, from: gap.from, value: { to: gap.to, reason: gap.reason, at: now } })
-    entries.push({
-      kind: 'progress',
-      ...base,
-      value: {
-        next: part.next,
-        topicId: part.topicId,
-        sourceClusterId,
-        updatedAt: now,
-        targetEnd: part.copies.targetEnd,
-        lastCopied: part.copies.lastCopied
-      }
-    })
-  }
-  return entries
-}
-
-/** Tombstones per write when old-format run records are deleted (about 70 bytes each). */
-export const LEGACY_DELETES_PER_WRITE = 10_000
-
-/**
- * Deletes the old-format run records of partitions whose segments a commit has just stored, in
- * writes of at most LEGACY_DELETES_PER_WRITE tombstones: a state topic upgraded from a version that
- * wrote one record per gap may hold millions, more than one batch may carry. Once a partition's
- * segments are stored its runs are ignored when the state is read, so a deletion that fails is only
- * tried again at the next start (loadLinkState lists them again); it never holds a commit back.
- */
-export async function deleteLegacyRuns(
-  producer: RecordProducer,
-  link: string,
-  parts: readonly CommitPart[]
-): Promise<number> {
-  let entries: StateEntry[] = []
-  let deleted = 0
-  for (const part of parts) {
-    for (const sourceStart of part.copies.legacyRuns) {
-      entries.push({ kind: 'run', link, topic: part.topic, partition: part.partition, sourceStart, value: null })
-      if (entries.length >= LEGACY_DELETES_PER_WRITE) {
-        await writeState(producer, entries)
-        deleted += entries.length
-        entries = []
-      }
-    }
-  }
-  if (entries.length > 0) await writeState(producer, entries)
-  return deleted + entries.length
-}
-
-/** Gaps that continue one another (skips in a row) become one record: fewer keys, same ranges. */
-function mergeAdjacent(gaps: readonly { from: bigint; to: bigint; reason: string }[]): typeof gaps {
-  const merged: { from: bigint; to: bigint; reason: string }[] = []
-  for (const gap of gaps) {
-    const last = merged.at(-1)
-    if (last !== undefined && last.to === gap.from && last.reason === gap.reason) last.to = gap.to
-    else merged.push({ ...gap })
-  }
-  return merged
 }

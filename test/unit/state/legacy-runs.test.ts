@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { decodeStateEntry } from '../../../src/core/state-records.ts'
-import { LEGACY_DELETES_PER_WRITE, commitEntries, deleteLegacyRuns } from '../../../src/engine/state-store.ts'
-import { type CommitPart } from '../../../src/engine/partition-copier.ts'
+import { decodeStateEntry } from '../../../src/state/index.ts'
+import { LEGACY_DELETES_PER_WRITE, commitEntries, deleteLegacyRuns } from '../../../src/state/index.ts'
+import { type CommitPart } from '../../../src/state/index.ts'
 import { type RecordProducer } from '../../../src/kafka/index.ts'
 
 function part(partition: number, legacyRuns: bigint[]): CommitPart {

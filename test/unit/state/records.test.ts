@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { STATE_TOPIC, type StateEntry, decodeStateEntry, encodeStateEntry } from '../../../src/core/state-records.ts'
+import {
+  STATE_TOPIC,
+  type StateEntry,
+  decodeStateEntry,
+  encodeStateEntry,
+  readStateRecord
+} from '../../../src/state/index.ts'
 
 const BEYOND_2_53 = 2n ** 53n + 1n // 9007199254740993: not representable as a JSON number
 const INT64_MAX = 2n ** 63n - 1n
@@ -225,5 +231,58 @@ describe('decodeStateEntry on foreign or future records', () => {
       result = null
     }
     assert.equal(result, null)
+  })
+})
+
+describe('readStateRecord says why a record cannot be read', () => {
+  const problem = (
+    key: string | null,
+    value: string | null
+  ): { link: string | null; newer: boolean; problem: string } => {
+    const read = readStateRecord(key === null ? null : b(key), value === null ? null : b(value))
+    assert.equal(read.ok, false, 'not readable')
+    return read.ok ? { link: null, newer: false, problem: '' } : read
+  }
+
+  test('a readable record comes with its entry', () => {
+    const { key, value } = encodeStateEntry(progress)
+    assert.deepEqual(readStateRecord(key, value), { ok: true, entry: progress })
+  })
+
+  test('a higher format version: written by a newer kafka-dr, with the link of its key', () => {
+    const read = problem('["progress","dc1-to-dc2","orders",3]', '{"v":2,"next":"1"}')
+    assert.equal(read.newer, true)
+    assert.equal(read.link, 'dc1-to-dc2')
+    assert.match(read.problem, /has format version 2, written by a newer kafka-dr; this version reads version 1/)
+  })
+
+  test('a kind this version does not know: reported as newer, with its link', () => {
+    const read = problem('["pause","dc1-to-dc2"]', '{"v":1,"until":0}')
+    assert.equal(read.newer, true)
+    assert.equal(read.link, 'dc1-to-dc2')
+    assert.match(read.problem, /unknown kind "pause"/)
+  })
+
+  test('a malformed value names the record and the field', () => {
+    const read = problem('["gap","dc1-to-dc2","orders",3,"10"]', '{"v":1,"to":20,"reason":"r","at":0}')
+    assert.equal(read.newer, false)
+    assert.match(
+      read.problem,
+      /state record \["gap","dc1-to-dc2","orders",3,"10"\]: field to must be a decimal string, found 20/
+    )
+  })
+
+  test('a key of the wrong shape, a key that is no JSON, a missing key', () => {
+    assert.match(problem('["progress","l","t","0"]', null).problem, /is not \[kind, string, string, partition\]/)
+    assert.match(problem('["fence","l","extra"]', null).problem, /is not \[kind, string\]/)
+    assert.equal(problem('{', null).link, null)
+    assert.match(problem('{', null).problem, /state record key is not JSON/)
+    assert.match(problem(null, '{"v":1}').problem, /without a key/)
+  })
+
+  test('document values are checked by their codec', () => {
+    const read = problem('["fence","dc1-to-dc2"]', '{"failoverId":"f","v":1}')
+    assert.equal(read.link, 'dc1-to-dc2')
+    assert.match(read.problem, /fence document: field at must be a number/)
   })
 })
