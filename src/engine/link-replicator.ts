@@ -571,7 +571,9 @@ export class LinkReplicator {
         { code: error.code, kind: error.kind, err: error.message },
         error.kind === 'fenced'
           ? "exactly-once: producer fenced by another process using this link's transactional id; stopping the link, restarting it from committed state"
-          : 'exactly-once: transaction failed; its records are not visible. Stopping the link, restarting it from committed state'
+          : error.kind === 'fatal'
+            ? 'exactly-once: the target refused the transaction for good; its records are not visible. Link stopped'
+            : 'exactly-once: transaction failed; its records are not visible. Stopping the link, restarting it from committed state'
       )
       await this.stop()
       this.onFailed(error)

@@ -1,5 +1,6 @@
 import { type KafkaDrConfig } from '../config/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
+import { TransactionError } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { RoutePlan } from '../core/routes.ts'
@@ -53,7 +54,8 @@ export class Replicator {
   }
 
   /**
-   * A link stopped by itself at run time (an exactly-once transaction failed): started again as a
+   * A link stopped by itself at run time (an exactly-once transaction failed; a fatal failure, such
+   * as a missing ACL, leaves it stopped and failed): started again as a
    * fresh LinkReplicator after a backoff that grows with failures in a row (a link that ran for
    * RESET_AFTER_MS counts from the start again).
    */
@@ -61,6 +63,13 @@ export class Replicator {
     const index = this.#links.indexOf(failed)
     if (index < 0 || this.#stopped) return
     const name = failed.config.name
+    if (error instanceof TransactionError && error.kind === 'fatal') {
+      // An operator must act (an ACL, an unsupported broker): restarting would fail the same way.
+      this.#events.error(name, error.code)
+      this.#startErrors.set(name, error.message)
+      this.#log.error({ link: name, err: error.message }, 'link stopped: the target refused its transactions for good')
+      return
+    }
     const now = Date.now()
     const last = this.#failures.get(name)
     const inARow = last !== undefined && now - last.at < RESET_AFTER_MS ? last.count + 1 : 1
