@@ -64,7 +64,7 @@ describe('faults: bad input', () => {
     const out = replicator.output()
     assert.match(out, /links\[0\]\.target: unknown cluster "dcX"/)
     assert.match(out, /links\[0\]\.topics\.include\[0\]: invalid regular expression/)
-    assert.match(out, /links\[0\]\.commitIntervalMs: expected an integer >= 100/)
+    assert.match(out, /links\[0\]\.commitIntervalMs: expected an integer >= 50/)
   })
 
   test('a topic in the include list that does not exist: warned, then copied from its first record once created', async () => {
