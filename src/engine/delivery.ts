@@ -87,6 +87,8 @@ export class TransactionalDelivery implements Delivery {
   readonly #log: Logger
   /** How long a commit waits for the writes under way before it gives the transaction up. */
   readonly #quiesceMs: number
+  /** Set by abandon(): no commit may end the transaction any more. */
+  #abandoned = false
 
   constructor(
     target: ClusterConnection,
@@ -104,6 +106,10 @@ export class TransactionalDelivery implements Delivery {
     }
     this.batches = parts?.batches ?? new BatchProducer(target, { transaction: this.session })
     this.boundary = new TransactionBoundary(link.transaction)
+    // A write given up after part of it may have landed: the transaction holds records no progress
+    // covers, so it must never commit (abort, restart from committed state).
+    this.boundary.onAmbiguous = () =>
+      void this.session.fail(new Error('a write was given up after part of it may have landed'), 'the transaction')
     this.#log = log
     // Half the transaction timeout: the commit must still reach the coordinator before it aborts.
     this.#quiesceMs = Math.floor(link.transaction.timeoutMs / 2)
@@ -132,6 +138,8 @@ export class TransactionalDelivery implements Delivery {
       )
     }
     try {
+      // A stop gave the transaction up while this commit waited: it must not commit what it holds.
+      if (this.#abandoned) throw this.session.fail(new Error('the link stopped'), 'the transaction was given up')
       const work = gather()
       if (work !== null && work.entries.length > 0) await this.#writeState(work.entries)
       await this.session.end(true)
@@ -164,6 +172,7 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async abandon(): Promise<void> {
+    this.#abandoned = true
     this.boundary.shut()
     if (this.session.failure !== null || !this.session.open) return
     let timer: NodeJS.Timeout | undefined

@@ -93,6 +93,7 @@ export class LinkReplicator {
   /** The commit and heartbeat loops (target only), a subset of #loops. */
   #stateLoops: Promise<void>[] = []
   #stopping = false
+  #stopped: Promise<void> | null = null
   /** The start in progress, which a stop waits for (bounded) before closing clients. */
   #starting: Promise<void> | null = null
   /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
@@ -346,7 +347,11 @@ export class LinkReplicator {
   #copyMap(topic: string, partition: number): PartitionMapping | undefined {
     const copier = this.#copiers.get(partitionKey(topic, partition))
     if (copier === undefined) return undefined
-    this.#copyFetcher ??= TargetCopyReader.fetcher(this.#targetConnection, `kafka-dr-${this.config.name}-copies`)
+    this.#copyFetcher ??= TargetCopyReader.fetcher(
+      this.#targetConnection,
+      `kafka-dr-${this.config.name}-copies`,
+      this.config.delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted'
+    )
     const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
       topic,
       partition,
@@ -411,8 +416,13 @@ export class LinkReplicator {
    * what is left (at least FINAL_WRITE_MS), closing CLOSE_MS. What could not be committed is logged
    * per partition and kept in `leftUncommitted`.
    */
-  async stop(): Promise<void> {
-    if (this.#stopping) return
+  stop(): Promise<void> {
+    // A second call (SIGTERM during a stop after a failure) waits for the same stop.
+    this.#stopped ??= this.#stop()
+    return this.#stopped
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true
     this.#state = 'stopping'
     const deadline = performance.now() + this.config.drainTimeoutMs

@@ -103,6 +103,8 @@ export class PartitionCopier {
   #settlingBatch = false
   /** The dead letter or stop of an undecodable batch, while it is being settled (drain waits for it). */
   #settling: Promise<void> | null = null
+  /** The write under way was given up with its fate unknown (see #sendAll). */
+  #gaveUp = false
 
   constructor(
     settings: CopierSettings,
@@ -501,10 +503,11 @@ export class PartitionCopier {
       return
     }
     const before = { records: this.#replicatedRecords, bytes: this.#replicatedBytes }
+    this.#gaveUp = false
     try {
       await this.#write(batch, sendable)
     } finally {
-      boundary.leave(this.#replicatedRecords - before.records, this.#replicatedBytes - before.bytes)
+      boundary.leave(this.#replicatedRecords - before.records, this.#replicatedBytes - before.bytes, this.#gaveUp)
     }
   }
 
@@ -606,7 +609,12 @@ export class PartitionCopier {
         }
         // The link is stopping: nothing more goes through this producer; progress stays acknowledged-only.
         if (kind === 'closed') this.#draining = true
-        if (this.#state !== 'running' || kind === 'closed' || this.#abandoned.signal.aborted) return null
+        if (this.#state !== 'running' || kind === 'closed' || this.#abandoned.signal.aborted) {
+          // Given up with the batch's fate unknown (and maybe a first half written): progress stays
+          // before it. Exactly-once must then not commit the transaction (transaction-boundary.ts).
+          this.#gaveUp = true
+          return null
+        }
         this.#settings.events.retry(this.#settings.link, 'produce')
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 250 : this.#backoffMs * 2)
         this.#log.warn(

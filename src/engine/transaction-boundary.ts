@@ -15,8 +15,11 @@
 export interface WriteBoundary {
   /** Waits until a write may start; false when the boundary was shut (the link is stopping). */
   enter(): Promise<boolean>
-  /** Ends a write that entered; `records`/`bytes` it added to the transaction. */
-  leave(records: number, bytes: number): void
+  /**
+   * Ends a write that entered; `records`/`bytes` it added to the transaction. `ambiguous`: the write
+   * was given up after part of it may have landed, beyond what its copier's progress covers.
+   */
+  leave(records: number, bytes: number, ambiguous?: boolean): void
 }
 
 export const OPEN_BOUNDARY: WriteBoundary = {
@@ -38,6 +41,8 @@ export class TransactionBoundary implements WriteBoundary {
   #idle: (() => void) | null = null
   /** Asks the commit loop for a commit now (the transaction reached its size bound). */
   onFull: () => void = () => {}
+  /** A write ended ambiguously (see WriteBoundary.leave): the transaction must not commit. */
+  onAmbiguous: () => void = () => {}
 
   constructor(limits: { maxRecords: number; maxBytes: number }) {
     this.#maxRecords = limits.maxRecords
@@ -62,7 +67,8 @@ export class TransactionBoundary implements WriteBoundary {
     return true
   }
 
-  leave(records: number, bytes: number): void {
+  leave(records: number, bytes: number, ambiguous = false): void {
+    if (ambiguous) this.onAmbiguous()
     this.#active--
     this.#records += records
     this.#bytes += bytes

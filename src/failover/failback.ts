@@ -31,7 +31,7 @@ import {
 } from '../state/index.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
-import { clusterOf, findLink } from './translate.ts'
+import { clusterOf, copyIsolation, findLink } from './translate.ts'
 
 /**
  * Failback of a failed-over link (source -> target) once the original primary (the source) is back:
@@ -324,8 +324,9 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     const reverseState = await loadLinkState(dc1, admin1, reverse.name)
     // Copies are found by their provenance headers: the forward link's on dc2, the reverse link's on dc1.
     const fetchers = {
-      dc1: TargetCopyReader.fetcher(dc1, 'kafka-dr-failback-copies'),
-      dc2: TargetCopyReader.fetcher(dc2, 'kafka-dr-failback-copies')
+      // The reverse link inherits the forward link's delivery: both sides are read the same way.
+      dc1: TargetCopyReader.fetcher(dc1, 'kafka-dr-failback-copies', copyIsolation(link)),
+      dc2: TargetCopyReader.fetcher(dc2, 'kafka-dr-failback-copies', copyIsolation(link))
     }
     try {
       for (const group of doc.groups) {

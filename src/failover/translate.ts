@@ -69,6 +69,11 @@ export function clusterOf(config: KafkaDrConfig, alias: string, role: string): C
  */
 export const READER_OPEN_TRANSACTION_WAIT_MS = 3_000
 
+/** How a link's copies are read on its target (TargetCopyReader.fetcher). */
+export function copyIsolation(link: LinkConfig): 'read_committed' | 'read_uncommitted' {
+  return link.delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted'
+}
+
 /** What a reader says when it answered from the committed state below an open transaction. */
 export function openTransactionNote(state: LoadedState): string | null {
   const open = state.openTransaction
@@ -131,7 +136,11 @@ export function targetCopies(config: KafkaDrConfig, link: LinkConfig, role: stri
         state === undefined
           ? undefined
           : storedOrigins(routing, link.target, state.documents.get('heartbeat')?.clusterIds)
-      fetcher ??= TargetCopyReader.fetcher(clusterOf(config, link.target, role), `kafka-dr-${role}-copies`)
+      fetcher ??= TargetCopyReader.fetcher(
+        clusterOf(config, link.target, role),
+        `kafka-dr-${role}-copies`,
+        copyIsolation(link)
+      )
       const reader = new TargetCopyReader(fetcher, naming.targetTopic(topic), partition, {
         topic,
         partition,

@@ -40,11 +40,20 @@ export class TargetCopyReader implements CopyReader {
     this.#source = source
   }
 
-  /** A fetcher sized for one step of the search (the caller closes it). */
-  static fetcher(connection: ClusterConnection, clientId: string): PartitionFetcher {
+  /**
+   * A fetcher sized for one step of the search (the caller closes it). A link with `delivery:
+   * exactly-once` is searched read_committed: the copies of an aborted transaction carry the same
+   * provenance as the committed copies written after them, and must never be an answer. Otherwise
+   * read_uncommitted, so another writer's open transaction never holds a search back.
+   */
+  static fetcher(
+    connection: ClusterConnection,
+    clientId: string,
+    isolation: 'read_committed' | 'read_uncommitted' = 'read_uncommitted'
+  ): PartitionFetcher {
     return new PartitionFetcher(
       { ...connection, clientId },
-      { maxWaitMs: 0, partitionMaxBytes: STEP_BYTES, maxBytes: STEP_BYTES, isolation: 'read_uncommitted' }
+      { maxWaitMs: 0, partitionMaxBytes: STEP_BYTES, maxBytes: STEP_BYTES, isolation }
     )
   }
 
