@@ -11,6 +11,7 @@ import {
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { STATE_TOPIC, type StateEntry, encodeStateEntry, writeState } from '../state/index.ts'
+import { withinDeadline } from './shutdown.ts'
 import { OPEN_BOUNDARY, TransactionBoundary, type WriteBoundary } from './transaction-boundary.ts'
 
 /**
@@ -42,6 +43,8 @@ export interface Delivery {
   start(): Promise<void>
   /** Stores a commit. Throws when it failed (at-least-once: retried by the next commit). */
   commit(gather: () => CommitWork | null): Promise<void>
+  /** The link stops: writes that have not started yet never start (those under way finish). */
+  stopWrites(): void
   /** The link stops without committing what is open (a drain timeout, a failure): nothing of it becomes visible. */
   abandon(): Promise<void>
   close(): Promise<void>
@@ -59,6 +62,8 @@ export class IdempotentDelivery implements Delivery {
   }
 
   async start(): Promise<void> {}
+
+  stopWrites(): void {}
 
   async commit(gather: () => CommitWork | null): Promise<void> {
     const work = gather()
@@ -171,19 +176,18 @@ export class TransactionalDelivery implements Delivery {
     if (writer.count > 0) await this.batches.send(STATE_TOPIC, 0, writer.finish(0, null))
   }
 
+  stopWrites(): void {
+    this.boundary.shut()
+  }
+
   async abandon(): Promise<void> {
     this.#abandoned = true
     this.boundary.shut()
     if (this.session.failure !== null || !this.session.open) return
-    let timer: NodeJS.Timeout | undefined
-    const aborted = await Promise.race([
-      this.session.end(false).then(
-        () => true,
-        (error: unknown) => describeCause(error)
-      ),
-      new Promise<string>(resolve => (timer = setTimeout(() => resolve(`no answer in ${ABORT_MS} ms`), ABORT_MS)))
-    ])
-    clearTimeout(timer)
+    const ended = await withinDeadline(this.session.end(false), performance.now() + ABORT_MS).catch((error: unknown) =>
+      describeCause(error)
+    )
+    const aborted = typeof ended === 'string' ? ended : ended.inTime ? true : `no answer in ${ABORT_MS} ms`
     if (aborted === true)
       this.#log.info('exactly-once: open transaction aborted; its records are copied again on restart')
     else

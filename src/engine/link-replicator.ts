@@ -11,7 +11,8 @@ import {
   type PartitionFetcher,
   RecordProducer,
   TargetCopyReader,
-  type TransactionError
+  type TransactionError,
+  copyIsolation
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkRunState, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
@@ -350,7 +351,7 @@ export class LinkReplicator {
     this.#copyFetcher ??= TargetCopyReader.fetcher(
       this.#targetConnection,
       `kafka-dr-${this.config.name}-copies`,
-      this.config.delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted'
+      copyIsolation(this.config.delivery)
     )
     const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
       topic,
@@ -438,6 +439,9 @@ export class LinkReplicator {
     // acknowledgement); those are awaited after the final heartbeat, below.
     const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
     const copiers = [...this.#copiers.values()]
+    // exactly-once: writes waiting for a commit to end give up (no commit loop reopens the boundary now);
+    // the writes under way finish and the final commit covers them.
+    this.#delivery?.stopWrites()
     // Still alive while produces are in flight: failover must not judge this process stale meanwhile.
     const beating = setInterval(
       () => void this.#heartbeat('stopping').catch(() => {}),
@@ -568,7 +572,9 @@ export class LinkReplicator {
   #onTransactionFailed(error: TransactionError): void {
     if (this.#stopping) return
     void (async () => {
-      const byFailover = error.kind === 'fenced' && (await this.#fenced().catch(() => false))
+      // Any failure may come from failover's hard fence (a produce refused with INVALID_PRODUCER_EPOCH,
+      // an abort): its fence document, written before it, tells.
+      const byFailover = error.kind !== 'fatal' && (await this.#fenced().catch(() => false))
       if (byFailover) {
         this.#log.error(
           { transactionalId: error.message },
@@ -580,7 +586,7 @@ export class LinkReplicator {
       this.#log.error(
         { code: error.code, kind: error.kind, err: error.message },
         error.kind === 'fenced'
-          ? "exactly-once: producer fenced by another process using this link's transactional id; stopping the link, restarting it from committed state"
+          ? 'exactly-once: producer fenced (another process initialised the transactional id, or the coordinator aborted the transaction after transaction.timeoutMs); stopping the link, restarting it from committed state'
           : error.kind === 'fatal'
             ? 'exactly-once: the target refused the transaction for good; its records are not visible. Link stopped'
             : 'exactly-once: transaction failed; its records are not visible. Stopping the link, restarting it from committed state'
@@ -741,10 +747,14 @@ export class LinkReplicator {
   async #every(ms: number, task: () => Promise<void>, wakeable?: (wake: () => void) => void): Promise<void> {
     const signal = this.#timers.signal
     while (!signal.aborted) {
-      const early = new AbortController()
-      wakeable?.(() => early.abort())
+      let waitSignal = signal
+      if (wakeable !== undefined) {
+        const early = new AbortController()
+        wakeable(() => early.abort())
+        waitSignal = AbortSignal.any([signal, early.signal])
+      }
       try {
-        await sleep(ms, undefined, { signal: AbortSignal.any([signal, early.signal]) })
+        await sleep(ms, undefined, { signal: waitSignal })
       } catch {
         if (signal.aborted) return
       }

@@ -502,12 +502,13 @@ export class PartitionCopier {
       this.#draining = true // the link stops: nothing more is written
       return
     }
-    const before = { records: this.#replicatedRecords, bytes: this.#replicatedBytes }
+    const recordsBefore = this.#replicatedRecords
+    const bytesBefore = this.#replicatedBytes
     this.#gaveUp = false
     try {
       await this.#write(batch, sendable)
     } finally {
-      boundary.leave(this.#replicatedRecords - before.records, this.#replicatedBytes - before.bytes, this.#gaveUp)
+      boundary.leave(this.#replicatedRecords - recordsBefore, this.#replicatedBytes - bytesBefore, this.#gaveUp)
     }
   }
 

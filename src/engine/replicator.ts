@@ -54,35 +54,38 @@ export class Replicator {
   }
 
   /**
-   * A link stopped by itself at run time (an exactly-once transaction failed; a fatal failure, such
-   * as a missing ACL, leaves it stopped and failed): started again as a
+   * A link stopped by itself at run time (an exactly-once transaction failed): started again as a
    * fresh LinkReplicator after a backoff that grows with failures in a row (a link that ran for
-   * RESET_AFTER_MS counts from the start again).
+   * RESET_AFTER_MS counts from the start again), unless only an operator can fix it.
    */
   #restartFailed(failed: LinkReplicator, error: KdrError): void {
     const index = this.#links.indexOf(failed)
     if (index < 0 || this.#stopped) return
     const name = failed.config.name
-    if (error instanceof TransactionError && error.kind === 'fatal') {
-      // An operator must act (an ACL, an unsupported broker): restarting would fail the same way.
-      this.#events.error(name, error.code)
-      this.#startErrors.set(name, error.message)
-      this.#log.error({ link: name, err: error.message }, 'link stopped: the target refused its transactions for good')
+    this.#events.error(name, error.code)
+    this.#startErrors.set(name, error.message)
+    if (givesUp(error)) {
+      this.#log.error({ link: name, err: error.message }, 'link stopped; not restarted')
       return
     }
     const now = Date.now()
     const last = this.#failures.get(name)
     const inARow = last !== undefined && now - last.at < RESET_AFTER_MS ? last.count + 1 : 1
     this.#failures.set(name, { count: inARow, at: now })
-    this.#events.error(name, error.code)
-    this.#startErrors.set(name, error.message)
-    const delay = restartDelay(inARow)
-    this.#log.error({ link: name, err: error.message, retryInMs: delay }, 'link stopped after a failure; restarting')
-    this.#links[index] = this.#newLink(failed.config)
+    this.#log.error(
+      { link: name, err: error.message, retryInMs: restartDelay(inARow) },
+      'link stopped after a failure; restarting'
+    )
+    this.#startLater(index, restartDelay(inARow), inARow + 1)
+  }
+
+  /** Replaces the link at `index` by a fresh one and starts it (as attempt `next`) after `delayMs`. */
+  #startLater(index: number, delayMs: number, next: number): void {
+    this.#links[index] = this.#newLink(this.#links[index]!.config)
     const timer = setTimeout(() => {
       this.#retries.delete(timer)
-      if (!this.#stopped) void this.#startLink(index, 1)
-    }, delay)
+      if (!this.#stopped) void this.#startLink(index, next)
+    }, delayMs)
     this.#retries.add(timer)
   }
 
@@ -120,22 +123,28 @@ export class Replicator {
       const message = describeCause(error)
       this.#startErrors.set(link.config.name, message)
       this.#events.error(link.config.name, KdrError.is(error) ? error.code : 'KDR_ERR_RUNTIME')
-      if (KdrError.is(error) && error.code === 'KDR_ERR_FENCED') {
-        // Failed over: this link must not write until failback. Not retried.
-        this.#log.error({ link: link.config.name, err: message }, 'link is fenced; not started')
+      if (givesUp(error)) {
+        // Failed over (must not write until failback), or refused for good: not retried.
+        this.#log.error({ link: link.config.name, err: message }, 'link not started; not retried')
         await link.stop().catch(() => {})
         return
       }
-      const delay = restartDelay(attempt)
-      this.#log.error({ link: link.config.name, err: message, retryInMs: delay }, 'link failed to start; retrying')
+      this.#log.error(
+        { link: link.config.name, err: message, retryInMs: restartDelay(attempt) },
+        'link failed to start; retrying'
+      )
       await link.stop().catch(() => {})
       if (this.#stopped) return
-      this.#links[index] = this.#newLink(link.config)
-      const timer = setTimeout(() => {
-        this.#retries.delete(timer)
-        if (!this.#stopped) void this.#startLink(index, attempt + 1)
-      }, delay)
-      this.#retries.add(timer)
+      this.#startLater(index, restartDelay(attempt), attempt + 1)
     }
   }
+}
+
+/**
+ * Failures a restart cannot mend: the link was failed over (fenced until failback), or the target
+ * refuses its transactions for good (an ACL, an unsupported broker): an operator must act.
+ */
+function givesUp(error: unknown): boolean {
+  if (error instanceof TransactionError) return error.kind === 'fatal'
+  return KdrError.is(error) && error.code === 'KDR_ERR_FENCED'
 }

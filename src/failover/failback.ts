@@ -15,6 +15,7 @@ import {
   PartitionFetcher,
   RecordProducer,
   TargetCopyReader,
+  copyIsolation,
   READ_RANGE_BACKOFF,
   readPartitionRange,
   type FetchedRecord
@@ -31,7 +32,7 @@ import {
 } from '../state/index.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
-import { clusterOf, copyIsolation, findLink } from './translate.ts'
+import { clusterOf, findLink } from './translate.ts'
 
 /**
  * Failback of a failed-over link (source -> target) once the original primary (the source) is back:
@@ -325,8 +326,8 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     // Copies are found by their provenance headers: the forward link's on dc2, the reverse link's on dc1.
     const fetchers = {
       // The reverse link inherits the forward link's delivery: both sides are read the same way.
-      dc1: TargetCopyReader.fetcher(dc1, 'kafka-dr-failback-copies', copyIsolation(link)),
-      dc2: TargetCopyReader.fetcher(dc2, 'kafka-dr-failback-copies', copyIsolation(link))
+      dc1: TargetCopyReader.fetcher(dc1, 'kafka-dr-failback-copies', copyIsolation(link.delivery)),
+      dc2: TargetCopyReader.fetcher(dc2, 'kafka-dr-failback-copies', copyIsolation(link.delivery))
     }
     try {
       for (const group of doc.groups) {

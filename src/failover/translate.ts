@@ -4,7 +4,13 @@ import { type CopyMap, segmentCopyMap } from '../core/copy-search.ts'
 import { TopicFilter } from '../core/topic-filter.ts'
 import { translateOffset } from '../core/translate.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { type ClusterConnection, KafkaAdmin, type PartitionFetcher, TargetCopyReader } from '../kafka/index.ts'
+import {
+  type ClusterConnection,
+  KafkaAdmin,
+  type PartitionFetcher,
+  TargetCopyReader,
+  copyIsolation
+} from '../kafka/index.ts'
 import { type LoadedState, type PartitionState, loadLinkState, partitionKey } from '../state/index.ts'
 import { storedOrigins } from '../engine/origin-ids.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
@@ -68,11 +74,6 @@ export function clusterOf(config: KafkaDrConfig, alias: string, role: string): C
  * or the transaction timeout.
  */
 export const READER_OPEN_TRANSACTION_WAIT_MS = 3_000
-
-/** How a link's copies are read on its target (TargetCopyReader.fetcher). */
-export function copyIsolation(link: LinkConfig): 'read_committed' | 'read_uncommitted' {
-  return link.delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted'
-}
 
 /** What a reader says when it answered from the committed state below an open transaction. */
 export function openTransactionNote(state: LoadedState): string | null {
@@ -139,7 +140,7 @@ export function targetCopies(config: KafkaDrConfig, link: LinkConfig, role: stri
       fetcher ??= TargetCopyReader.fetcher(
         clusterOf(config, link.target, role),
         `kafka-dr-${role}-copies`,
-        copyIsolation(link)
+        copyIsolation(link.delivery)
       )
       const reader = new TargetCopyReader(fetcher, naming.targetTopic(topic), partition, {
         topic,

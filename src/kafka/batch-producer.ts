@@ -84,7 +84,7 @@ export class BatchProducer {
   /** Transactional mode (exactly-once); null for an idempotent producer. */
   readonly #transaction: TransactionSession | null
   /** Id and epoch the sequences in #sequences belong to (a new epoch starts every partition at 0). */
-  #sequencesOf = ''
+  #sequencesOf: { id: bigint; epoch: number } = { id: -1n, epoch: -1 }
   #initializing: Promise<{ id: bigint; epoch: number }> | null = null
   readonly #sequences = new Map<string, number>()
   /** Base sequence of a partition's first batch under a producer id: 0, except in tests (see options). */
@@ -135,10 +135,9 @@ export class BatchProducer {
     const producer = transaction === null ? await this.#producerId(topic, partition) : transaction.producer!
     const leader = await this.#leader(topic, partition)
     if (this.#closed) throw new ProducerClosedError('producer is closed', { cluster: this.cluster, topic, partition })
-    const owner = `${producer.id}:${producer.epoch}`
-    if (owner !== this.#sequencesOf) {
+    if (producer.id !== this.#sequencesOf.id || producer.epoch !== this.#sequencesOf.epoch) {
       this.#sequences.clear()
-      this.#sequencesOf = owner
+      this.#sequencesOf = { id: producer.id, epoch: producer.epoch }
     }
     const sequence = this.#sequences.get(partitionKey(topic, partition)) ?? this.#firstSequence
     if (transaction !== null) batch.writeInt16BE(batch.readInt16BE(21) | ATTR_TRANSACTIONAL, 21)

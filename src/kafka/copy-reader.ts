@@ -20,6 +20,16 @@ const MAX_SCAN_FETCHES = 32
 const MAX_RETRIES = 5
 /** The scan's fetch size grows to STEP_BYTES * MAX_SCALE through a long run of other writers' records. */
 const MAX_SCALE = 128
+/**
+ * How a link's copies are searched on its target. `delivery: exactly-once`: read_committed, since the
+ * copies of an aborted transaction carry the same provenance as the committed copies written after
+ * them and must never be an answer. Otherwise read_uncommitted, so another writer's open transaction
+ * never holds a search back.
+ */
+export function copyIsolation(delivery: 'at-least-once' | 'exactly-once'): 'read_committed' | 'read_uncommitted' {
+  return delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted'
+}
+
 /** Enough for one record batch of usual size; the broker returns a larger first batch whole. */
 const STEP_BYTES = 64 * 1024
 
@@ -40,12 +50,7 @@ export class TargetCopyReader implements CopyReader {
     this.#source = source
   }
 
-  /**
-   * A fetcher sized for one step of the search (the caller closes it). A link with `delivery:
-   * exactly-once` is searched read_committed: the copies of an aborted transaction carry the same
-   * provenance as the committed copies written after them, and must never be an answer. Otherwise
-   * read_uncommitted, so another writer's open transaction never holds a search back.
-   */
+  /** A fetcher sized for one step of the search (the caller closes it); isolation: copyIsolation. */
   static fetcher(
     connection: ClusterConnection,
     clientId: string,

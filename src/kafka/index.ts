@@ -7,7 +7,7 @@ export { PartitionFetcher, type PartitionFetch, type PartitionFetcherOptions } f
 export { RecordProducer, type ProducedPartition, type RecordProducerOptions } from './producer.ts'
 export { PartitionDecoder, toFetchedRecord, type AbortedTransaction, type DecodeResult } from './batches.ts'
 export { BatchProducer, ProducerClosedError } from './batch-producer.ts'
-export { TargetCopyReader, type CopySource } from './copy-reader.ts'
+export { TargetCopyReader, copyIsolation, type CopySource } from './copy-reader.ts'
 export { CODEC_IDS, compressorFor, type CompressionName } from './compression.ts'
 export { asyncCompressorFor } from './compression-pool.ts'
 export {

@@ -103,7 +103,7 @@ export class TransactionSession {
 
   /** Whether a transaction is open (a partition was added since the last end()). */
   get open(): boolean {
-    return this.#added.size > 0
+    return this.#added.size > 0 || this.#adding !== null
   }
 
   /**
@@ -116,16 +116,29 @@ export class TransactionSession {
     this.#failure = null
     this.#added.clear()
     this.#toAdd = []
-    const version = Math.min(initProducerIdApis.length - 1, await this.#client.negotiatedVersion('InitProducerId'))
-    const response = await this.#coordinatorCall(
-      'InitProducerId',
-      connection =>
-        initProducerIdApis[version]!.api.async(connection, this.transactionalId, this.timeoutMs, -1n, -1) as Promise<{
-          producerId: bigint
-          producerEpoch: number
-        }>,
-      this.timeoutMs + COORDINATOR_BOUND_MS
-    )
+    let response: { producerId: bigint; producerEpoch: number }
+    try {
+      const version = Math.min(initProducerIdApis.length - 1, await this.#client.negotiatedVersion('InitProducerId'))
+      response = await this.#coordinatorCall(
+        'InitProducerId',
+        connection =>
+          initProducerIdApis[version]!.api.async(connection, this.transactionalId, this.timeoutMs, -1n, -1) as Promise<{
+            producerId: bigint
+            producerEpoch: number
+          }>,
+        this.timeoutMs + COORDINATOR_BOUND_MS
+      )
+    } catch (error) {
+      // Sorted like a failure inside a transaction (fatal: a missing ACL, an old broker), but not a
+      // failure of the session: nothing was open yet, so the owner is not told (its start fails).
+      const kind = transactionFailureKind(errorNameInChain(error))
+      throw new TransactionError(
+        kind === 'fenced' ? 'abortable' : kind,
+        `InitProducerId for transactional id ${this.transactionalId} failed: ${describeCause(error)}`,
+        this.cluster,
+        { cause: error }
+      )
+    }
     this.#producer = { id: response.producerId, epoch: response.producerEpoch }
     return this.#producer
   }
