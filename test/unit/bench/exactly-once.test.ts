@@ -122,7 +122,10 @@ test('kafka-dr-eos is kafka-dr with delivery: exactly-once, at the default commi
     dir: ''
   }
   const eos = kafkaDrYaml({ ...spec, config: 'kafka-dr-eos' })
-  assert.equal(eos.replace('    delivery: exactly-once\n', ''), kafkaDrYaml({ ...spec, config: 'kafka-dr' }))
+  assert.equal(
+    eos.replace('    delivery: exactly-once\n', '    delivery: at-least-once\n'),
+    kafkaDrYaml({ ...spec, config: 'kafka-dr' })
+  )
   const link = kafkaDrLink({ ...spec, config: 'kafka-dr-eos' })
   assert.equal(link.delivery, 'exactly-once')
   assert.equal(link.commitIntervalMs, EXACTLY_ONCE_COMMIT_INTERVAL_MS)
