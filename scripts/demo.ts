@@ -3,7 +3,13 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel } from 'kafkajs'
 import { loadConfig } from '../src/config/index.ts'
 import { Replicator } from '../src/engine/replicator.ts'
-import { KafkaAdmin, RecordProducer, type RecordToProduce } from '../src/kafka/index.ts'
+import {
+  KafkaAdmin,
+  PartitionFetcher,
+  RecordProducer,
+  type RecordToProduce,
+  readPartitionRange
+} from '../src/kafka/index.ts'
 import { createLogger } from '../src/observability/logger.ts'
 import { up } from '../tools/harness/harness.ts'
 import { registryUrl } from '../tools/harness/registry.ts'
@@ -101,7 +107,7 @@ for (const topic of TOPICS) {
   const sum = (m: Map<number, bigint>): bigint => [...m.values()].reduce((a, b) => a + b, 0n)
   const source = sum(await dc1.listOffsets(topic.name, parts, 'latest'))
   const onTarget =
-    (await dc2.describeTopics([topic.name])).length > 0 ? sum(await dc2.listOffsets(topic.name, parts, 'latest')) : null
+    (await dc2.describeTopics([topic.name])).length > 0 ? await committedRecords(topic.name, parts) : null
   const mine = status.flatMap(l => l.partitions).filter(p => p.topic === topic.name)
   const copied = mine.reduce((n, p) => n + p.replicatedRecords, 0)
   const lag = mine.reduce((n, p) => n + p.lagRecords, 0n)
@@ -109,6 +115,30 @@ for (const topic of TOPICS) {
     `${topic.name.padEnd(26)}${String(topic.partitions).padStart(11)}${String(source).padStart(13)}${(onTarget === null ? 'not copied' : String(onTarget)).padStart(13)}${String(copied).padStart(12)}${String(mine.length === 0 ? '-' : lag).padStart(6)}`
   )
 }
+/**
+ * Records a read_committed consumer of dc2 sees. Not the end offsets: with exactly-once delivery (the
+ * default) each commit's marker takes an offset in every partition it wrote.
+ */
+async function committedRecords(topic: string, partitions: number[]): Promise<bigint> {
+  const ends = await dc2.listOffsets(topic, partitions, 'latest')
+  const fetcher = new PartitionFetcher({ alias: 'dc2', bootstrap: [clusters[1]!.bootstrap], clientId: 'kafka-dr-demo' })
+  let count = 0n
+  try {
+    for (const partition of partitions) {
+      const to = ends.get(partition) ?? 0n
+      const read = await readPartitionRange(
+        { cluster: 'dc2', fetch: requests => fetcher.fetch(requests) },
+        { topic, partition, from: 0n, to },
+        records => void (count += BigInt(records.length))
+      )
+      if (!read.complete) throw new Error(`${topic}/${partition}: read ended at ${read.next} of ${to}`)
+    }
+  } finally {
+    await fetcher.close()
+  }
+  return count
+}
+
 const total = status.flatMap(l => l.partitions).reduce((n, p) => n + p.replicatedRecords, 0)
 console.log(`\n${total} records copied in ${seconds.toFixed(1)} s; payments.internal.* is excluded by the config.`)
 await Promise.all([dc1.close(), dc2.close()])

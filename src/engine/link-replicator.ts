@@ -22,7 +22,7 @@ import { type SchemaSync } from '../schemas/schema-sync.ts'
 import { type CopierSchemas } from './copier-types.ts'
 import { type Delivery, IdempotentDelivery, TransactionalDelivery } from './delivery.ts'
 import { PartitionCopier } from './partition-copier.ts'
-import { mergeCommitParts } from './commit-merge.ts'
+import { CommitCycle } from './commit-cycle.ts'
 import { startSchemaSync } from './schema-setup.ts'
 import { FetchLanes } from './fetch-lanes.ts'
 import { copierSettings, resumePoint } from './copier-setup.ts'
@@ -34,11 +34,8 @@ import { type LinkRouting } from '../core/routes.ts'
 import { WriteLease } from '../core/write-lease.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
-  type CommitPart,
   type LinkState,
   type StoredCheckpoint,
-  commitEntries,
-  deleteLegacyRuns,
   ensureStateTopic,
   loadLinkState,
   partitionKey,
@@ -68,7 +65,6 @@ export class LinkReplicator {
   #error: string | null = null
   #sourceClusterId: string | null = null
   #targetClusterId: string | null = null
-  #lastCommitAt: number | null = null
   #sourceAdmin: KafkaAdmin | null = null
   #targetAdmin: KafkaAdmin | null = null
   /** One fetcher per fetch lane; partition copiers are spread over the lanes (fetch-lanes.ts). */
@@ -88,8 +84,8 @@ export class LinkReplicator {
   #checkpoints: CheckpointSync | null = null
   #storedCheckpoints: StoredCheckpoint[] = []
   #stored: LinkState = new Map()
-  /** Commit parts that failed to commit; merged into the next attempt so nothing is forgotten. */
-  #uncommitted = new Map<string, CommitPart>()
+  /** What each commit stores, and the stop's final commit (commit-cycle.ts). */
+  #commits: CommitCycle | null = null
   #loops: Promise<void>[] = []
   /** The commit and heartbeat loops (target only), a subset of #loops. */
   #stateLoops: Promise<void>[] = []
@@ -233,6 +229,7 @@ export class LinkReplicator {
     } else {
       this.#delivery = new IdempotentDelivery(this.#targetConnection, this.#producer)
     }
+    this.#commits = new CommitCycle(config.name, this.#delivery, this.#producer, this.#copiers, this.#log)
     await this.#delivery.start()
     this.#checkNotStopping()
   }
@@ -461,7 +458,10 @@ export class LinkReplicator {
       )
     }
     const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
-    const committed = await this.#finalCommit(timedOut, writesBy)
+    const committed =
+      this.#commits === null || this.#sourceClusterId === null
+        ? true
+        : await this.#commits.final(this.#sourceClusterId, !timedOut && this.#error === null, writesBy)
     const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
@@ -494,73 +494,15 @@ export class LinkReplicator {
     this.#log.info('stopped')
   }
 
-  /**
-   * The commit of a stop. exactly-once: only when every write finished (a write given up may still
-   * land: the transaction is aborted instead, and so never becomes visible).
-   */
-  async #finalCommit(timedOut: boolean, writesBy: number): Promise<boolean> {
-    const delivery = this.#delivery
-    if (delivery?.mode === 'exactly-once' && (timedOut || this.#error !== null)) {
-      await withinDeadline(delivery.abandon(), writesBy)
-      return false
-    }
-    try {
-      if (!(await withinDeadline(this.commit(), writesBy)).inTime) throw new Error('no answer from the target in time')
-      return true
-    } catch (error) {
-      this.#log.error(
-        { err: describeCause(error) },
-        delivery?.mode === 'exactly-once'
-          ? 'final commit failed; the open transaction is aborted and its records copied again on restart'
-          : 'final commit failed; records since the last commit will be copied again on restart'
-      )
-      if (delivery !== null) await withinDeadline(delivery.abandon(), writesBy)
-      return false
-    }
-  }
-
   /** After stop(): the source offsets whose progress it could not commit, per partition (empty after a clean stop). */
   get leftUncommitted(): readonly UncommittedRange[] {
     return this.#leftUncommitted
   }
 
-  /**
-   * Commits progress and the segment index of every partition that moved: one atomic state write
-   * (at-least-once), or the end of the open transaction with those records in it (exactly-once:
-   * gathered when no write is under way, so they cover exactly the committed batches).
-   */
+  /** Commits progress and the segment index of every partition that moved (commit-cycle.ts). */
   async commit(): Promise<void> {
-    const delivery = this.#delivery
-    if (this.#producer === null || delivery === null || this.#sourceClusterId === null) return
-    const sourceClusterId = this.#sourceClusterId
-    let parts: CommitPart[] = []
-    await delivery.commit(() => {
-      for (const copier of this.#copiers.values()) {
-        const part = copier.pendingCommit()
-        if (part !== null) this.#merge(part)
-      }
-      if (this.#uncommitted.size === 0) return null
-      parts = [...this.#uncommitted.values()]
-      return {
-        entries: commitEntries(this.config.name, sourceClusterId, parts),
-        committed: () => {
-          for (const part of parts) {
-            const key = partitionKey(part.topic, part.partition)
-            this.#copiers.get(key)?.markCommitted(part.next, part.copies.targetEnd)
-            if (this.#uncommitted.get(key) === part) this.#uncommitted.delete(key)
-          }
-          this.#lastCommitAt = Date.now()
-        }
-      }
-    })
-    if (parts.some(p => p.copies.legacyRuns.length > 0)) {
-      await deleteLegacyRuns(this.#producer, this.config.name, parts).catch((error: unknown) =>
-        this.#log.warn(
-          { err: describeCause(error) },
-          'old-format offset runs not deleted; tried again at the next start'
-        )
-      )
-    }
+    if (this.#commits === null || this.#sourceClusterId === null) return
+    await this.#commits.commit(this.#sourceClusterId)
   }
 
   /**
@@ -647,19 +589,13 @@ export class LinkReplicator {
       error: this.#error,
       sourceClusterId: this.#sourceClusterId,
       targetClusterId: this.#targetClusterId,
-      lastCommitAt: this.#lastCommitAt,
+      lastCommitAt: this.#commits?.lastCommitAt ?? null,
       schemas: this.#schemaSync?.state() ?? null,
       groups: groupStatus(this.#checkpoints?.checkpoints ?? []),
       partitions: [...this.#copiers.values()]
         .map(c => c.status())
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     }
-  }
-
-  #merge(part: CommitPart): void {
-    const key = partitionKey(part.topic, part.partition)
-    const earlier = this.#uncommitted.get(key)
-    this.#uncommitted.set(key, earlier === undefined ? part : mergeCommitParts(earlier, part))
   }
 
   async #syncTopics(initial: boolean): Promise<void> {

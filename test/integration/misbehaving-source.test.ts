@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { createZstdCompress } from 'node:zlib'
 import kafkajs from 'kafkajs'
 import { parseConfig } from '../../src/config/index.ts'
+import { pinAtLeastOnce } from '../support/delivery-pin.ts'
 import { Replicator } from '../../src/engine/replicator.ts'
 import { BatchProducer, CODEC_IDS, KafkaAdmin, PartitionFetcher, RecordBatchWriter } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/logger.ts'
@@ -151,7 +152,7 @@ describe('a misbehaving source (cluster 5: SCRAM users, authorizer)', () => {
       `    topics: { include: ["${blocked}", "${open}"] }`,
       ''
     ].join('\n')
-    const config = parseConfig(yaml, '<test>')
+    const config = parseConfig(pinAtLeastOnce(yaml), '<test>')
     const logs: string[] = []
     const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
     let replicator: Replicator | null = null

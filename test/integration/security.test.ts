@@ -103,6 +103,8 @@ function yaml(direction: 'to-secure' | 'from-secure', topic: string, secure: str
     `    source: ${source}`,
     `    target: ${target}`,
     '    commitIntervalMs: 200',
+    // The default delivery, under the minimum ACLs (its transactional ids included).
+    '    delivery: exactly-once',
     `    topics: { include: ["${topic}"] }`,
     ''
   ].join('\n')

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pinAtLeastOnce } from './delivery-pin.ts'
 import { once } from 'node:events'
 
 /** A `kafka-dr replicate` child process, as an operator runs it. */
@@ -15,7 +16,7 @@ export interface ReplicatorProcess {
 export function writeConfig(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kafka-dr-test-'))
   const file = join(dir, 'kafka-dr.yaml')
-  writeFileSync(file, yaml)
+  writeFileSync(file, pinAtLeastOnce(yaml))
   return file
 }
 

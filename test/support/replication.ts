@@ -4,6 +4,7 @@ import { Replicator } from '../../src/engine/replicator.ts'
 import { KafkaAdmin, type RecordProducer, type RecordToProduce } from '../../src/kafka/index.ts'
 import { createLogger, type Logger } from '../../src/observability/logger.ts'
 import { bootstrapOf } from '../../tools/harness/harness.ts'
+import { pinAtLeastOnce } from './delivery-pin.ts'
 import { clusterConnection } from './clusters.ts'
 
 /** YAML for the two test clusters plus the given links section. */
@@ -44,7 +45,7 @@ export interface RunningReplicator {
 
 /** Runs the replication engine in this process, capturing its log lines. */
 export async function startReplicator(yaml: string): Promise<RunningReplicator> {
-  const config = parseConfig(yaml, '<test>')
+  const config = parseConfig(pinAtLeastOnce(yaml), '<test>')
   const logs: string[] = []
   const log: Logger = createLogger({
     level: process.env.KAFKA_DR_TEST_LOG_LEVEL ?? 'info',
