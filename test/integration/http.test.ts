@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import { parseConfig } from '../../src/config/index.ts'
+import { pinAtLeastOnce } from '../support/delivery-pin.ts'
 import { type Replicator } from '../../src/engine/replicator.ts'
 import { type ObservedReplicator, startObserved } from '../../src/http/observed.ts'
 import { type HttpServer } from '../../src/http/server.ts'
@@ -53,17 +54,20 @@ describe('HTTP server: metrics, health, status', () => {
       ...Array.from({ length: 400 }, (_, i) => record(1, i))
     ])
     await producer.close()
+    // Lag is checked against end offsets (no commit markers): at-least-once.
     const config = parseConfig(
-      `${registryConfigYaml(
-        `  - name: http-test
+      pinAtLeastOnce(
+        `${registryConfigYaml(
+          `  - name: http-test
     source: dc1
     target: dc2
     commitIntervalMs: 200
     topics: { include: ["${topic}"] }
     schemas: { subjects: { include: ["${topic}-value"] } }
 `,
-        `{ username: dr, password: "${PASSWORD}" }`
-      )}http: { listen: "127.0.0.1:0", token: "${TOKEN}" }\n`,
+          `{ username: dr, password: "${PASSWORD}" }`
+        )}http: { listen: "127.0.0.1:0", token: "${TOKEN}" }\n`
+      ),
       '<test>'
     )
     const log = createLogger({ level: 'info', secrets: config.secrets, write: line => logs.push(line) })
