@@ -140,7 +140,7 @@ export function kafkaDrYaml(spec: ReplicatorSpec): string {
     '  - source: src',
     '    target: dst',
     `    topics: { include: ["${spec.topic}"] }`,
-    // Both named: the default (exactly-once) must not decide what the `kafka-dr` configuration measures.
+    // Both named: the default must not decide what either configuration measures.
     `    delivery: ${isExactlyOnce(spec.config) ? 'exactly-once' : 'at-least-once'}`,
     ...(spec.compression === 'none' ? [] : [`    producer: { compression: ${spec.compression} }`]),
     ...(spec.linkExtra ?? []).map(line => `    ${line}`),
