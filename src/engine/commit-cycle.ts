@@ -43,14 +43,15 @@ export class CommitCycle {
   }
 
   /**
-   * Commits every partition that moved. Under exactly-once the parts are gathered when no write is
-   * under way, so they cover exactly the batches of the transaction that ends with them.
+   * Commits every partition that moved. Under exactly-once the parts are gathered when no write of
+   * the generation committed is under way, and each copier gives only the progress of its writes up
+   * to that generation, so they cover exactly the batches of the transaction that ends with them.
    */
   async commit(sourceClusterId: string): Promise<void> {
     let parts: CommitPart[] = []
-    await this.#delivery.commit(() => {
+    await this.#delivery.commit(generation => {
       for (const copier of this.#copiers.values()) {
-        const part = copier.pendingCommit()
+        const part = copier.pendingCommit(generation)
         if (part !== null) this.#merge(part)
       }
       if (this.#uncommitted.size === 0) return null

@@ -1,8 +1,8 @@
-import { type WriteBoundary } from './transaction-boundary.ts'
+import { type BatchSender, type WriteBoundary } from './transaction-boundary.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
 import { type CopyIndex } from '../core/copy-index.ts'
 import { type EngineEvents } from '../engine-events/index.ts'
-import { type BatchProducer, type CompressionName, type RawRecord, type RecordProducer } from '../kafka/index.ts'
+import { type CompressionName, type RawRecord, type RecordProducer } from '../kafka/index.ts'
 import { type SchemaFailure } from '../schemas/schema-sync.ts'
 
 /**
@@ -48,15 +48,13 @@ export interface CopierSchemas {
   decideKeys(topic: string, ids: Iterable<number>): Promise<void>
 }
 
-/** The two producers a copier writes with: batches of copied records, and single dead letters. */
-export interface CopierProducers {
-  batches: Pick<BatchProducer, 'send'>
-  /**
-   * Every write of a batch runs inside it: under exactly-once a commit waits for the writes under
-   * way and starts none meanwhile (transaction-boundary.ts); under at-least-once it never waits
-   * (absent: OPEN_BOUNDARY).
-   */
-  boundary?: WriteBoundary
+/**
+ * What a copier writes with: copied batches through its link's write boundary (every write of a
+ * batch runs in a slot of it: under exactly-once the slot names the transaction and its producer,
+ * transaction-boundary.ts), or straight to one producer (tests; the same as openBoundary(batches));
+ * single dead letters through their own producer.
+ */
+export type CopierProducers = ({ boundary: WriteBoundary } | { batches: BatchSender }) & {
   deadLetters: RecordProducer
   /**
    * Whether the link may start a produce now: it wrote a heartbeat and read no fence recently

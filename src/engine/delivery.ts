@@ -1,5 +1,5 @@
 import { type LinkConfig } from '../config/index.ts'
-import { transactionalId } from '../core/transactional-ids.ts'
+import { shardTransactionalIds } from '../core/transactional-ids.ts'
 import { describeCause } from '../errors.ts'
 import {
   BatchProducer,
@@ -12,7 +12,7 @@ import {
 import { type Logger } from '../observability/logger.ts'
 import { STATE_TOPIC, type StateEntry, encodeStateEntry, writeState } from '../state/index.ts'
 import { withinDeadline } from './shutdown.ts'
-import { OPEN_BOUNDARY, TransactionBoundary, type WriteBoundary } from './transaction-boundary.ts'
+import { TransactionBoundary, type WriteBoundary, openBoundary } from './transaction-boundary.ts'
 
 /**
  * The delivery mode of a link, as one seam: how copied batches are written to the target and how a
@@ -28,7 +28,7 @@ import { OPEN_BOUNDARY, TransactionBoundary, type WriteBoundary } from './transa
  *   this one (its next write is refused).
  */
 
-/** What a commit stores, gathered when no write is under way; `committed` runs once it is durable. */
+/** What a commit stores, gathered when no write of it is under way; `committed` runs once it is durable. */
 export interface CommitWork {
   entries: StateEntry[]
   committed: () => void
@@ -36,13 +36,16 @@ export interface CommitWork {
 
 export interface Delivery {
   readonly mode: LinkConfig['delivery']
-  readonly batches: BatchProducer
-  /** Copiers write inside it (transaction-boundary.ts). */
+  /** Copiers write inside it, with the producer it names (transaction-boundary.ts). */
   readonly boundary: WriteBoundary
   /** Prepares writing: exactly-once initialises the transactional id (aborting a leftover transaction). */
   start(): Promise<void>
-  /** Stores a commit. Throws when it failed (at-least-once: retried by the next commit). */
-  commit(gather: () => CommitWork | null): Promise<void>
+  /**
+   * Stores a commit. `gather` gets the generation committed (transaction-boundary.ts; Infinity
+   * under at-least-once: everything acknowledged). Throws when it failed (at-least-once: retried
+   * by the next commit).
+   */
+  commit(gather: (generation: number) => CommitWork | null): Promise<void>
   /** The link stops: writes that have not started yet never start (those under way finish). */
   stopWrites(): void
   /** The link stops without committing what is open (a drain timeout, a failure): nothing of it becomes visible. */
@@ -53,11 +56,12 @@ export interface Delivery {
 export class IdempotentDelivery implements Delivery {
   readonly mode = 'at-least-once' as const
   readonly batches: BatchProducer
-  readonly boundary = OPEN_BOUNDARY
+  readonly boundary: WriteBoundary
   readonly #state: RecordProducer
 
   constructor(target: ClusterConnection, state: RecordProducer) {
     this.batches = new BatchProducer(target)
+    this.boundary = openBoundary(this.batches)
     this.#state = state
   }
 
@@ -65,8 +69,8 @@ export class IdempotentDelivery implements Delivery {
 
   stopWrites(): void {}
 
-  async commit(gather: () => CommitWork | null): Promise<void> {
-    const work = gather()
+  async commit(gather: (generation: number) => CommitWork | null): Promise<void> {
+    const work = gather(Number.POSITIVE_INFINITY)
     if (work === null || work.entries.length === 0) return
     await writeState(this.#state, work.entries)
     work.committed()
@@ -84,80 +88,120 @@ const STATE_BATCH_BYTES = 4 * 1024 * 1024
 /** How long a stop may spend aborting the open transaction (else the coordinator's timeout aborts it). */
 const ABORT_MS = 2_000
 
+/** One of the two transactions that take turns (transaction-boundary.ts): its id's session and producer. */
+export interface TransactionTurn {
+  session: TransactionSession
+  batches: BatchProducer
+}
+
 export class TransactionalDelivery implements Delivery {
   readonly mode = 'exactly-once' as const
-  readonly batches: BatchProducer
   readonly boundary: TransactionBoundary
-  readonly session: TransactionSession
+  readonly turns: readonly [TransactionTurn, TransactionTurn]
   readonly #log: Logger
   /** How long a commit waits for the writes under way before it gives the transaction up. */
   readonly #quiesceMs: number
-  /** Set by abandon(): no commit may end the transaction any more. */
+  /** Set by abandon(): no commit may end a transaction any more. */
   #abandoned = false
+  /** The commit under way: commits run one at a time, in generation order (transaction-boundary.ts). */
+  #committing: Promise<void> = Promise.resolve()
+  #failure: TransactionError | null = null
 
   constructor(
     target: ClusterConnection,
     link: LinkConfig,
     log: Logger,
     onFailure: (error: TransactionError) => void,
-    /** Tests pass fakes; otherwise a session for the link's transactional id and a producer under it. */
-    parts?: { session: TransactionSession; batches: BatchProducer }
+    /** Tests pass fakes; otherwise a session per transactional id of the link and a producer under each. */
+    turns?: readonly [TransactionTurn, TransactionTurn]
   ) {
-    this.session =
-      parts?.session ?? new TransactionSession(target, transactionalId(link.name), link.transaction.timeoutMs)
-    this.session.onFailure = error => {
-      this.boundary.shut()
-      onFailure(error)
+    this.turns =
+      turns ??
+      (shardTransactionalIds(link.name).map(id => {
+        const session = new TransactionSession(target, id, link.transaction.timeoutMs)
+        return { session, batches: new BatchProducer(target, { transaction: session }) }
+      }) as [TransactionTurn, TransactionTurn])
+    // The first failure of either transaction ends both: no write starts, the link stops or restarts
+    // (its next start's InitProducerId aborts what is still open).
+    for (const { session } of this.turns) {
+      session.onFailure = error => {
+        this.boundary.shut()
+        if (this.#failure !== null) return
+        this.#failure = error
+        onFailure(error)
+      }
     }
-    this.batches = parts?.batches ?? new BatchProducer(target, { transaction: this.session })
-    this.boundary = new TransactionBoundary(link.transaction)
+    this.boundary = new TransactionBoundary(link.transaction, [this.turns[0].batches, this.turns[1].batches])
     // A write given up after part of it may have landed: the transaction holds records no progress
     // covers, so it must never commit (abort, restart from committed state).
-    this.boundary.onAmbiguous = () =>
-      void this.session.fail(new Error('a write was given up after part of it may have landed'), 'the transaction')
+    this.boundary.onAmbiguous = generation =>
+      void this.#turn(generation).session.fail(
+        new Error('a write was given up after part of it may have landed'),
+        'the transaction'
+      )
     this.#log = log
     // Half the transaction timeout: the commit must still reach the coordinator before it aborts.
     this.#quiesceMs = Math.floor(link.transaction.timeoutMs / 2)
   }
 
+  /** Both transactional ids, in turn order (generation g is written with id g % 2). */
+  get transactionalIds(): string[] {
+    return this.turns.map(t => t.session.transactionalId)
+  }
+
   async start(): Promise<void> {
     const started = performance.now()
-    const producer = await this.session.init()
+    const producers = await Promise.all(this.turns.map(t => t.session.init()))
     this.#log.info(
       {
-        transactionalId: this.session.transactionalId,
-        producerId: String(producer.id),
-        epoch: producer.epoch,
+        transactionalIds: this.transactionalIds,
+        producers: producers.map(p => `${String(p.id)}/${p.epoch}`),
         ms: Math.round(performance.now() - started)
       },
-      'exactly-once: transactional id initialised (any transaction left open by an earlier run is aborted)'
+      'exactly-once: transactional ids initialised (any transaction left open by an earlier run is aborted)'
     )
   }
 
-  async commit(gather: () => CommitWork | null): Promise<void> {
-    if (this.session.failure !== null) throw this.session.failure
-    if (!(await this.boundary.quiesce(this.#quiesceMs))) {
-      throw this.session.fail(
+  commit(gather: (generation: number) => CommitWork | null): Promise<void> {
+    const commit = this.#committing.then(() => this.#commit(gather))
+    this.#committing = commit.catch(() => {})
+    return commit
+  }
+
+  /**
+   * Commits the open generation: new writes move to the next one (the other transaction) at once;
+   * this one is committed when its writes under way ended, with the state that covers them.
+   */
+  async #commit(gather: (generation: number) => CommitWork | null): Promise<void> {
+    if (this.#failure !== null) throw this.#failure
+    const open = this.boundary.generation
+    const { session, batches } = this.#turn(open)
+    const generation = await this.boundary.seal(this.#quiesceMs)
+    if (generation === null) {
+      throw session.fail(
         new Error(`a write to the target did not finish within ${this.#quiesceMs} ms`),
         'the transaction could not be committed in time'
       )
     }
     try {
       // A stop gave the transaction up while this commit waited: it must not commit what it holds.
-      if (this.#abandoned) throw this.session.fail(new Error('the link stopped'), 'the transaction was given up')
-      const work = gather()
-      if (work !== null && work.entries.length > 0) await this.#writeState(work.entries)
-      await this.session.end(true)
+      if (this.#abandoned) throw session.fail(new Error('the link stopped'), 'the transaction was given up')
+      if (this.#failure !== null) throw this.#failure
+      const work = gather(generation)
+      if (work !== null && work.entries.length > 0) await this.#writeState(batches, work.entries)
+      await session.end(true)
       work?.committed()
     } catch (error) {
-      throw error instanceof TransactionError ? error : this.session.fail(error, 'writing the state records failed')
-    } finally {
-      if (this.session.failure === null) this.boundary.reopen()
+      throw error instanceof TransactionError ? error : session.fail(error, 'writing the state records failed')
     }
   }
 
+  #turn(generation: number): TransactionTurn {
+    return this.turns[generation % 2]!
+  }
+
   /** The commit's state entries, in the transaction (several batches when large: still atomic). */
-  async #writeState(entries: readonly StateEntry[]): Promise<void> {
+  async #writeState(batches: BatchProducer, entries: readonly StateEntry[]): Promise<void> {
     const timestamp = Date.now()
     let writer = new RecordBatchWriter(64 * 1024)
     let bytes = 0
@@ -167,13 +211,13 @@ export class TransactionalDelivery implements Delivery {
       writer.appendRecord(timestamp, key, value)
       bytes += key.length + (value?.length ?? 0)
       if (bytes >= STATE_BATCH_BYTES) {
-        await this.batches.send(STATE_TOPIC, 0, writer.finish(0, null))
+        await batches.send(STATE_TOPIC, 0, writer.finish(0, null))
         writer = new RecordBatchWriter(64 * 1024)
         writer.begin(0)
         bytes = 0
       }
     }
-    if (writer.count > 0) await this.batches.send(STATE_TOPIC, 0, writer.finish(0, null))
+    if (writer.count > 0) await batches.send(STATE_TOPIC, 0, writer.finish(0, null))
   }
 
   stopWrites(): void {
@@ -183,22 +227,30 @@ export class TransactionalDelivery implements Delivery {
   async abandon(): Promise<void> {
     this.#abandoned = true
     this.boundary.shut()
-    if (this.session.failure !== null || !this.session.open) return
-    const ended = await withinDeadline(this.session.end(false), performance.now() + ABORT_MS).catch((error: unknown) =>
-      describeCause(error)
-    )
+    const deadline = performance.now() + ABORT_MS
+    // A commit under way ends first (its EndTxn may be on the wire); then what is open is aborted.
+    await withinDeadline(this.#committing, deadline)
+    await Promise.all(this.turns.map(turn => this.#abort(turn.session, deadline)))
+  }
+
+  async #abort(session: TransactionSession, deadline: number): Promise<void> {
+    if (session.failure !== null || !session.open) return
+    const ended = await withinDeadline(session.end(false), deadline).catch((error: unknown) => describeCause(error))
     const aborted = typeof ended === 'string' ? ended : ended.inTime ? true : `no answer in ${ABORT_MS} ms`
     if (aborted === true)
-      this.#log.info('exactly-once: open transaction aborted; its records are copied again on restart')
+      this.#log.info(
+        { transactionalId: session.transactionalId },
+        'exactly-once: open transaction aborted; its records are copied again on restart'
+      )
     else
       this.#log.warn(
-        { reason: aborted, transactionTimeoutMs: this.session.timeoutMs },
+        { transactionalId: session.transactionalId, reason: aborted, transactionTimeoutMs: session.timeoutMs },
         'exactly-once: open transaction not aborted; the next start (or the transaction timeout) aborts it'
       )
   }
 
   async close(): Promise<void> {
     this.boundary.shut()
-    await Promise.allSettled([this.batches.close(), this.session.close()])
+    await Promise.allSettled(this.turns.flatMap(t => [t.batches.close(), t.session.close()]))
   }
 }

@@ -643,7 +643,6 @@ export class LinkReplicator {
           this.#origins?.filter ?? null
         ),
         {
-          batches: this.#delivery!.batches,
           boundary: this.#delivery!.boundary,
           deadLetters: this.#producer!,
           mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid()

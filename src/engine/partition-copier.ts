@@ -22,7 +22,8 @@ import { type Batch, type CopierProducers, type CopierSettings, type CopierStart
 import { DeadLetters } from './dead-letters.ts'
 import { classifyProduceError } from './errors.ts'
 import { FetchRetries } from './fetch-retries.ts'
-import { OPEN_BOUNDARY } from './transaction-boundary.ts'
+import { CopierCommits } from './copier-commits.ts'
+import { type WriteBoundary, type WriteSlot, openBoundary } from './transaction-boundary.ts'
 import { divergedLoss, outOfRangeLoss, withPolicy } from './data-loss.ts'
 
 /**
@@ -70,9 +71,6 @@ export class PartitionCopier {
   readonly #queue: CopyQueue
   #fetchOffset: bigint
   #ackedNext: bigint
-  #committedNext: bigint
-  #committedTargetEnd: bigint | null
-  #pendingGaps: { from: bigint; to: bigint; reason: string }[] = []
   #producing: Promise<void> | null = null
   #draining = false
   /** Aborted when the link's drain timeout passed: retries and their waits stop at once. */
@@ -105,6 +103,12 @@ export class PartitionCopier {
   #settling: Promise<void> | null = null
   /** The write under way was given up with its fate unknown (see #sendAll). */
   #gaveUp = false
+  /** Where writes go: one producer, or two transactions taking turns (transaction-boundary.ts). */
+  readonly #boundary: WriteBoundary
+  /** The slot of the write under way (its producer and transaction). */
+  #slot: WriteSlot | null = null
+  /** What this copier owes the link's commits (copier-commits.ts). */
+  readonly #commits: CopierCommits
 
   constructor(
     settings: CopierSettings,
@@ -117,6 +121,7 @@ export class PartitionCopier {
   ) {
     this.#settings = settings
     this.#producers = producers
+    this.#boundary = 'boundary' in producers ? producers.boundary : openBoundary(producers.batches)
     this.#codec = CODEC_IDS[settings.compression]
     this.#compress = compressorFor(settings.compression)
     this.#compressOffThread = asyncCompressorFor(settings.compression)
@@ -128,8 +133,14 @@ export class PartitionCopier {
     this.#topicId = start.topicId
     this.#fetchOffset = start.offset
     this.#ackedNext = start.offset
-    this.#committedNext = start.offset
-    this.#committedTargetEnd = start.copies.targetEnd
+    this.#commits = new CopierCommits(start.offset, start.copies.targetEnd, () => ({
+      topic: this.topic,
+      partition: this.partition,
+      topicId: this.#topicId,
+      ackedNext: this.#ackedNext,
+      copies: this.#copies,
+      logStart: this.#logStart
+    }))
     this.#batchLimit = settings.maxBatchBytes
     this.#fetchRetries = new FetchRetries(settings, this.#log, () => this.onSpace())
     this.#deadLetters = new DeadLetters(producers.deadLetters, settings, this.#log, topic, partition)
@@ -296,34 +307,24 @@ export class PartitionCopier {
     return this.#producing !== null
   }
 
-  /** What must be committed since the last commit, or null when nothing changed. */
-  pendingCommit(): CommitPart | null {
-    if (this.#ackedNext === this.#committedNext && this.#pendingGaps.length === 0) return null
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      topicId: this.#topicId,
-      next: this.#ackedNext,
-      // Segments below the source log start are pruned: no offset still on the source needs them.
-      copies: this.#copies.takeChanges(this.#logStart >= 0n ? this.#logStart : null),
-      gaps: this.#pendingGaps.splice(0)
-    }
+  /** What the commit of `generation` must store (copier-commits.ts); at-least-once: all acknowledged. */
+  pendingCommit(generation = Number.POSITIVE_INFINITY): CommitPart | null {
+    return this.#commits.pending(generation)
   }
 
   /** A commit stored progress up to `next`, with the copies ending at `targetEnd` on the target. */
   markCommitted(next: bigint, targetEnd: bigint | null): void {
-    this.#committedNext = next
-    this.#committedTargetEnd = targetEnd
+    this.#commits.markCommitted(next, targetEnd)
   }
 
   /** Next source offset whose copies are committed (exactly-once: visible to read_committed readers). */
   get committedNext(): bigint {
-    return this.#committedNext
+    return this.#commits.committedNext
   }
 
   /** One past the target offset of the last committed copy (null when nothing was committed yet). */
   get committedTargetEnd(): bigint | null {
-    return this.#committedTargetEnd
+    return this.#commits.committedTargetEnd
   }
 
   status(): PartitionStatus {
@@ -336,7 +337,7 @@ export class PartitionCopier {
       state: this.#state === 'running' && this.#fetchRetries.blocked !== null ? 'retrying' : this.#state,
       reason: this.#reason?.message ?? this.#fetchRetries.blocked?.message ?? null,
       replicatedNext: this.#ackedNext,
-      committedNext: this.#committedNext,
+      committedNext: this.#commits.committedNext,
       sourceLogStart: this.#logStart,
       sourceHighWatermark: hw,
       lagRecords: hw > this.#ackedNext ? hw - this.#ackedNext : 0n,
@@ -497,18 +498,22 @@ export class PartitionCopier {
       if (ready === null) return
       sendable = ready
     }
-    const boundary = this.#producers.boundary ?? OPEN_BOUNDARY
-    if (!(await boundary.enter())) {
+    // One write at a time per copier (transaction-boundary.ts relies on it for order across producers).
+    const slot = await this.#boundary.enter()
+    if (slot === null) {
       this.#draining = true // the link stops: nothing more is written
       return
     }
+    this.#commits.enter(slot.generation)
+    this.#slot = slot
     const recordsBefore = this.#replicatedRecords
     const bytesBefore = this.#replicatedBytes
     this.#gaveUp = false
     try {
       await this.#write(batch, sendable)
     } finally {
-      boundary.leave(this.#replicatedRecords - recordsBefore, this.#replicatedBytes - bytesBefore, this.#gaveUp)
+      this.#slot = null
+      slot.leave(this.#replicatedRecords - recordsBefore, this.#replicatedBytes - bytesBefore, this.#gaveUp)
     }
   }
 
@@ -564,7 +569,7 @@ export class PartitionCopier {
     for (;;) {
       try {
         const sentAt = performance.now()
-        const baseOffset = await this.#producers.batches.send(this.targetTopic, this.partition, encoded)
+        const baseOffset = await this.#slot!.batches.send(this.targetTopic, this.partition, encoded)
         this.#settings.events.produced(this.#settings.link, (performance.now() - sentAt) / 1000)
         this.#recordMapping(records, baseOffset)
         // Counted here, not when the batch completes: a batch split around a refused record still
@@ -665,6 +670,6 @@ export class PartitionCopier {
     this.#loopSkipped += batch.loopSkipped
     const last = batch.records.at(-1)
     if (last !== undefined) this.#lastTimestamp = last.timestamp
-    this.#pendingGaps.push(...batch.gaps)
+    this.#commits.addGaps(batch.gaps)
   }
 }

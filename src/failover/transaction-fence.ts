@@ -18,19 +18,20 @@ export interface FencedId {
 
 export async function fenceLinkTransactions(target: ClusterConnection, link: LinkConfig): Promise<FencedId[]> {
   if (link.delivery !== 'exactly-once') return []
-  const fenced: FencedId[] = []
-  for (const id of linkTransactionalIds(link.name)) {
-    const session = new TransactionSession(
-      { ...target, clientId: `kafka-dr-failover-${link.name}` },
-      id,
-      link.transaction.timeoutMs
-    )
-    try {
-      const producer = await session.init()
-      fenced.push({ transactionalId: id, producerId: String(producer.id), epoch: producer.epoch })
-    } finally {
-      await session.close()
-    }
-  }
-  return fenced
+  // Each id on its own: an InitProducerId waits while the coordinator writes the abort markers.
+  return Promise.all(
+    linkTransactionalIds(link.name).map(async id => {
+      const session = new TransactionSession(
+        { ...target, clientId: `kafka-dr-failover-${link.name}` },
+        id,
+        link.transaction.timeoutMs
+      )
+      try {
+        const producer = await session.init()
+        return { transactionalId: id, producerId: String(producer.id), epoch: producer.epoch }
+      } finally {
+        await session.close()
+      }
+    })
+  )
 }

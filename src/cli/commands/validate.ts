@@ -1,6 +1,6 @@
 import { loadConfig, redactedConfig } from '../../config/index.ts'
 import { RoutePlan } from '../../core/routes.ts'
-import { transactionalId } from '../../core/transactional-ids.ts'
+import { shardTransactionalIds } from '../../core/transactional-ids.ts'
 
 /** `kafka-dr validate --config F`: checks the config without connecting; prints the resolved view. */
 export function validate(options: { config: string; print?: boolean }): number {
@@ -14,7 +14,7 @@ export function validate(options: { config: string; print?: boolean }): number {
   for (const link of config.links) {
     if (link.delivery !== 'exactly-once') continue
     console.log(
-      `link ${link.name}: exactly-once (transactional id ${transactionalId(link.name)}, commit every ${link.commitIntervalMs} ms): consumers of ${link.target} see each record once only with isolation.level=read_committed (the Java consumer's default is read_uncommitted); records become visible when their transaction commits, and each commit's marker takes one offset per partition`
+      `link ${link.name}: exactly-once (transactional ids ${shardTransactionalIds(link.name).join(' and ')}, taking turns; commit every ${link.commitIntervalMs} ms): consumers of ${link.target} see each record once only with isolation.level=read_committed (the Java consumer's default is read_uncommitted); records become visible when their transaction commits, and each commit's marker takes one offset per partition`
     )
   }
   return 0
