@@ -281,8 +281,8 @@ export const linkSchema = strict({
   onRecordError: oneOf(['stop', 'dead-letter']).default('stop'),
   deadLetterTopic: topicNameSchema.optional(),
   /** at-least-once: idempotent writes, progress committed after; exactly-once: records and progress in one transaction. */
-  delivery: oneOf(['at-least-once', 'exactly-once']).default('at-least-once'),
-  /** Default depends on delivery (config/load.ts): at-least-once 1000 ms, exactly-once 200 ms. */
+  delivery: oneOf(['at-least-once', 'exactly-once']).default('exactly-once'),
+  /** Default depends on delivery (config/load.ts): exactly-once 200 ms, at-least-once 1000 ms. */
   commitIntervalMs: int(50).optional(),
   transaction: strict({
     // The broker refuses a timeout above its transaction.max.timeout.ms (15 min by default).

@@ -99,12 +99,17 @@ export class TransactionalDelivery implements Delivery {
   readonly boundary: TransactionBoundary
   readonly turns: readonly [TransactionTurn, TransactionTurn]
   readonly #log: Logger
-  /** How long a commit waits for the writes under way before it gives the transaction up. */
+  /**
+   * How long after a transaction's first write its commit may still wait for its writes under way
+   * before it gives the transaction up (it must reach the coordinator before the timeout aborts it).
+   */
   readonly #quiesceMs: number
   /** Set by abandon(): no commit may end a transaction any more. */
   #abandoned = false
   /** The commit under way: commits run one at a time, in generation order (transaction-boundary.ts). */
   #committing: Promise<void> = Promise.resolve()
+  /** The transaction whose commit is under way, if any. */
+  #committingTurn: TransactionTurn | null = null
   #failure: TransactionError | null = null
 
   constructor(
@@ -174,16 +179,17 @@ export class TransactionalDelivery implements Delivery {
    */
   async #commit(gather: (generation: number) => CommitWork | null): Promise<void> {
     if (this.#failure !== null) throw this.#failure
-    const open = this.boundary.generation
-    const { session, batches } = this.#turn(open)
-    const generation = await this.boundary.seal(this.#quiesceMs)
-    if (generation === null) {
-      throw session.fail(
-        new Error(`a write to the target did not finish within ${this.#quiesceMs} ms`),
-        'the transaction could not be committed in time'
-      )
-    }
+    const turn = this.#turn(this.boundary.generation)
+    const { session, batches } = turn
+    this.#committingTurn = turn
     try {
+      const generation = await this.boundary.seal(this.#quiesceMs)
+      if (generation === null) {
+        throw session.fail(
+          new Error(`a write to the target did not finish within ${this.#quiesceMs} ms of the transaction's first`),
+          'the transaction could not be committed in time'
+        )
+      }
       // A stop gave the transaction up while this commit waited: it must not commit what it holds.
       if (this.#abandoned) throw session.fail(new Error('the link stopped'), 'the transaction was given up')
       if (this.#failure !== null) throw this.#failure
@@ -191,8 +197,13 @@ export class TransactionalDelivery implements Delivery {
       if (work !== null && work.entries.length > 0) await this.#writeState(batches, work.entries)
       await session.end(true)
       work?.committed()
+      // This id's next transaction (generation + 2) opens now, ahead of its writes: their first
+      // batches then need no AddPartitionsToTxn round trip. A failure fails the session (and the link).
+      session.prepareNext().catch(() => {})
     } catch (error) {
       throw error instanceof TransactionError ? error : session.fail(error, 'writing the state records failed')
+    } finally {
+      this.#committingTurn = null
     }
   }
 
@@ -228,13 +239,20 @@ export class TransactionalDelivery implements Delivery {
     this.#abandoned = true
     this.boundary.shut()
     const deadline = performance.now() + ABORT_MS
-    // A commit under way ends first (its EndTxn may be on the wire); then what is open is aborted.
-    await withinDeadline(this.#committing, deadline)
-    await Promise.all(this.turns.map(turn => this.#abort(turn.session, deadline)))
+    // The transaction a commit is ending waits for that commit (its EndTxn may be on the wire: it
+    // fails on #abandoned if it has not started); the other is aborted at once.
+    const committing = this.#committingTurn
+    await Promise.all(
+      this.turns.map(async turn => {
+        if (turn === committing) await withinDeadline(this.#committing, deadline)
+        await this.#abort(turn.session, deadline)
+      })
+    )
   }
 
+  /** Aborts the open transaction of `session`, unless it was fenced or refused for good. */
   async #abort(session: TransactionSession, deadline: number): Promise<void> {
-    if (session.failure !== null || !session.open) return
+    if (!session.open || (session.failure !== null && session.failure.kind !== 'abortable')) return
     const ended = await withinDeadline(session.end(false), deadline).catch((error: unknown) => describeCause(error))
     const aborted = typeof ended === 'string' ? ended : ended.inTime ? true : `no answer in ${ABORT_MS} ms`
     if (aborted === true)

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { CopyIndex } from '../core/copy-index.ts'
@@ -32,6 +31,7 @@ import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { WriteLease } from '../core/write-lease.ts'
+import { type PeriodicOptions, runEvery } from './periodic.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
@@ -384,7 +384,12 @@ export class LinkReplicator {
           if (await this.#fenced()) return
           await this.commit()
         },
-        wake => (this.#commitNow = wake)
+        {
+          wakeable: wake => (this.#commitNow = wake),
+          // A record waits at most one interval for the commit that makes it visible (exactly-once:
+          // read_committed consumers), however long the last commit took.
+          fixedRate: true
+        }
       ),
       // Liveness in its own loop: a slow source cannot delay it, and failover judges staleness by it.
       this.#every(config.checkpointIntervalMs, async () => {
@@ -675,29 +680,11 @@ export class LinkReplicator {
     }
   }
 
-  /**
-   * Runs `task` every `ms` until stop; a failing pass is logged and retried at the next interval.
-   * `wakeable` receives a function that starts the next pass at once.
-   */
-  async #every(ms: number, task: () => Promise<void>, wakeable?: (wake: () => void) => void): Promise<void> {
-    const signal = this.#timers.signal
-    while (!signal.aborted) {
-      let waitSignal = signal
-      if (wakeable !== undefined) {
-        const early = new AbortController()
-        wakeable(() => early.abort())
-        waitSignal = AbortSignal.any([signal, early.signal])
-      }
-      try {
-        await sleep(ms, undefined, { signal: waitSignal })
-      } catch {
-        if (signal.aborted) return
-      }
-      try {
-        await task()
-      } catch (error) {
-        this.#log.error({ err: describeCause(error) }, 'background task failed; retrying next interval')
-      }
-    }
+  /** Runs `task` every `ms` until stop (periodic.ts); a failing pass is logged and retried at the next interval. */
+  #every(ms: number, task: () => Promise<void>, options: Omit<PeriodicOptions, 'onError'> = {}): Promise<void> {
+    return runEvery(this.#timers.signal, ms, task, {
+      ...options,
+      onError: error => this.#log.error({ err: describeCause(error) }, 'background task failed; retrying next interval')
+    })
   }
 }

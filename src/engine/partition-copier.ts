@@ -628,7 +628,10 @@ export class PartitionCopier {
           'produce to target failed; retrying'
         )
         await sleep(this.#backoffMs, undefined, { signal: this.#abandoned.signal }).catch(() => {})
-        if (this.#abandoned.signal.aborted) return null
+        if (this.#abandoned.signal.aborted) {
+          this.#gaveUp = true // the attempt before may have landed: its fate is unknown
+          return null
+        }
       }
     }
   }

@@ -58,6 +58,8 @@ class TransactionSlot {
   bytes = 0
   /** The commit waiting for the writes under way to end. */
   idle: (() => void) | null = null
+  /** When its first write entered (performance.now()): its transaction's clock starts about then. */
+  startedAt: number | null = null
   readonly batches: BatchSender
   constructor(batches: BatchSender) {
     this.batches = batches
@@ -107,6 +109,7 @@ export class TransactionBoundary implements WriteBoundary {
     const generation = this.#current
     const slot = this.#slots[generation % 2]!
     slot.active++
+    slot.startedAt ??= performance.now()
     let left = false
     return {
       generation,
@@ -129,21 +132,25 @@ export class TransactionBoundary implements WriteBoundary {
   }
 
   /**
-   * Moves new writes to the next generation (the other producer, its counts from zero) and waits,
-   * at most `timeoutMs`, until no write of the generation it leaves is under way. Returns that
-   * generation when it is quiet (the caller commits it), null when a write is still under way after
-   * the timeout (the caller gives the transaction up). Writes waiting for room go on at once.
+   * Moves new writes to the next generation (the other producer, its counts from zero) and waits
+   * until no write of the generation it leaves is under way, at most until `budgetMs` after that
+   * generation's first write (its transaction's clock runs from about then: the coordinator aborts
+   * it after the transaction timeout). Returns that generation when it is quiet (the caller commits
+   * it), null when a write is still under way after the budget (the caller gives the transaction
+   * up). Writes waiting for room go on at once.
    */
-  async seal(timeoutMs: number): Promise<number | null> {
+  async seal(budgetMs: number): Promise<number | null> {
     const sealed = this.#current
     const slot = this.#slots[sealed % 2]!
     const next = this.#slots[(sealed + 1) % 2]!
     next.generation = sealed + 1
     next.records = 0
     next.bytes = 0
+    next.startedAt = null
     this.#current = sealed + 1
     this.#release()
     if (slot.active === 0) return sealed
+    const timeoutMs = Math.max(0, (slot.startedAt ?? performance.now()) + budgetMs - performance.now())
     let timer: NodeJS.Timeout | undefined
     const quiet = await Promise.race([
       new Promise<true>(resolve => (slot.idle = () => resolve(true))),

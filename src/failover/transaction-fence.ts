@@ -1,5 +1,6 @@
 import { type LinkConfig } from '../config/index.ts'
 import { linkTransactionalIds } from '../core/transactional-ids.ts'
+import { KdrError, describeCause } from '../errors.ts'
 import { type ClusterConnection, TransactionSession } from '../kafka/index.ts'
 
 /**
@@ -18,9 +19,11 @@ export interface FencedId {
 
 export async function fenceLinkTransactions(target: ClusterConnection, link: LinkConfig): Promise<FencedId[]> {
   if (link.delivery !== 'exactly-once') return []
-  // Each id on its own: an InitProducerId waits while the coordinator writes the abort markers.
-  return Promise.all(
-    linkTransactionalIds(link.name).map(async id => {
+  const ids = linkTransactionalIds(link.name)
+  // Each id on its own: an InitProducerId waits while the coordinator writes the abort markers. Every
+  // id is tried before a failure is reported (a failover must know which ids stay unfenced).
+  const results = await Promise.allSettled(
+    ids.map(async id => {
       const session = new TransactionSession(
         { ...target, clientId: `kafka-dr-failover-${link.name}` },
         id,
@@ -34,4 +37,17 @@ export async function fenceLinkTransactions(target: ClusterConnection, link: Lin
       }
     })
   )
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ id: ids[i]!, reason: r.reason as unknown }] : []
+  )
+  if (failed.length > 0) {
+    const first = failed[0]!
+    throw new KdrError(
+      first.reason instanceof KdrError ? first.reason.code : 'KDR_ERR_KAFKA_PRODUCE',
+      `fencing the transactions of link ${link.name} failed for ${failed.map(f => f.id).join(', ')}: ${describeCause(first.reason)}`,
+      { cluster: target.alias },
+      { cause: first.reason }
+    )
+  }
+  return results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
 }

@@ -77,6 +77,9 @@ export class TransactionSession {
   #producer: ProducerIdentity | null = null
   /** Partitions added to the open transaction ("topic\0partition"). */
   readonly #added = new Set<string>()
+  /** Partitions written (asked for by add()) in the open transaction, and in the one before it. */
+  #used = new Set<string>()
+  #usedBefore = new Set<string>()
   /** Partitions waiting to be added in the next AddPartitionsToTxn (one request per event-loop turn). */
   #toAdd: { key: string; topic: string; partition: number }[] = []
   #adding: Promise<void> | null = null
@@ -115,6 +118,8 @@ export class TransactionSession {
   async init(): Promise<ProducerIdentity> {
     this.#failure = null
     this.#added.clear()
+    this.#used.clear()
+    this.#usedBefore.clear()
     this.#toAdd = []
     let response: { producerId: bigint; producerEpoch: number }
     try {
@@ -150,6 +155,7 @@ export class TransactionSession {
   async add(topic: string, partition: number): Promise<void> {
     this.#throwIfFailed()
     const key = `${topic}\u0000${partition}`
+    this.#used.add(key)
     if (this.#added.has(key)) return
     if (!this.#toAdd.some(p => p.key === key)) this.#toAdd.push({ key, topic, partition })
     // Wait for a request under way, then send what accumulated (including this partition).
@@ -200,12 +206,16 @@ export class TransactionSession {
   }
 
   /**
-   * Ends the open transaction: commit or abort. Nothing to do when no partition was added. A failed
+   * Ends the open transaction: commit or abort (an abort also after an abortable failure). Nothing to
+   * do when no partition was added. A failed
    * commit leaves the transaction's fate unknown to the caller (the coordinator may have committed
    * it): the session fails, and the caller resumes from what the target holds (re-init, re-read).
    */
   async end(commit: boolean): Promise<void> {
-    this.#throwIfFailed()
+    // After an abortable failure the transaction may still be aborted (what the Java producer's
+    // abortTransaction does): its records never become visible and the LSO moves on at once.
+    if (commit || this.#failure?.kind !== 'abortable') this.#throwIfFailed()
+    else if (this.#closed) throw new TransactionError('abortable', 'the transaction session is closed', this.cluster)
     if (this.#adding !== null) await this.#adding.catch(() => {})
     if (this.#added.size === 0) return
     const producer = this.#requireProducer()
@@ -221,6 +231,28 @@ export class TransactionSession {
       throw this.fail(error, `${commit ? 'committing' : 'aborting'} the transaction failed`)
     }
     this.#added.clear()
+    this.#usedBefore = this.#used
+    this.#used = new Set()
+  }
+
+  /**
+   * Opens the next transaction ahead of its writes: adds the partitions the transaction just ended
+   * wrote (they are likely written again), so their first batches do not wait for AddPartitionsToTxn.
+   * Called in the background right after end() (engine/delivery.ts, whose two ids take turns: this
+   * id's next transaction starts an interval later). The coordinator answers CONCURRENT_TRANSACTIONS
+   * until the markers of the ended transaction are written, and is asked again. A partition added
+   * but not written gets a commit marker (one offset) anyway: only partitions of the last
+   * transaction are added, so a partition that falls idle gets at most one such marker.
+   */
+  prepareNext(): Promise<void> {
+    for (const key of this.#usedBefore) {
+      if (this.#added.has(key) || this.#toAdd.some(p => p.key === key)) continue
+      const split = key.lastIndexOf('\u0000')
+      this.#toAdd.push({ key, topic: key.slice(0, split), partition: Number(key.slice(split + 1)) })
+    }
+    if (this.#toAdd.length === 0 || this.#adding !== null) return this.#adding ?? Promise.resolve()
+    this.#adding = this.#addPending().finally(() => (this.#adding = null))
+    return this.#adding
   }
 
   /**

@@ -79,7 +79,7 @@ function targetAcls(topic: string): ReturnType<typeof acl>[] {
   return [
     ...ops.map(op => acl(AclResourceTypes.TOPIC, topic, op)),
     ...state.map(op => acl(AclResourceTypes.TOPIC, '__kdr_state', op)),
-    // delivery: exactly-once: the link's transactional ids.
+    // delivery: exactly-once (the default): the link's transactional ids.
     ...[AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE].map(op =>
       acl(AclResourceTypes.TRANSACTIONAL_ID, 'kafka-dr.', op, ResourcePatternTypes.PREFIXED)
     )

@@ -1,13 +1,13 @@
 import { YAMLMap, YAMLSeq, parseDocument } from 'yaml'
 
 /**
- * Most of this suite asserts at-least-once arithmetic (target offsets equal to source offsets, end
- * offsets as record counts, replays after a kill); under exactly-once a commit marker takes a target
- * offset. So a link that names no delivery is pinned to at-least-once where spawned and in-process
- * replicators get their config (writeConfig, startReplicator) and in tests that compare end offsets
- * (http.test.ts): those tests keep their meaning whatever the default delivery is. Exactly-once runs in
- * exactly-once.test.ts, kill-loop-exactly-once and security (all under the full suite, 598 tests, with
- * exactly-once as the default for one run: every test passed).
+ * Exactly-once is the default delivery; most of this suite asserts at-least-once arithmetic (target
+ * offsets equal to source offsets, end offsets as record counts, replays after a kill), and under
+ * exactly-once a commit marker takes a target offset. So a link that names no delivery is pinned to
+ * at-least-once where spawned and in-process replicators get their config (writeConfig,
+ * startReplicator) and in tests that compare end offsets (http.test.ts). Tests that parse their
+ * config themselves (offsets, failover, failback, schemas, dashboard, topologies) run the default,
+ * exactly-once, as do exactly-once.test.ts, kill-loop-exactly-once, security and the demo.
  */
 export function pinAtLeastOnce(yaml: string): string {
   const doc = parseDocument(yaml)

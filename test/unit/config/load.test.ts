@@ -48,8 +48,8 @@ test('the documented example compiles with every default', () => {
       groups: { include: ['.*'], exclude: [] },
       checkpointIntervalMs: 5000,
       syncGroupOffsets: false,
-      delivery: 'at-least-once',
-      commitIntervalMs: 1000,
+      delivery: 'exactly-once',
+      commitIntervalMs: 200,
       transaction: { timeoutMs: 30000, maxRecords: 500000, maxBytes: 67108864 },
       drainTimeoutMs: 30000,
       sync: { topicsIntervalMs: 5000, configsIntervalMs: 15000 },
@@ -170,15 +170,14 @@ test('every link key can be set explicitly', () => {
   })
 })
 
-test('delivery: at-least-once by default (1000 ms); exactly-once commits every 200 ms; its transaction timeout must cover 4 intervals', () => {
+test('delivery: exactly-once by default, committing every 200 ms (at-least-once: 1000 ms); its transaction timeout must cover 4 intervals', () => {
   const input = baseConfig()
   const [defaults] = parseConfig(yaml(input)).links
-  assert.equal(defaults?.delivery, 'at-least-once')
-  assert.equal(defaults?.commitIntervalMs, 1000)
+  assert.equal(defaults?.delivery, 'exactly-once')
+  assert.equal(defaults?.commitIntervalMs, 200)
+  Object.assign(input.links[0]!, { delivery: 'at-least-once' })
+  assert.equal(parseConfig(yaml(input)).links[0]?.commitIntervalMs, 1000)
   Object.assign(input.links[0]!, { delivery: 'exactly-once' })
-  const [link] = parseConfig(yaml(input)).links
-  assert.equal(link?.delivery, 'exactly-once')
-  assert.equal(link?.commitIntervalMs, 200)
   Object.assign(input.links[0]!, { commitIntervalMs: 1000, transaction: { timeoutMs: 3000 } })
   const issues = issuesOf(yaml(input))
   assert.match(

@@ -41,6 +41,7 @@ function fakeTurn(name: string, steps: string[], options: { endFails?: unknown; 
       return open
     },
     init: () => Promise.resolve({ id: 7n, epoch: 0 }),
+    prepareNext: () => Promise.resolve(),
     end: async (commit: boolean) => {
       steps.push(`${name} end(${commit})`)
       await options.endGate
