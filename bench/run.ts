@@ -30,6 +30,7 @@ import { machineDescription } from './lib/machine.ts'
  *   npm run bench -- --workloads W1 --configs kafka-dr --profile   CPU profile + memory samples per trial
  *   npm run bench -- --workloads W3 --configs kafka-dr --probe     memory and event-loop samples only
  *   npm run bench -- --configs kafka-dr --kafka-dr-link 'fetch: { partitionMaxBytes: 1048576 }'   tuning experiments
+ *   npm run bench -- --workloads W3 --steady-rate 13000   steady workloads at a fixed records/s instead of their share of the ceiling
  */
 const { values } = parseArgs({
   options: {
@@ -42,10 +43,16 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     probe: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
-    'kafka-dr-link': { type: 'string', multiple: true }
+    'kafka-dr-link': { type: 'string', multiple: true },
+    'steady-rate': { type: 'string' }
   }
 })
 const quick = values.quick === true
+const steadyRate = values['steady-rate'] === undefined ? null : Number(values['steady-rate'])
+if (steadyRate !== null && !(Number.isInteger(steadyRate) && steadyRate > 0)) {
+  console.error(`--steady-rate takes a positive whole number of records per second, not ${values['steady-rate']}`)
+  process.exit(2)
+}
 const trials = Number(values.trials ?? (quick ? 1 : 3))
 const wanted = values.workloads?.split(',').map(w => w.trim().toUpperCase())
 // Quick mode leaves out MirrorMaker 2's out-of-the-box configuration (the slowest) to stay short.
@@ -252,10 +259,13 @@ async function main(): Promise<void> {
     let rate = 0
     if (workload.kind === 'steady') {
       rate =
-        'perSecond' in workload.rate
+        steadyRate ??
+        ('perSecond' in workload.rate
           ? workload.rate.perSecond
-          : Math.round(workload.rate.ofCeiling * run.calibration!.ceilingRecordsPerSecond)
-      log(`${workload.id}: ${rate} records/s for ${workload.durationMs / 1000} s per trial`)
+          : Math.round(workload.rate.ofCeiling * run.calibration!.ceilingRecordsPerSecond))
+      log(
+        `${workload.id}: ${rate} records/s for ${workload.durationMs / 1000} s per trial${steadyRate === null ? '' : ' (--steady-rate)'}`
+      )
     }
     if (workload.sourceDelayMs > 0) {
       await startProxy(workload.sourceDelayMs)
