@@ -1,0 +1,62 @@
+import { assignPartitions } from './assignment.ts'
+import { type WorkerAssignment, type WorkerMetadata, configDifference } from './worker-metadata.ts'
+
+/**
+ * What the leader of a worker group answers in SyncGroup: members whose link configuration matches
+ * the leader's share the partitions (core/assignment.ts); a member whose configuration differs gets
+ * nothing and the keys that differ, so it can refuse to run with a clear error (two configs for one
+ * link would copy with two different policies).
+ */
+
+export interface PlannedMember {
+  memberId: string
+  metadata: WorkerMetadata
+}
+
+export interface GroupPlan {
+  assignments: Map<string, WorkerAssignment>
+  /** Members refused, with the keys that differ from the leader's configuration. */
+  refused: { worker: string; keys: string[] }[]
+  moved: number
+}
+
+export function planGroup(
+  members: readonly PlannedMember[],
+  leader: WorkerMetadata,
+  partitions: readonly string[],
+  generation: number
+): GroupPlan {
+  const assignments = new Map<string, WorkerAssignment>()
+  const refused: GroupPlan['refused'] = []
+  const eligible: PlannedMember[] = []
+  for (const member of members) {
+    const keys = configDifference(leader.config, member.metadata.config)
+    if (keys.length === 0) {
+      eligible.push(member)
+      continue
+    }
+    refused.push({ worker: member.metadata.worker, keys })
+    assignments.set(member.memberId, {
+      version: 1,
+      generation,
+      partitions: [],
+      refused: `the link's configuration differs from the group leader's (worker ${leader.worker}) in ${keys.join(', ')}`
+    })
+  }
+  const rates = new Map<string, number>()
+  for (const member of eligible)
+    for (const [key, rate] of Object.entries(member.metadata.rates)) rates.set(key, Math.max(rates.get(key) ?? 0, rate))
+  const result = assignPartitions({
+    members: eligible.map(m => ({ id: m.memberId, owned: m.metadata.owned })),
+    partitions,
+    rates
+  })
+  for (const member of eligible)
+    assignments.set(member.memberId, {
+      version: 1,
+      generation,
+      partitions: result.byMember.get(member.memberId) ?? [],
+      refused: null
+    })
+  return { assignments, refused, moved: result.moved }
+}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { planGroup } from '../../../src/core/group-plan.ts'
+import {
+  WorkerProtocolError,
+  configDifference,
+  configDigests,
+  decodeWorkerAssignment,
+  decodeWorkerMetadata,
+  encodeWorkerAssignment,
+  encodeWorkerMetadata
+} from '../../../src/core/worker-metadata.ts'
+
+test('member metadata and assignments round-trip through their codecs', () => {
+  const metadata = {
+    version: 1 as const,
+    worker: 'host-a-123',
+    http: '127.0.0.1:9644',
+    config: configDigests({ name: 'dc1-to-dc2', delivery: 'exactly-once' }),
+    owned: ['orders:0', 'orders:3'],
+    rates: { 'orders:0': 1234.5, 'orders:3': 0 }
+  }
+  assert.deepEqual(decodeWorkerMetadata(encodeWorkerMetadata(metadata), 'm1'), metadata)
+  const assignment = { version: 1 as const, generation: 7, partitions: ['orders:1'], refused: null }
+  assert.deepEqual(decodeWorkerAssignment(encodeWorkerAssignment(assignment)), assignment)
+  assert.deepEqual(decodeWorkerAssignment(Buffer.alloc(0)).partitions, [], 'an empty assignment is nothing to copy')
+})
+
+test('another version or another application is refused with what to do', () => {
+  assert.throws(
+    () => decodeWorkerMetadata(Buffer.from('{"v":2}'), 'm2'),
+    (e: unknown) => e instanceof WorkerProtocolError && /member m2 has version 2.*same release/.test(e.message)
+  )
+  assert.throws(() => decodeWorkerMetadata(Buffer.from([0, 1, 2]), 'm3'), /member m3 is not kafka-dr's/)
+  assert.throws(() => decodeWorkerMetadata(Buffer.from('{"v":1,"worker":5}'), 'm4'), /member m4 is malformed/)
+  assert.throws(() => decodeWorkerAssignment(Buffer.from('{"v":1,"generation":"x"}')), /assignment .* malformed/)
+})
+
+test('configuration digests name the keys that differ, never their values', () => {
+  const a = configDigests({ name: 'l', topics: { include: ['orders'] }, commitIntervalMs: 200, big: 1n })
+  const same = configDigests({ big: 1n, commitIntervalMs: 200, topics: { include: ['orders'] }, name: 'l' })
+  assert.deepEqual(configDifference(a, same), [], 'key order does not matter')
+  const b = configDigests({ name: 'l', topics: { include: ['orders', 'payments'] }, commitIntervalMs: 200 })
+  assert.deepEqual(configDifference(a, b), ['big', 'topics'])
+  assert.ok(!JSON.stringify(a).includes('orders'), 'values never travel')
+})
+
+test('the leader refuses a member whose link configuration differs, naming the keys, and shares the rest', () => {
+  const base = { version: 1 as const, http: null, owned: [], rates: {} }
+  const leader = { ...base, worker: 'a', config: configDigests({ name: 'l', delivery: 'exactly-once' }) }
+  const same = { ...base, worker: 'b', config: configDigests({ name: 'l', delivery: 'exactly-once' }) }
+  const other = { ...base, worker: 'c', config: configDigests({ name: 'l', delivery: 'at-least-once' }) }
+  const plan = planGroup(
+    [
+      { memberId: 'm-a', metadata: leader },
+      { memberId: 'm-b', metadata: same },
+      { memberId: 'm-c', metadata: other }
+    ],
+    leader,
+    ['t:0', 't:1', 't:2', 't:3'],
+    3
+  )
+  assert.deepEqual(plan.refused, [{ worker: 'c', keys: ['delivery'] }])
+  assert.match(plan.assignments.get('m-c')!.refused!, /differs from the group leader's \(worker a\) in delivery/)
+  assert.deepEqual(plan.assignments.get('m-c')!.partitions, [])
+  assert.equal(plan.assignments.get('m-a')!.partitions.length + plan.assignments.get('m-b')!.partitions.length, 4)
+  assert.equal(plan.assignments.get('m-a')!.generation, 3)
+})
