@@ -6,6 +6,11 @@ import { type WorkerAssignment, type WorkerMetadata, configDifference } from './
  * the leader's share the partitions (core/assignment.ts); a member whose configuration differs gets
  * nothing and the keys that differ, so it can refuse to run with a clear error (two configs for one
  * link would copy with two different policies).
+ *
+ * One writer per partition (incremental cooperative rebalancing, KIP-415): a partition that moves
+ * from one member to another is given to nobody in this generation. Its old owner's assignment no
+ * longer holds it, so that owner stops copying it, commits, and joins again; in the next generation
+ * nobody reports owning it and the new owner gets it. `followUp` says such a second round is due.
  */
 
 export interface PlannedMember {
@@ -18,6 +23,10 @@ export interface GroupPlan {
   /** Members refused, with the keys that differ from the leader's configuration. */
   refused: { worker: string; keys: string[] }[]
   moved: number
+  /** Partitions withheld this generation: their owner must release them first. */
+  withheld: string[]
+  /** A member gives partitions up this generation: a second rebalance follows (the owner rejoins). */
+  followUp: boolean
 }
 
 export function planGroup(
@@ -51,12 +60,23 @@ export function planGroup(
     partitions,
     rates
   })
-  for (const member of eligible)
-    assignments.set(member.memberId, {
-      version: 1,
-      generation,
-      partitions: result.byMember.get(member.memberId) ?? [],
-      refused: null
+  // Who reports owning what (every claimer, refused members included: they still copy until they stop).
+  const claimers = new Map<string, Set<string>>()
+  for (const member of members)
+    for (const key of member.metadata.owned) {
+      let set = claimers.get(key)
+      if (set === undefined) claimers.set(key, (set = new Set()))
+      set.add(member.memberId)
+    }
+  const withheld: string[] = []
+  for (const member of eligible) {
+    const partitions = (result.byMember.get(member.memberId) ?? []).filter(key => {
+      const others = [...(claimers.get(key) ?? [])].filter(id => id !== member.memberId)
+      if (others.length === 0) return true
+      withheld.push(key)
+      return false
     })
-  return { assignments, refused, moved: result.moved }
+    assignments.set(member.memberId, { version: 1, generation, partitions, refused: null })
+  }
+  return { assignments, refused, moved: result.moved, withheld: withheld.sort(), followUp: withheld.length > 0 }
 }

@@ -79,6 +79,23 @@ async function untilRebalance(group: WorkerGroup, boundMs = 20_000): Promise<voi
   assert.fail(`no rebalance within ${boundMs} ms`)
 }
 
+type Worker = ReturnType<typeof worker>
+
+/**
+ * Joins until no member gives partitions up (incremental cooperative rounds, core/group-plan.ts): a
+ * member whose new assignment lacks partitions it owned stops them and joins again, and so do the
+ * others (here all at once). Returns the last round, and how many rounds it took.
+ */
+async function settle(workers: Worker[]): Promise<{ joined: Awaited<ReturnType<Worker['join']>>[]; rounds: number }> {
+  for (let round = 1; round <= 3; round++) {
+    const before = workers.map(w => w.owned())
+    const joined = await Promise.all(workers.map(w => w.join()))
+    const gaveUp = joined.some((j, i) => before[i]!.some(p => !j.partitions.includes(p)))
+    if (!gaveUp) return { joined, rounds: round }
+  }
+  return assert.fail('the group did not settle in 3 rounds')
+}
+
 test("three workers share 2 topics x 12 partitions; a fourth joining takes a quarter; a leaver's partitions go to the others", async () => {
   const groupId = uniqueTopic('kdr.workers')
   const workers = ['w1', 'w2', 'w3', 'w4'].map(id => worker(groupId, id))
@@ -100,10 +117,15 @@ test("three workers share 2 topics x 12 partitions; a fourth joining takes a qua
     assert.equal(described.state, 'Stable')
     assert.equal(described.members.length, 3)
 
-    // A fourth worker: the others learn of the rebalance by heartbeat and join again.
+    // A fourth worker: the others learn of the rebalance by heartbeat. A partition moves only after
+    // its owner gave it up: a first round withholds what moves, a second one hands it over.
     const joining = fourth.join()
     await Promise.all(workers.map(w => untilRebalance(w.group)))
-    const second = await Promise.all([...workers.map(w => w.join()), joining])
+    const during = await Promise.all([...workers.map(w => w.join()), joining])
+    assert.deepEqual(during[3]!.partitions, [], 'nothing another worker still copies goes to w4 at once')
+    const handedOver = await settle([...workers, fourth])
+    assert.equal(handedOver.rounds, 1, 'one more round hands the released partitions over')
+    const second = handedOver.joined
     assert.deepEqual(
       second.map(j => j.partitions.length),
       [6, 6, 6, 6]

@@ -66,3 +66,38 @@ test('the leader refuses a member whose link configuration differs, naming the k
   assert.equal(plan.assignments.get('m-a')!.partitions.length + plan.assignments.get('m-b')!.partitions.length, 4)
   assert.equal(plan.assignments.get('m-a')!.generation, 3)
 })
+
+test('a partition moving between members is withheld until its owner released it (one writer at a time)', () => {
+  const base = { version: 1 as const, http: null, rates: {}, config: configDigests({ name: 'l' }) }
+  const all = ['t:0', 't:1', 't:2', 't:3']
+  const a = { ...base, worker: 'a', owned: all }
+  const b = { ...base, worker: 'b', owned: [] as string[] }
+  // Generation 5: b joined; two of a's partitions are to move to b.
+  const first = planGroup(
+    [
+      { memberId: 'm-a', metadata: a },
+      { memberId: 'm-b', metadata: b }
+    ],
+    a,
+    all,
+    5
+  )
+  assert.equal(first.followUp, true)
+  assert.equal(first.withheld.length, 2)
+  assert.deepEqual(first.assignments.get('m-b')!.partitions, [], 'b gets nothing a still copies')
+  const keptByA = first.assignments.get('m-a')!.partitions
+  assert.equal(keptByA.length, 2, 'a gives up two: it stops them, commits, rejoins')
+  // Generation 6: a reports only what it kept; b now gets the two.
+  const second = planGroup(
+    [
+      { memberId: 'm-a', metadata: { ...a, owned: keptByA } },
+      { memberId: 'm-b', metadata: b }
+    ],
+    a,
+    all,
+    6
+  )
+  assert.equal(second.followUp, false)
+  assert.deepEqual(second.assignments.get('m-b')!.partitions, [...first.withheld])
+  assert.deepEqual(second.assignments.get('m-a')!.partitions, keptByA)
+})
