@@ -1,0 +1,149 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type WorkerAssignment } from '../core/worker-metadata.ts'
+import { describeCause } from '../errors.ts'
+import { type HeartbeatAnswer, type Joined } from '../kafka/worker-group.ts'
+import { type Logger } from '../observability/logger.ts'
+
+/**
+ * One worker's side of a scaled-out link (issue 16): join the worker group, copy what the leader
+ * assigned, heartbeat, and follow rebalances, so that a partition has one writer at a time.
+ *
+ * Order of a rebalance (incremental cooperative, KIP-415): partitions this worker no longer holds
+ * are released first (copying stops, their progress is committed) and only then are new ones
+ * acquired; a worker that released partitions joins again at once, so the leader can hand them to
+ * their new owner in the next generation (core/group-plan.ts withholds them until then).
+ *
+ * Cut off from the coordinator: a worker whose heartbeats have failed for a session timeout (less one
+ * heartbeat interval) releases everything before the coordinator can have given its partitions to
+ * another worker, and joins again. Under exactly-once the new owner's InitProducerId fences it anyway;
+ * under at-least-once this rule and the generation in state commits keep a single writer.
+ */
+
+export interface MembershipGroup {
+  join(): Promise<Joined>
+  heartbeat(): Promise<HeartbeatAnswer>
+  leave(reason: string): Promise<void>
+}
+
+export interface PartitionOwner {
+  /** Stops copying these partitions and commits their progress; resolves once none of them writes. */
+  release(partitions: readonly string[]): Promise<void>
+  /** Starts copying `partitions` (possibly none) from stored progress; all it owns run under `generation`. */
+  acquire(partitions: readonly string[], generation: number): Promise<void>
+  /** The leader refused this worker (its configuration differs): it must stop, saying why. */
+  refuse(reason: string): void
+}
+
+export interface MembershipOptions {
+  sessionTimeoutMs: number
+  heartbeatIntervalMs: number
+  /** Leave the group on stop (its partitions move at once); false for a restart within the session timeout. */
+  leaveOnStop: boolean
+  decode: (assignment: Buffer) => WorkerAssignment
+}
+
+export class WorkerMembership {
+  readonly #group: MembershipGroup
+  readonly #owner: PartitionOwner
+  readonly #options: MembershipOptions
+  readonly #log: Logger
+  #owned: string[] = []
+  #generation = -1
+
+  constructor(group: MembershipGroup, owner: PartitionOwner, options: MembershipOptions, log: Logger) {
+    this.#group = group
+    this.#owner = owner
+    this.#options = options
+    this.#log = log
+  }
+
+  /** Partitions this worker copies now. */
+  get owned(): readonly string[] {
+    return this.#owned
+  }
+
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** Runs until `signal` aborts or the leader refuses this worker; then releases what it owns. */
+  async run(signal: AbortSignal): Promise<'stopped' | 'refused'> {
+    try {
+      while (!signal.aborted) {
+        const joined = await this.#group.join()
+        const assignment = this.#options.decode(joined.assignment)
+        if (assignment.refused !== null) {
+          this.#owner.refuse(assignment.refused)
+          return 'refused'
+        }
+        const released = await this.#apply(assignment.partitions, joined.generation)
+        this.#log.info(
+          {
+            generation: joined.generation,
+            leader: joined.isLeader,
+            partitions: this.#owned.length,
+            released
+          },
+          'worker group: assignment applied'
+        )
+        // Released partitions wait for their new owner: the next round hands them over.
+        if (released > 0) continue
+        await this.#heartbeatUntilRebalance(signal)
+      }
+      return 'stopped'
+    } finally {
+      await this.#releaseAll()
+      if (this.#options.leaveOnStop) await this.#group.leave('kafka-dr worker stopped').catch(() => {})
+    }
+  }
+
+  /** Release before acquire; returns how many partitions were released. */
+  async #apply(assigned: readonly string[], generation: number): Promise<number> {
+    const next = new Set(assigned)
+    const lost = this.#owned.filter(p => !next.has(p))
+    if (lost.length > 0) {
+      await this.#owner.release(lost)
+      this.#owned = this.#owned.filter(p => next.has(p))
+    }
+    const had = new Set(this.#owned)
+    const gained = assigned.filter(p => !had.has(p))
+    await this.#owner.acquire(gained, generation)
+    this.#owned = [...this.#owned, ...gained]
+    this.#generation = generation
+    return lost.length
+  }
+
+  async #heartbeatUntilRebalance(signal: AbortSignal): Promise<void> {
+    const { heartbeatIntervalMs, sessionTimeoutMs } = this.#options
+    // Past this without a good heartbeat the coordinator may have evicted this worker.
+    const giveUpAfter = sessionTimeoutMs - heartbeatIntervalMs
+    let lastGood = performance.now()
+    while (!signal.aborted) {
+      await sleep(heartbeatIntervalMs, undefined, { signal }).catch(() => {})
+      if (signal.aborted) return
+      try {
+        const answer = await this.#group.heartbeat()
+        if (answer !== 'ok') return
+        lastGood = performance.now()
+      } catch (error) {
+        const silentMs = performance.now() - lastGood
+        this.#log.warn({ err: describeCause(error), silentMs: Math.round(silentMs) }, 'worker group: heartbeat failed')
+        if (silentMs >= giveUpAfter) {
+          this.#log.warn(
+            { partitions: this.#owned.length, silentMs: Math.round(silentMs) },
+            'worker group: no heartbeat answered for a session timeout; releasing every partition (another worker may own them now) and joining again'
+          )
+          await this.#releaseAll()
+          return
+        }
+      }
+    }
+  }
+
+  async #releaseAll(): Promise<void> {
+    if (this.#owned.length === 0) return
+    const all = this.#owned
+    await this.#owner.release(all)
+    this.#owned = []
+  }
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  type WorkerAssignment,
+  decodeWorkerAssignment,
+  encodeWorkerAssignment
+} from '../../../src/core/worker-metadata.ts'
+import { WorkerMembership } from '../../../src/engine/worker-membership.ts'
+import { type HeartbeatAnswer, type Joined } from '../../../src/kafka/worker-group.ts'
+import { createLogger } from '../../../src/observability/logger.ts'
+
+/** A worker's decisions in a rebalance, with a fake group: release before acquire, rejoin after a release. */
+
+function fakeGroup(rounds: { assignment: Partial<WorkerAssignment>; heartbeats?: (HeartbeatAnswer | Error)[] }[]) {
+  const steps: string[] = []
+  let round = -1
+  const group = {
+    join: (): Promise<Joined> => {
+      round++
+      const r = rounds[Math.min(round, rounds.length - 1)]!
+      steps.push(`join ${round}`)
+      const assignment: WorkerAssignment = {
+        version: 1,
+        generation: round,
+        partitions: [],
+        refused: null,
+        ...r.assignment
+      }
+      return Promise.resolve({
+        generation: round,
+        memberId: 'm',
+        leaderId: 'm',
+        isLeader: true,
+        assignment: encodeWorkerAssignment(assignment)
+      })
+    },
+    heartbeat: (): Promise<HeartbeatAnswer> => {
+      const answer = rounds[round]?.heartbeats?.shift() ?? 'ok'
+      steps.push(`heartbeat ${answer instanceof Error ? 'error' : answer}`)
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)
+    },
+    leave: () => {
+      steps.push('leave')
+      return Promise.resolve()
+    }
+  }
+  const owner = {
+    release: (partitions: readonly string[]) => {
+      steps.push(`release ${partitions.join(',')}`)
+      return Promise.resolve()
+    },
+    acquire: (partitions: readonly string[], generation: number) => {
+      steps.push(`acquire ${partitions.join(',')} @${generation}`)
+      return Promise.resolve()
+    },
+    refuse: (reason: string) => steps.push(`refuse: ${reason}`)
+  }
+  return { steps, group, owner }
+}
+
+const options = (leaveOnStop = false) => ({
+  sessionTimeoutMs: 50,
+  heartbeatIntervalMs: 5,
+  leaveOnStop,
+  decode: decodeWorkerAssignment
+})
+const quiet = createLogger({ write: () => {} })
+
+test('a rebalance releases what moved away before acquiring what came, then joins again at once', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0', 't:1', 't:2'] }, heartbeats: ['ok', 'rebalance'] },
+    { assignment: { partitions: ['t:0', 't:3'] } }, // t:1 and t:2 move away, t:3 comes
+    { assignment: { partitions: ['t:0', 't:3'] }, heartbeats: ['ok'] }
+  ])
+  const membership = new WorkerMembership(
+    group,
+    {
+      ...owner,
+      acquire: async (p, g) => {
+        await owner.acquire(p, g)
+        if (g === 2) setImmediate(() => stop.abort())
+      }
+    },
+    options(true),
+    quiet
+  )
+  assert.equal(await membership.run(stop.signal), 'stopped')
+  assert.deepEqual(steps.slice(0, 9), [
+    'join 0',
+    'acquire t:0,t:1,t:2 @0',
+    'heartbeat ok',
+    'heartbeat rebalance',
+    'join 1',
+    'release t:1,t:2',
+    'acquire t:3 @1',
+    'join 2', // released partitions: the next round hands them to their new owner, no heartbeat first
+    'acquire  @2'
+  ])
+  assert.deepEqual(steps.slice(-2), ['release t:0,t:3', 'leave'], 'a stop releases everything, then leaves')
+})
+
+test('a refused worker acquires nothing and says why', async () => {
+  const { steps, group, owner } = fakeGroup([{ assignment: { refused: 'differs in delivery' } }])
+  const membership = new WorkerMembership(group, owner, options(), quiet)
+  assert.equal(await membership.run(new AbortController().signal), 'refused')
+  assert.deepEqual(steps, ['join 0', 'refuse: differs in delivery'])
+})
+
+test('heartbeats failing for a session timeout release every partition before joining again', async () => {
+  const stop = new AbortController()
+  const failing = Array.from({ length: 30 }, () => new Error('coordinator gone'))
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0'] }, heartbeats: failing },
+    { assignment: { partitions: ['t:0'] } }
+  ])
+  const membership = new WorkerMembership(
+    group,
+    {
+      ...owner,
+      acquire: async (p, g) => {
+        await owner.acquire(p, g)
+        if (g === 1) setImmediate(() => stop.abort())
+      }
+    },
+    options(),
+    quiet
+  )
+  await membership.run(stop.signal)
+  const released = steps.indexOf('release t:0')
+  assert.ok(released > 0 && steps[released - 1] === 'heartbeat error', 'released after failed heartbeats')
+  assert.equal(steps[released + 1], 'join 1', 'then joins again')
+  assert.ok(!steps.includes('leave'), 'a static member that stops does not leave by default')
+})
