@@ -66,6 +66,17 @@ const options = (leaveOnStop = false) => ({
 })
 const quiet = createLogger({ write: () => {} })
 
+/** The owner, stopping the worker once it acquired generation `generation`. */
+function stopAt(owner: ReturnType<typeof fakeGroup>['owner'], generation: number, stop: AbortController) {
+  return {
+    ...owner,
+    acquire: async (partitions: readonly string[], g: number) => {
+      await owner.acquire(partitions, g)
+      if (g === generation) setImmediate(() => stop.abort())
+    }
+  }
+}
+
 test('a rebalance releases what moved away before acquiring what came, then joins again at once', async () => {
   const stop = new AbortController()
   const { steps, group, owner } = fakeGroup([
@@ -73,18 +84,7 @@ test('a rebalance releases what moved away before acquiring what came, then join
     { assignment: { partitions: ['t:0', 't:3'] } }, // t:1 and t:2 move away, t:3 comes
     { assignment: { partitions: ['t:0', 't:3'] }, heartbeats: ['ok'] }
   ])
-  const membership = new WorkerMembership(
-    group,
-    {
-      ...owner,
-      acquire: async (p, g) => {
-        await owner.acquire(p, g)
-        if (g === 2) setImmediate(() => stop.abort())
-      }
-    },
-    options(true),
-    quiet
-  )
+  const membership = new WorkerMembership(group, stopAt(owner, 2, stop), options(true), quiet)
   assert.equal(await membership.run(stop.signal), 'stopped')
   assert.deepEqual(steps.slice(0, 9), [
     'join 0',
@@ -114,18 +114,7 @@ test('heartbeats failing for a session timeout release every partition before jo
     { assignment: { partitions: ['t:0'] }, heartbeats: failing },
     { assignment: { partitions: ['t:0'] } }
   ])
-  const membership = new WorkerMembership(
-    group,
-    {
-      ...owner,
-      acquire: async (p, g) => {
-        await owner.acquire(p, g)
-        if (g === 1) setImmediate(() => stop.abort())
-      }
-    },
-    options(),
-    quiet
-  )
+  const membership = new WorkerMembership(group, stopAt(owner, 1, stop), options(), quiet)
   await membership.run(stop.signal)
   const released = steps.indexOf('release t:0')
   assert.ok(released > 0 && steps[released - 1] === 'heartbeat error', 'released after failed heartbeats')
