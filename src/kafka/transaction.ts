@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, type BackoffPolicy } from '../core/backoff.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { errorNameInChain } from './call.ts'
-import { addPartitionsApis, endTxnApis, findCoordinatorApis, initProducerIdApis } from './producer-apis.ts'
+import { COORDINATOR_TYPE_TRANSACTION, findCoordinator } from './coordinator.ts'
+import { addPartitionsApis, endTxnApis, initProducerIdApis } from './producer-apis.ts'
 import { RawClient } from './raw-client.ts'
 import { type ClusterConnection } from './types.ts'
 
@@ -60,8 +61,6 @@ export function transactionFailureKind(name: string | undefined): TransactionFai
 /** Coordinator requests: quick retries, bounded (the whole transaction has a timeout anyway). */
 const COORDINATOR_BOUND_MS = 30_000
 const COORDINATOR_BACKOFF: BackoffPolicy = { initialMs: 20, maxMs: 1000, maxElapsedMs: COORDINATOR_BOUND_MS }
-
-const COORDINATOR_TYPE_TRANSACTION = 1
 
 export interface ProducerIdentity {
   id: bigint
@@ -323,16 +322,7 @@ export class TransactionSession {
   }
 
   async #findCoordinator(): Promise<Connection> {
-    if (this.#coordinator !== null) return this.#coordinator
-    const version = Math.min(findCoordinatorApis.length - 1, await this.#client.negotiatedVersion('FindCoordinator'))
-    const bootstrap = await this.#client.bootstrapConnection()
-    const response = (await findCoordinatorApis[version]!.api.async(bootstrap, COORDINATOR_TYPE_TRANSACTION, [
-      this.transactionalId
-    ])) as { coordinators: { nodeId: number; host: string; port: number; errorCode: number }[] }
-    const found = response.coordinators[0]
-    if (found === undefined || found.errorCode !== 0 || found.nodeId < 0)
-      throw new Error(`no transaction coordinator for ${this.transactionalId} yet`) // retried
-    this.#coordinator = await this.#client.connectionTo({ host: found.host, port: found.port })
+    this.#coordinator ??= await findCoordinator(this.#client, COORDINATOR_TYPE_TRANSACTION, this.transactionalId)
     return this.#coordinator
   }
 }

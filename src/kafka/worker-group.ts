@@ -1,15 +1,9 @@
-import {
-  type Connection,
-  findCoordinatorV6,
-  heartbeatV4,
-  joinGroupV9,
-  leaveGroupV5,
-  syncGroupV5
-} from '@platformatic/kafka'
+import { type Connection, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5 } from '@platformatic/kafka'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff } from '../core/backoff.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { errorNameInChain } from './call.ts'
+import { COORDINATOR_TYPE_GROUP, findCoordinator } from './coordinator.ts'
 import { RawClient } from './raw-client.ts'
 import { type ClusterConnection } from './types.ts'
 
@@ -59,7 +53,6 @@ export interface Joined {
 /** What a heartbeat says: go on, rejoin (a rebalance started), or rejoin as a new member. */
 export type HeartbeatAnswer = 'ok' | 'rebalance' | 'rejoin'
 
-const COORDINATOR_TYPE_GROUP = 0
 /** Answers after which the member must join again with a new member id. */
 const REJOIN_AS_NEW = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
 /** Answers after which the member joins again with its member id (a rebalance is under way). */
@@ -238,13 +231,7 @@ export class WorkerGroup {
   }
 
   async #findCoordinator(): Promise<Connection> {
-    if (this.#coordinator !== null) return this.#coordinator
-    const bootstrap = await this.#client.bootstrapConnection()
-    const response = await findCoordinatorV6.api.async(bootstrap, COORDINATOR_TYPE_GROUP, [this.options.groupId])
-    const found = response.coordinators[0]
-    if (found === undefined || found.errorCode !== 0 || found.nodeId < 0)
-      throw new Error(`no group coordinator for ${this.options.groupId} yet`) // retried
-    this.#coordinator = await this.#client.connectionTo({ host: found.host, port: found.port })
+    this.#coordinator ??= await findCoordinator(this.#client, COORDINATOR_TYPE_GROUP, this.options.groupId)
     return this.#coordinator
   }
 
