@@ -33,8 +33,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
       'where the metrics/health/status server listens (overrides http.listen; port 0 picks one)'
     )
     .option('--no-http', 'run without the HTTP server')
+    .option(
+      '--worker-id <id>',
+      'this process in the links\' worker groups (docs/scale-out.md); a named worker keeps its partitions across a restart within workers.sessionTimeoutMs (default: host-pid, which leaves the group on stop)'
+    )
     .action(
-      async (opts: { config: string; logLevel?: string; logFormat?: string; httpListen?: string; http: boolean }) => {
+      async (opts: {
+        config: string
+        logLevel?: string
+        logFormat?: string
+        httpListen?: string
+        http: boolean
+        workerId?: string
+      }) => {
         if (opts.logFormat !== undefined && opts.logFormat !== 'json' && opts.logFormat !== 'pretty') {
           throw new KdrError('KDR_ERR_CONFIG', `--log-format: expected json or pretty, got "${opts.logFormat}"`)
         }
@@ -44,7 +55,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
             http: opts.http,
             ...(opts.logFormat === undefined ? {} : { logFormat: opts.logFormat }),
             ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
-            ...(opts.httpListen === undefined ? {} : { httpListen: opts.httpListen })
+            ...(opts.httpListen === undefined ? {} : { httpListen: opts.httpListen }),
+            ...(opts.workerId === undefined ? {} : { workerId: opts.workerId })
           })
         )
       }

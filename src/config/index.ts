@@ -11,7 +11,8 @@ export {
   type LinkConfig,
   type NamingPolicy,
   type SchemasConfig,
-  type TopicSelection
+  type TopicSelection,
+  type WorkersConfig
 } from './load.ts'
 export { configSchema, isLegalTopicName, isLiteralTopicEntry, topicEntryRegExp } from './schema.ts'
 export { scrubSecrets } from './secrets.ts'

@@ -12,6 +12,7 @@ import {
   clusterSchema,
   configErrorMap,
   httpSchema,
+  workersSchema,
   linkSchema,
   rootSchema,
   splitBootstrap,
@@ -107,6 +108,18 @@ export interface KafkaDrConfig {
   secrets: string[]
   /** The HTTP server of `replicate` (metrics, health, status, dashboard); null when disabled. */
   http: HttpConfig | null
+  /** How the processes running this config share its links (docs/scale-out.md). */
+  workers: WorkersConfig
+}
+
+export interface WorkersConfig {
+  /** Prefix of the group ids: one group per link, `<group>.<link>`. */
+  group: string
+  maxWorkers: number
+  sessionTimeoutMs: number
+  heartbeatIntervalMs: number
+  rebalanceTimeoutMs: number
+  balanceIntervalMs: number
 }
 
 export interface HttpConfig {
@@ -360,7 +373,8 @@ class Compilation {
 
     this.planRoutes(aliases, links)
     const http = this.compileHttp(isRecord(value) ? value.http : undefined)
-    return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http }
+    const workers = this.compileWorkers(isRecord(value) ? value.workers : undefined)
+    return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http, workers }
   }
 
   /**
@@ -388,6 +402,18 @@ class Compilation {
         }
       }
     }
+  }
+
+  private compileWorkers(raw: unknown): WorkersConfig {
+    // Invalid: the issue is recorded (the config is refused) and the defaults stand in meanwhile.
+    const input = this.parse(workersSchema, raw ?? {}, ['workers']) ?? workersSchema.parse({})
+    if (input.heartbeatIntervalMs * 3 > input.sessionTimeoutMs) {
+      this.issue(
+        ['workers', 'heartbeatIntervalMs'],
+        `must be at most a third of workers.sessionTimeoutMs (${input.sessionTimeoutMs}), so a worker misses two heartbeats before it counts as gone`
+      )
+    }
+    return { ...input, group: input.group ?? 'kafka-dr' }
   }
 
   private compileHttp(raw: unknown): HttpConfig | null {
@@ -645,6 +671,7 @@ export function redactedConfig(config: KafkaDrConfig): unknown {
     ),
     links: config.links,
     http: config.http === null ? null : { ...config.http, token: config.http.token === null ? null : '***' },
+    workers: config.workers,
     warnings: config.warnings
   }
   return scrubDeep(view, config.secrets)

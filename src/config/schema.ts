@@ -349,11 +349,30 @@ export const httpSchema = strict({
   token: nonEmptyString.optional()
 })
 
+/**
+ * Scale-out (docs/scale-out.md): every process started with the config joins one worker group per
+ * link on the link's target cluster, and the members share the link's partitions.
+ */
+export const workersSchema = strict({
+  /** Prefix of the group ids (one group per link: `<group>.<link>`); default kafka-dr. */
+  group: nonEmptyString.optional(),
+  /** Writer slots per link: at most this many workers share a link (failover fences two ids per slot). */
+  maxWorkers: int(1, 256).default(16),
+  /** A worker silent this long leaves the group; its partitions move to the others. */
+  sessionTimeoutMs: int(6000, 300_000).default(10_000),
+  heartbeatIntervalMs: int(500, 60_000).default(3000),
+  /** How long members may take to rejoin a rebalance (release what moved, commit). */
+  rebalanceTimeoutMs: int(5000, 600_000).default(60_000),
+  /** How often the leader rebalances by measured bytes/s (only what is out of balance moves). */
+  balanceIntervalMs: int(1000).default(60_000)
+})
+
 /** The top level only; clusters and links are validated one by one so every problem is reported. */
 export const rootSchema = strict({
   clusters: z.record(z.string(), z.unknown(), { error: expected('a mapping from cluster alias to cluster') }),
   links: z.array(z.unknown(), { error: expected('a list of links') }).min(1, { error: 'expected at least one link' }),
-  http: z.unknown().optional()
+  http: z.unknown().optional(),
+  workers: z.unknown().optional()
 })
 
 /** The whole file in one schema, for tooling (e.g. z.toJSONSchema); load.ts uses the parts above. */
@@ -365,7 +384,8 @@ export const configSchema = strict({
     clusterSchema
   ),
   links: z.array(linkSchema).min(1),
-  http: httpSchema.optional()
+  http: httpSchema.optional(),
+  workers: workersSchema.optional()
 })
 
 export type ClusterInput = z.output<typeof clusterSchema>

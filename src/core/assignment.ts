@@ -37,7 +37,7 @@ export interface Assignment {
   byMember: Map<string, string[]>
   /** Partitions taken from a member of the group that owned them (orphans of departed members are not counted). */
   moved: number
-  /** Load per member id, in the weights used (bytes/s; unknown rates count as the mean). */
+  /** Load per member id, in the weights used (multiples of the mean partition rate: see weights()). */
   load: Map<string, number>
 }
 
@@ -103,14 +103,19 @@ export function assignPartitions(input: AssignmentInput): Assignment {
   }
 }
 
-/** Weights per partition: the measured rate, or the mean of the measured ones (1 when none is known). */
+/**
+ * Weights per partition: the measured rate, or the mean of the measured ones (1 when none is known),
+ * on a doubling scale around the mean (a power of two times it): rates within a factor of about 1.4 of
+ * each other weigh the same, so measurement noise (a burst, a partition measured over a short time)
+ * moves nothing, while a partition ten times hotter weighs eight times more.
+ */
 function weights(partitions: readonly string[], rates: ReadonlyMap<string, number>): Map<string, number> {
   const known = partitions.map(p => rates.get(p)).filter((r): r is number => r !== undefined && r > 0)
   const mean = known.length === 0 ? 1 : known.reduce((a, b) => a + b, 0) / known.length
   return new Map(
     partitions.map(p => {
       const rate = rates.get(p)
-      return [p, rate !== undefined && rate > 0 ? rate : mean]
+      return [p, rate !== undefined && rate > 0 ? 2 ** Math.round(Math.log2(rate / mean)) : 1]
     })
   )
 }

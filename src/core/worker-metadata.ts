@@ -27,6 +27,8 @@ export interface WorkerMetadata {
   owned: string[]
   /** Bytes/s it measured per owned partition. */
   rates: Record<string, number>
+  /** The writer slot it holds (its transactional ids under exactly-once), -1 when it holds none yet. */
+  slot: number
 }
 
 export interface WorkerAssignment {
@@ -35,6 +37,13 @@ export interface WorkerAssignment {
   generation: number
   /** Partitions this member copies ("topic:partition"). */
   partitions: string[]
+  /**
+   * The writer slot of this member: exactly-once writes with the slot's transactional ids
+   * (core/transactional-ids.ts), so whoever takes a slot over fences its previous holder. -1: none.
+   */
+  slot: number
+  /** Worker ids of every member of this generation, the leader first (heartbeats name them for failover). */
+  members: string[]
   /** Why this member got nothing, when it got nothing on purpose (a configuration that differs). */
   refused: string | null
 }
@@ -56,17 +65,17 @@ export function decodeWorkerMetadata(bytes: Buffer, member: string): WorkerMetad
     throw new WorkerProtocolError(
       `metadata of group member ${member} has version ${String(raw.v)}; this kafka-dr reads version 1 (upgrade every worker of the link to the same release)`
     )
-  const { worker, http, config, owned, rates } = raw
+  const { worker, http, config, owned, rates, slot } = raw
   if (
     typeof worker !== 'string' ||
+    typeof slot !== 'number' ||
     (http !== null && typeof http !== 'string') ||
     !isRecordOf(config, 'string') ||
-    !Array.isArray(owned) ||
-    !owned.every(p => typeof p === 'string') ||
+    !isStringList(owned) ||
     !isRecordOf(rates, 'number')
   )
     throw new WorkerProtocolError(`metadata of group member ${member} is malformed`)
-  return { version: 1, worker, http, config, owned, rates }
+  return { version: 1, worker, http, config, owned, rates, slot }
 }
 
 export function encodeWorkerAssignment(assignment: WorkerAssignment): Buffer {
@@ -76,21 +85,22 @@ export function encodeWorkerAssignment(assignment: WorkerAssignment): Buffer {
 export function decodeWorkerAssignment(bytes: Buffer): WorkerAssignment {
   // An empty assignment: the coordinator gives a member that joined too late for the leader's
   // SyncGroup nothing; it rejoins.
-  if (bytes.length === 0) return { version: 1, generation: -1, partitions: [], refused: null }
+  if (bytes.length === 0) return { version: 1, generation: -1, partitions: [], slot: -1, members: [], refused: null }
   const raw = parse(bytes, 'the assignment from the group leader')
   if (raw.v !== 1)
     throw new WorkerProtocolError(
       `the group leader sent an assignment of version ${String(raw.v)}; this kafka-dr reads version 1 (upgrade every worker of the link to the same release)`
     )
-  const { generation, partitions, refused } = raw
+  const { generation, partitions, slot, members, refused } = raw
   if (
     typeof generation !== 'number' ||
-    !Array.isArray(partitions) ||
-    !partitions.every(p => typeof p === 'string') ||
+    typeof slot !== 'number' ||
+    !isStringList(partitions) ||
+    !isStringList(members) ||
     (refused !== null && typeof refused !== 'string')
   )
     throw new WorkerProtocolError('the assignment from the group leader is malformed')
-  return { version: 1, generation, partitions, refused }
+  return { version: 1, generation, partitions, slot, members, refused }
 }
 
 /** One digest per top-level key of a configuration object (bigints as decimal strings). */
@@ -133,6 +143,10 @@ function parse(bytes: Buffer, what: string): Record<string, unknown> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new WorkerProtocolError(`${what} is malformed`)
   return raw as Record<string, unknown>
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every(v => typeof v === 'string')
 }
 
 function isRecordOf(value: unknown, type: 'string' | 'number'): value is Record<string, never> {

@@ -14,5 +14,6 @@ export {
   type PartitionStatus,
   type SchemaIdMode,
   type SchemaSyncState,
-  type SubjectSyncState
+  type SubjectSyncState,
+  type WorkerStatus
 } from './status.ts'

@@ -32,6 +32,8 @@ export interface PartitionStatus {
   lostRecords: bigint
   /** The source broker's error the partition's fetches fail with (e.g. TOPIC_AUTHORIZATION_FAILED), else null. */
   fetchError: string | null
+  /** The worker copying it (scale-out); absent where the copier reports it before the link adds it. */
+  worker?: string
 }
 
 /** What a link reports about itself (engine/link-replicator.ts): run state, partitions, schemas, groups. */
@@ -51,6 +53,24 @@ export interface LinkStatus {
   schemas: SchemaSyncState | null
   /** Consumer groups whose offsets are translated: newest checkpoint and whether all of it is exact. */
   groups: GroupCheckpointStatus[]
+  /** This process in the link's worker group (docs/scale-out.md); absent for a link that never started. */
+  worker?: WorkerStatus
+}
+
+/** A worker's place in its link's worker group. */
+export interface WorkerStatus {
+  id: string
+  group: string
+  /** -1 before it joined. */
+  generation: number
+  /** The leader runs the topic, config and schema sync. */
+  leader: boolean
+  /** Its writer slot (exactly-once: the pair of transactional ids it writes with). */
+  slot: number
+  /** Worker ids of the generation's members, the leader first. */
+  members: string[]
+  /** Partitions assigned to it. */
+  owned: number
 }
 
 export interface GroupCheckpointStatus {

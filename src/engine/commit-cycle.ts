@@ -22,14 +22,18 @@ export class CommitCycle {
   /** Commit parts that failed to commit; merged into the next attempt so nothing is forgotten. */
   readonly #uncommitted = new Map<string, CommitPart>()
   #lastCommitAt: number | null = null
+  readonly #writer: () => { worker: string; generation: number } | null
 
   constructor(
     link: string,
     delivery: Delivery,
     state: RecordProducer,
     copiers: ReadonlyMap<string, PartitionCopier>,
-    log: Logger
+    log: Logger,
+    /** Who commits: the worker and its group generation, stored with progress (scale-out). */
+    writer: () => { worker: string; generation: number } | null = () => null
   ) {
+    this.#writer = writer
     this.#link = link
     this.#delivery = delivery
     this.#state = state
@@ -57,7 +61,7 @@ export class CommitCycle {
       if (this.#uncommitted.size === 0) return null
       parts = [...this.#uncommitted.values()]
       return {
-        entries: commitEntries(this.#link, sourceClusterId, parts),
+        entries: commitEntries(this.#link, sourceClusterId, parts, this.#writer()),
         committed: () => {
           for (const part of parts) {
             const key = partitionKey(part.topic, part.partition)

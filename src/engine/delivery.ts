@@ -117,12 +117,14 @@ export class TransactionalDelivery implements Delivery {
     link: LinkConfig,
     log: Logger,
     onFailure: (error: TransactionError) => void,
-    /** Tests pass fakes; otherwise a session per transactional id of the link and a producer under each. */
-    turns?: readonly [TransactionTurn, TransactionTurn]
+    /** Tests pass fakes; otherwise a session per transactional id of the slot and a producer under each. */
+    turns?: readonly [TransactionTurn, TransactionTurn],
+    /** The worker's writer slot (scale-out: engine/link-workers.ts); its pair of transactional ids. */
+    slot = 0
   ) {
     this.turns =
       turns ??
-      (shardTransactionalIds(link.name).map(id => {
+      (shardTransactionalIds(link.name, slot).map(id => {
         const session = new TransactionSession(target, id, link.transaction.timeoutMs)
         return { session, batches: new BatchProducer(target, { transaction: session }) }
       }) as [TransactionTurn, TransactionTurn])

@@ -43,6 +43,10 @@ export interface HeartbeatOf {
   schemas: SchemaSyncState | null
   /** Ids of the origins the link's routes name; null without routes. */
   clusterIds: ReadonlyMap<string, string> | null
+  /** The worker writing it, its group generation and the generation's members (failover waits for each). */
+  worker: string
+  generation: number
+  members: readonly string[]
 }
 
 /** The heartbeat state record: liveness, and the partitions that are not running. */
@@ -62,7 +66,10 @@ export function heartbeatEntry(of: HeartbeatOf): StateEntry {
       committed: of.committed,
       stopped,
       schemas: of.schemas === null ? null : heartbeatSchemas(of.schemas),
-      clusterIds: of.clusterIds === null ? null : Object.fromEntries(of.clusterIds)
+      clusterIds: of.clusterIds === null ? null : Object.fromEntries(of.clusterIds),
+      worker: of.worker,
+      generation: of.generation,
+      members: [...of.members]
     }
   }
 }

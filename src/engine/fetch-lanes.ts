@@ -62,6 +62,11 @@ export class FetchLanes {
     this.#laneOf.set(copier, this.#nextLane++ % Math.max(1, this.#fetchers.length))
   }
 
+  /** Forgets a copier the link no longer runs (its partition moved to another worker). */
+  unassign(copier: PartitionCopier): void {
+    this.#laneOf.delete(copier)
+  }
+
   /** Runs every lane until stop(). */
   run(): Promise<void>[] {
     return this.#fetchers.map((fetcher, lane) => this.#fetchLoop(fetcher, lane))

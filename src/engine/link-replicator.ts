@@ -1,4 +1,5 @@
-import { type LinkConfig } from '../config/index.ts'
+import { type LinkConfig, type WorkersConfig } from '../config/index.ts'
+import { workersSchema } from '../config/schema.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { CopyIndex } from '../core/copy-index.ts'
 import { segmentCopyMap } from '../core/copy-search.ts'
@@ -32,6 +33,10 @@ import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { WriteLease } from '../core/write-lease.ts'
 import { type PeriodicOptions, runEvery } from './periodic.ts'
+import { LinkWorkers, type WorkerIdentity, defaultWorkerIdentity } from './link-workers.ts'
+import { type Generation } from './worker-membership.ts'
+import { fenceTransactionalIds } from '../kafka/index.ts'
+import { shardTransactionalIds } from '../core/transactional-ids.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
@@ -43,9 +48,11 @@ import {
 } from '../state/index.ts'
 
 /**
- * Runs one link (source -> target): a fetch loop that reads every running partition from the
- * source in shared fetch requests, one PartitionCopier per partition writing to the target, a
- * commit loop that stores progress and offset runs on the target, and the topic sync loops.
+ * Runs one link (source -> target) as one worker of its worker group (link-workers.ts): fetch lanes
+ * that read the partitions this worker owns from the source in shared fetch requests, one
+ * PartitionCopier per owned partition writing to the target, a commit loop that stores progress and
+ * offset runs on the target, and (on the group's leader only) the topic, config and schema sync loops.
+ * One process alone is a group of one: it owns every partition.
  */
 
 /** On stop, what the final commit and heartbeat get at least, even when the drain used up its timeout. */
@@ -111,6 +118,22 @@ export class LinkReplicator {
   readonly #routing: LinkRouting | null
   /** Ids of the origins the routes name, and the per-record decision built from them. */
   #origins: OriginIds | null = null
+  /** The writer slot whose transactional ids this worker's delivery uses. */
+  #slot = -1
+  /** This worker's membership of the link's worker group (scale-out). */
+  readonly #workers: LinkWorkers
+  readonly #workersConfig: WorkersConfig
+  /** Partitions the group gave this worker ("topic:partition"); each has a copier once its topic is known. */
+  readonly #owned = new Set<string>()
+  /** Source topics of this process's first topic pass: startFrom applies to them only. */
+  readonly #initialTopics = new Set<string>()
+  /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
+  readonly #firstGeneration = Promise.withResolvers<void>()
+  #joined = false
+  /** Set once the first generation's copiers started: startFrom applies before that only. */
+  #started = false
+  /** Resolved once a stop's final commit is done: partitions released during a stop wait for it. */
+  readonly #finalCommitted = Promise.withResolvers<void>()
 
   constructor(
     config: LinkConfig,
@@ -118,7 +141,9 @@ export class LinkReplicator {
     log: Logger,
     registries: ReadonlyMap<string, RegistryConnection> = new Map(),
     events: EngineEvents = NO_EVENTS,
-    routing: LinkRouting | null = null
+    routing: LinkRouting | null = null,
+    /** The worker group settings and who this process is in it (one process alone: a group of one). */
+    scale: { workers: WorkersConfig; identity: WorkerIdentity } | null = null
   ) {
     this.#registries = registries
     this.#events = events
@@ -130,7 +155,9 @@ export class LinkReplicator {
     }
     this.#sourceConnection = { ...source, clientId: source.clientId ?? `kafka-dr-${config.name}-source` }
     this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
-    this.#log = log.child({ link: config.name })
+    const identity = scale?.identity ?? defaultWorkerIdentity()
+    this.#log = log.child({ link: config.name, worker: identity.worker })
+    this.#firstGeneration.promise.catch(() => {}) // start() reports it; a stop may settle it unobserved
     this.#clusters = clusters
     this.#routing = routing
     this.#lanes = new FetchLanes(this.#copiers, config, this.#log, events)
@@ -140,6 +167,55 @@ export class LinkReplicator {
       this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
       void this.stop()
     })
+    this.#workersConfig = scale?.workers ?? { ...workersSchema.parse({}), group: 'kafka-dr' }
+    this.#workers = new LinkWorkers(
+      config,
+      this.#workersConfig,
+      this.#targetConnection,
+      identity,
+      {
+        partitions: () => this.#assignable(),
+        sourceLoad: () => {
+          const load = new Map<string, { offset: number; recordBytes: number | null }>()
+          for (const [key, copier] of this.#copiers) {
+            const s = copier.status()
+            load.set(key, {
+              offset: Number(s.sourceHighWatermark),
+              recordBytes: s.replicatedRecords > 0 ? s.replicatedBytes / s.replicatedRecords : null
+            })
+          }
+          return load
+        },
+        fenceSlots:
+          config.delivery === 'exactly-once'
+            ? async slots => {
+                const ids = slots.flatMap(slot => shardTransactionalIds(config.name, slot))
+                await fenceTransactionalIds(
+                  this.#targetConnection,
+                  ids,
+                  config.transaction.timeoutMs,
+                  `the free writer slots of link ${config.name}`,
+                  `kafka-dr-${config.name}-leader`
+                )
+                this.#log.info({ slots, transactionalIds: ids.length }, 'worker group: free writer slots fenced')
+              }
+            : null
+      },
+      this.#log
+    )
+  }
+
+  /** The worker id of this process in the link's group. */
+  get worker(): string {
+    return this.#workers.identity.worker
+  }
+
+  /** Every partition of the link whose target topic exists, as this worker knows them. */
+  #assignable(): string[] {
+    const keys: string[] = []
+    for (const topic of this.#topicSync?.known.values() ?? [])
+      for (let p = 0; p < topic.partitions; p++) keys.push(partitionKey(topic.source, p))
+    return keys
   }
 
   /** Connects, loads stored progress, creates target topics and starts the loops. */
@@ -168,10 +244,7 @@ export class LinkReplicator {
 
     await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
     await this.#ensureDeadLetterTopic()
-    // exactly-once: the transactional id is initialised BEFORE the state is read, so a transaction an
-    // earlier run left open (with its state records) is aborted first and never read as progress.
-    await this.#startDelivery()
-    await this.#loadState(ids)
+    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
 
     const schemaSetup = await startSchemaSync(config, this.#registries, this.#log)
     if (schemaSetup !== null) {
@@ -193,10 +266,23 @@ export class LinkReplicator {
       this.#targetAdmin!,
       this.#log
     )
+    // Every worker makes sure the target topics exist before it joins (creating one that another
+    // worker created meanwhile is harmless); from then on only the group's leader syncs them.
     await this.#syncTopics(true)
     await this.#topicSync.syncConfigs()
     this.#checkNotStopping()
-    this.#startCheckpoints()
+    // The group decides what this worker copies: the first generation's acquire() initialises the
+    // delivery, reads the state and starts the copiers (worker-membership.ts, link-workers.ts).
+    this.#workers.start(
+      {
+        release: partitions => this.#release(partitions),
+        acquire: (partitions, generation) => this.#acquire(partitions, generation, ids),
+        refuse: reason => this.#refused(reason)
+      },
+      error => this.#membershipFailed(error)
+    )
+    await this.#firstGeneration.promise
+    this.#checkNotStopping()
     this.#state = 'running'
     // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
     await this.#lanes
@@ -204,32 +290,165 @@ export class LinkReplicator {
       .catch((error: unknown) =>
         this.#log.warn({ err: describeCause(error) }, 'could not measure the round trip to the source')
       )
+    this.#checkNotStopping()
+    this.#startLoops()
+  }
+
+  /**
+   * The first generation: the delivery (exactly-once: InitProducerId on this worker's slot, which
+   * aborts what an earlier holder of the slot left open, BEFORE the state is read, so none of it is
+   * read as progress), the stored state, the checkpoints, and the first heartbeat, before any copy.
+   */
+  async #firstAcquire(generation: Generation, ids: { source: string; target: string }): Promise<void> {
+    await this.#startDelivery(generation.slot)
+    await this.#loadState(ids)
+    this.#startCheckpoints()
     // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
     // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
     // and waits for this replicator's acknowledgement (the state topic orders the two).
     this.#checkNotStopping()
     await this.#renewLease()
     if (this.#fenceReader.fence !== null) {
-      throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: config.target })
+      throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: this.config.target })
     }
-    this.#checkNotStopping()
-    this.#startLoops()
   }
 
-  /** The state producer and the delivery (delivery.ts); exactly-once initialises its transactional id. */
-  async #startDelivery(): Promise<void> {
+  /**
+   * Starts copying the partitions the group gave this worker, each from its stored progress (read
+   * again now: their previous owner committed it when it released them, or its slot was fenced).
+   */
+  async #acquire(
+    partitions: readonly string[],
+    generation: Generation,
+    ids: { source: string; target: string }
+  ): Promise<void> {
+    let reload = true
+    if (!this.#joined) {
+      await this.#firstAcquire(generation, ids)
+      this.#joined = true
+      reload = false
+    } else if (this.#delivery?.mode === 'exactly-once' && generation.slot !== this.#slot) {
+      // Another worker holds this worker's former slot now (it was out of the group): it fenced this
+      // worker's transactions. Start again from committed state with the new slot.
+      throw new KdrError(
+        'KDR_ERR_RUNTIME',
+        `link ${this.config.name}: worker ${this.worker} was given writer slot ${generation.slot} instead of ${this.#slot}; restarting from committed state`,
+        { cluster: this.config.target }
+      )
+    }
+    if (this.#stopping) return
+    if (partitions.length > 0) {
+      // Progress first, then ownership: the topic loop starts copiers for owned partitions too, and
+      // must never start one from progress read before the previous owner's last commit.
+      if (reload) await this.#reloadProgress()
+      for (const key of partitions) this.#owned.add(key)
+      for (const topic of this.#topicSync!.known.values()) await this.#ensureCopiers(topic)
+      this.#log.info(
+        { generation: generation.generation, partitions: partitions.length, owned: this.#owned.size },
+        'worker group: partitions acquired'
+      )
+    }
+    this.#started = true
+    this.#firstGeneration.resolve()
+  }
+
+  /** Stored progress read again (what other workers committed since this one last read it). */
+  async #reloadProgress(): Promise<void> {
+    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin!, this.config.name)
+    this.#stored = loaded.partitions
+  }
+
+  /**
+   * Stops copying partitions the group moved to another worker: their writes under way finish (within
+   * drainTimeoutMs) and their progress is committed before this worker joins again, so the new owner
+   * starts where this one stopped. A drain that times out or a commit that fails stops the link (it
+   * restarts from committed state; exactly-once aborts what it had open).
+   */
+  async #release(partitions: readonly string[]): Promise<void> {
+    for (const key of partitions) this.#owned.delete(key)
+    if (this.#stopping) {
+      // The stop drains and commits every partition; the group hears of it afterwards.
+      await this.#finalCommitted.promise
+      return
+    }
+    const copiers = partitions.flatMap(key => this.#copiers.get(key) ?? [])
+    const drained = await withinDeadline(
+      Promise.all(copiers.map(c => c.drain())),
+      performance.now() + this.config.drainTimeoutMs
+    )
+    if (!drained.inTime) {
+      for (const copier of copiers) copier.abandon()
+      throw new KdrError(
+        'KDR_ERR_RUNTIME',
+        `link ${this.config.name}: partitions moving to another worker did not finish their writes within drainTimeoutMs (${this.config.drainTimeoutMs} ms); restarting from committed state`,
+        { cluster: this.config.target }
+      )
+    }
+    await this.commit()
+    for (const copier of copiers) {
+      this.#copiers.delete(partitionKey(copier.topic, copier.partition))
+      this.#lanes.unassign(copier)
+    }
+    this.#log.info({ partitions: partitions.length, owned: this.#owned.size }, 'worker group: partitions released')
+  }
+
+  /** The group's leader refused this worker (its configuration of the link differs): it stops, not restarted. */
+  #refused(reason: string): void {
+    const error = new KdrError(
+      'KDR_ERR_CONFIG',
+      `link ${this.config.name}: worker ${this.worker} was refused by the worker group ${this.#workers.groupId}: ${reason}`,
+      { cluster: this.config.target }
+    )
+    this.#log.error({ group: this.#workers.groupId }, error.message)
+    this.#failWith(error)
+  }
+
+  /** The membership failed (coordinator unreachable past the join's bound, a release that failed). */
+  #membershipFailed(cause: unknown): void {
+    const error = KdrError.is(cause)
+      ? cause
+      : new KdrError(
+          'KDR_ERR_RUNTIME',
+          `link ${this.config.name}: worker group ${this.#workers.groupId}: ${describeCause(cause)}`,
+          { cluster: this.config.target },
+          { cause }
+        )
+    this.#failWith(error)
+  }
+
+  /** Before the first generation: start() fails with it. After: the link stops and onFailed decides. */
+  #failWith(error: KdrError): void {
+    if (this.#state === 'starting') {
+      this.#firstGeneration.reject(error)
+      return
+    }
+    if (this.#stopping) return
+    this.#error = error.message
+    void this.stop().then(() => this.onFailed(error))
+  }
+
+  /** The delivery (delivery.ts); exactly-once initialises its slot's transactional ids. */
+  async #startDelivery(slot: number): Promise<void> {
     const config = this.config
-    this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
+    this.#slot = slot
     if (config.delivery === 'exactly-once') {
-      const delivery = new TransactionalDelivery(this.#targetConnection, config, this.#log, error =>
-        this.#onTransactionFailed(error)
+      const delivery = new TransactionalDelivery(
+        this.#targetConnection,
+        config,
+        this.#log,
+        error => this.#onTransactionFailed(error),
+        undefined,
+        slot
       )
       delivery.boundary.onFull = () => this.#commitNow?.()
       this.#delivery = delivery
     } else {
-      this.#delivery = new IdempotentDelivery(this.#targetConnection, this.#producer)
+      this.#delivery = new IdempotentDelivery(this.#targetConnection, this.#producer!)
     }
-    this.#commits = new CommitCycle(config.name, this.#delivery, this.#producer, this.#copiers, this.#log)
+    this.#commits = new CommitCycle(config.name, this.#delivery, this.#producer!, this.#copiers, this.#log, () => ({
+      worker: this.worker,
+      generation: this.#workers.current.generation
+    }))
     await this.#delivery.start()
     this.#checkNotStopping()
   }
@@ -397,15 +616,25 @@ export class LinkReplicator {
         await this.#renewLease()
       })
     ]
+    // Topic, config and schema sync run on the group's leader only (a non-leader still looks at the
+    // topics, to follow re-created or deleted ones it copies). Checkpoints run on every worker, each
+    // for the partitions it copies: only their copier knows the copies not committed yet.
+    const leader = (): boolean => this.#workers.current.leader
     this.#loops = [
       ...this.#lanes.run(),
       ...this.#stateLoops,
       this.#every(config.sync.topicsIntervalMs, () => this.#syncTopics(false)),
       ...(this.#schemaSync === null
         ? []
-        : [this.#every(config.schemas!.intervalMs, async () => void (await this.#schemaSync!.syncAll()))]),
+        : [
+            this.#every(config.schemas!.intervalMs, async () => {
+              if (leader()) await this.#schemaSync!.syncAll()
+            })
+          ]),
       this.#every(ROUND_TRIP_PROBE_MS, () => this.#lanes.probeRoundTrip()),
-      this.#every(config.sync.configsIntervalMs, () => this.#topicSync!.syncConfigs()),
+      this.#every(config.sync.configsIntervalMs, async () => {
+        if (leader()) await this.#topicSync!.syncConfigs()
+      }),
       this.#every(config.checkpointIntervalMs, async () => {
         if (this.#fenceReader.fence === null) await this.checkpoint()
       })
@@ -431,6 +660,12 @@ export class LinkReplicator {
     const deadline = performance.now() + this.config.drainTimeoutMs
     this.#timers.abort()
     this.#lanes.stop()
+    // A start waiting for its first generation ends now.
+    this.#firstGeneration.reject(
+      new KdrError('KDR_ERR_RUNTIME', `link ${this.config.name} was stopped while starting`, {
+        cluster: this.config.target
+      })
+    )
     // A start in progress ends at its next step (it checks #stopping); its clients are closed below.
     if (this.#starting !== null)
       await withinDeadline(
@@ -471,6 +706,9 @@ export class LinkReplicator {
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
     if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
+    // Only now may the group hand this worker's partitions to another: it starts from what was committed.
+    this.#finalCommitted.resolve()
+    await withinDeadline(this.#workers.stop(), performance.now() + CLOSE_MS)
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
     await withinDeadline(
       Promise.allSettled([
@@ -574,7 +812,10 @@ export class LinkReplicator {
         committed,
         partitions: [...this.#copiers.values()].map(c => c.status()),
         schemas: this.#schemaSync?.state() ?? null,
-        clusterIds: this.#origins?.ids ?? null
+        clusterIds: this.#origins?.ids ?? null,
+        worker: this.worker,
+        generation: this.#workers.current.generation,
+        members: this.#workers.current.members
       })
     ])
   }
@@ -597,41 +838,66 @@ export class LinkReplicator {
       lastCommitAt: this.#commits?.lastCommitAt ?? null,
       schemas: this.#schemaSync?.state() ?? null,
       groups: groupStatus(this.#checkpoints?.checkpoints ?? []),
+      worker: {
+        id: this.worker,
+        group: this.#workers.groupId,
+        generation: this.#workers.current.generation,
+        leader: this.#workers.current.leader,
+        slot: this.#workers.current.slot,
+        members: [...this.#workers.current.members],
+        owned: this.#owned.size
+      },
       partitions: [...this.#copiers.values()]
-        .map(c => c.status())
+        .map(c => ({ ...c.status(), worker: this.worker }))
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     }
   }
 
+  /**
+   * One topic pass. The leader (and every worker at start) creates and grows target topics; the
+   * others only look. New partitions make the leader ask for a new generation to share them.
+   */
   async #syncTopics(initial: boolean): Promise<void> {
     const sync = this.#topicSync!
-    const result = await sync.syncTopics()
+    const leads = initial || this.#workers.current.leader
+    const before = this.#assignable().length
+    const result = await sync.syncTopics({ create: leads })
     for (const topic of result.topics) {
+      if (initial) this.#initialTopics.add(topic.source)
       // A topic id that differs from what a copier reads means the topic was deleted and re-created,
       // whether or not a sync pass saw it missing in between.
       for (const copier of this.#copiers.values()) {
         if (copier.topic === topic.source && copier.topicId !== topic.topicId)
           copier.sourceRecreated(copier.topicId, topic.topicId)
       }
-      await this.#ensureCopiers(topic, initial)
+      if (!initial) await this.#ensureCopiers(topic)
     }
     for (const topic of result.deleted) {
       for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceDeleted()
     }
+    if (!initial && this.#workers.current.leader && this.#assignable().length > before) this.#workers.rejoin()
   }
 
-  /** Starts a copier for each partition of `topic` that has none yet. */
-  async #ensureCopiers(topic: ReplicatedTopic, initial: boolean): Promise<void> {
+  /** Starts a copier for each partition of `topic` this worker owns and has no copier for yet. */
+  async #ensureCopiers(topic: ReplicatedTopic): Promise<void> {
     const missing: number[] = []
-    for (let p = 0; p < topic.partitions; p++) if (!this.#copiers.has(partitionKey(topic.source, p))) missing.push(p)
+    for (let p = 0; p < topic.partitions; p++) {
+      const key = partitionKey(topic.source, p)
+      if (this.#owned.has(key) && !this.#copiers.has(key)) missing.push(p)
+    }
     if (missing.length === 0) return
-    const known = this.#copiers.size > 0 && [...this.#copiers.values()].some(c => c.topic === topic.source)
     // Partitions without stored progress: startFrom applies to topics seen at start-up; a topic or
     // partition that appears later is copied from its beginning, so nothing written to it is missed.
-    const spec = initial && !known && this.config.startFrom === 'latest' ? 'latest' : 'earliest'
+    const spec =
+      this.#initialTopics.has(topic.source) && this.config.startFrom === 'latest' && !this.#started
+        ? 'latest'
+        : 'earliest'
     const startOffsets = await this.#sourceAdmin!.listOffsets(topic.source, missing, spec)
     for (const partition of missing) {
-      const stored = this.#stored.get(partitionKey(topic.source, partition))
+      const key = partitionKey(topic.source, partition)
+      // Released meanwhile (listOffsets took a while): nothing to start.
+      if (!this.#owned.has(key) || this.#copiers.has(key) || this.#stopping) continue
+      const stored = this.#stored.get(key)
       const progress = stored?.progress ?? null
       const { offset, recreatedFrom } = resumePoint(
         progress,
@@ -650,7 +916,7 @@ export class LinkReplicator {
         {
           boundary: this.#delivery!.boundary,
           deadLetters: this.#producer!,
-          mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid()
+          mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid() && this.#workers.holds()
         },
         this.#log,
         topic.source,
@@ -664,7 +930,7 @@ export class LinkReplicator {
         }
       )
       copier.onSpace = () => this.#lanes.wake()
-      this.#copiers.set(partitionKey(topic.source, partition), copier)
+      this.#copiers.set(key, copier)
       this.#lanes.assign(copier)
       if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
       this.#log.info(

@@ -5,6 +5,7 @@ import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { RoutePlan } from '../core/routes.ts'
 import { LinkReplicator } from './link-replicator.ts'
+import { type WorkerIdentity, defaultWorkerIdentity } from './link-workers.ts'
 
 /** A link failing again within this time after a restart counts as failing in a row. */
 const RESET_AFTER_MS = 120_000
@@ -32,7 +33,16 @@ export class Replicator {
   /** One route per (origin, target) over every link of the config: which copied records each link copies. */
   readonly #routes: RoutePlan
 
-  constructor(config: KafkaDrConfig, log: Logger, events: EngineEvents = NO_EVENTS) {
+  /** Who this process is in the links' worker groups (docs/scale-out.md). */
+  readonly identity: WorkerIdentity
+
+  constructor(
+    config: KafkaDrConfig,
+    log: Logger,
+    events: EngineEvents = NO_EVENTS,
+    identity: WorkerIdentity = defaultWorkerIdentity()
+  ) {
+    this.identity = identity
     this.#config = config
     this.#log = log
     this.#events = events
@@ -47,7 +57,8 @@ export class Replicator {
       this.#log,
       this.#config.registries,
       this.#events,
-      this.#routes.linkRouting(link.source, link.target)
+      this.#routes.linkRouting(link.source, link.target),
+      { workers: this.#config.workers, identity: this.identity }
     )
     replicator.onFailed = error => this.#restartFailed(replicator, error)
     return replicator
@@ -146,5 +157,6 @@ export class Replicator {
  */
 function givesUp(error: unknown): boolean {
   if (error instanceof TransactionError) return error.kind === 'fatal'
-  return KdrError.is(error) && error.code === 'KDR_ERR_FENCED'
+  // Fenced: failed over. Config: refused by the worker group (this process's configuration differs).
+  return KdrError.is(error) && (error.code === 'KDR_ERR_FENCED' || error.code === 'KDR_ERR_CONFIG')
 }

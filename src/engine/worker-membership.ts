@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type WorkerAssignment } from '../core/worker-metadata.ts'
-import { describeCause } from '../errors.ts'
+import { KdrError, describeCause } from '../errors.ts'
 import { type HeartbeatAnswer, type Joined } from '../kafka/worker-group.ts'
 import { type Logger } from '../observability/logger.ts'
 
@@ -25,11 +25,22 @@ export interface MembershipGroup {
   leave(reason: string): Promise<void>
 }
 
+/** What a worker learns in each generation besides its partitions. */
+export interface Generation {
+  generation: number
+  /** This worker's writer slot (core/group-plan.ts). */
+  slot: number
+  /** Worker ids of the generation's members, the leader first. */
+  members: readonly string[]
+  /** Whether this worker leads the group: it runs the link's sync loops. */
+  leader: boolean
+}
+
 export interface PartitionOwner {
   /** Stops copying these partitions and commits their progress; resolves once none of them writes. */
   release(partitions: readonly string[]): Promise<void>
   /** Starts copying `partitions` (possibly none) from stored progress; all it owns run under `generation`. */
-  acquire(partitions: readonly string[], generation: number): Promise<void>
+  acquire(partitions: readonly string[], generation: Generation): Promise<void>
   /** The leader refused this worker (its configuration differs): it must stop, saying why. */
   refuse(reason: string): void
 }
@@ -49,6 +60,11 @@ export class WorkerMembership {
   readonly #log: Logger
   #owned: string[] = []
   #generation = -1
+  /** performance.now() of the last answer from the coordinator that kept this worker a member. */
+  #lastGood = -Infinity
+  /** Set by rejoin(): the heartbeat loop ends and the worker joins again (new partitions to share). */
+  #rejoin: (() => void) | null = null
+  #rejoinAsked = false
 
   constructor(group: MembershipGroup, owner: PartitionOwner, options: MembershipOptions, log: Logger) {
     this.#group = group
@@ -66,17 +82,42 @@ export class WorkerMembership {
     return this.#generation
   }
 
+  /**
+   * Whether this worker may still write: the coordinator answered within the session timeout less one
+   * heartbeat interval, so it cannot have given this worker's partitions to another one yet. A worker
+   * paused (SIGSTOP, a long GC) past that stops writing the moment it runs again, before it learns it
+   * was evicted; under at-least-once this is what keeps a single writer.
+   */
+  holds(): boolean {
+    return performance.now() - this.#lastGood < this.#options.sessionTimeoutMs - this.#options.heartbeatIntervalMs
+  }
+
+  /** Asks for a new generation (the leader found partitions to share): joins again after the current step. */
+  rejoin(): void {
+    this.#rejoinAsked = true
+    this.#rejoin?.()
+  }
+
   /** Runs until `signal` aborts or the leader refuses this worker; then releases what it owns. */
   async run(signal: AbortSignal): Promise<'stopped' | 'refused'> {
+    let refused = false
     try {
       while (!signal.aborted) {
+        this.#rejoinAsked = false
         const joined = await this.#group.join()
+        this.#lastGood = performance.now()
         const assignment = this.#options.decode(joined.assignment)
         if (assignment.refused !== null) {
           this.#owner.refuse(assignment.refused)
+          refused = true
           return 'refused'
         }
-        const released = await this.#apply(assignment.partitions, joined.generation)
+        const released = await this.#apply(assignment.partitions, {
+          generation: joined.generation,
+          slot: assignment.slot,
+          members: assignment.members,
+          leader: joined.isLeader
+        })
         this.#log.info(
           {
             generation: joined.generation,
@@ -87,18 +128,20 @@ export class WorkerMembership {
           'worker group: assignment applied'
         )
         // Released partitions wait for their new owner: the next round hands them over.
-        if (released > 0) continue
+        if (released > 0 || this.#rejoinAsked) continue
         await this.#heartbeatUntilRebalance(signal)
       }
       return 'stopped'
     } finally {
       await this.#releaseAll()
-      if (this.#options.leaveOnStop) await this.#group.leave('kafka-dr worker stopped').catch(() => {})
+      // A refused worker leaves too: the group must not wait for it in the next rebalance.
+      if (this.#options.leaveOnStop || refused)
+        await this.#group.leave(refused ? 'kafka-dr worker refused' : 'kafka-dr worker stopped').catch(() => {})
     }
   }
 
   /** Release before acquire; returns how many partitions were released. */
-  async #apply(assigned: readonly string[], generation: number): Promise<number> {
+  async #apply(assigned: readonly string[], generation: Generation): Promise<number> {
     const next = new Set(assigned)
     const lost = this.#owned.filter(p => !next.has(p))
     if (lost.length > 0) {
@@ -109,7 +152,7 @@ export class WorkerMembership {
     const gained = assigned.filter(p => !had.has(p))
     await this.#owner.acquire(gained, generation)
     this.#owned = [...this.#owned, ...gained]
-    this.#generation = generation
+    this.#generation = generation.generation
     return lost.length
   }
 
@@ -117,16 +160,23 @@ export class WorkerMembership {
     const { heartbeatIntervalMs, sessionTimeoutMs } = this.#options
     // Past this without a good heartbeat the coordinator may have evicted this worker.
     const giveUpAfter = sessionTimeoutMs - heartbeatIntervalMs
-    let lastGood = performance.now()
-    while (!signal.aborted) {
-      await sleep(heartbeatIntervalMs, undefined, { signal }).catch(() => {})
-      if (signal.aborted) return
+    while (!signal.aborted && !this.#rejoinAsked) {
+      const wait = new AbortController()
+      const stop = (): void => wait.abort()
+      signal.addEventListener('abort', stop, { once: true })
+      this.#rejoin = stop
+      await sleep(heartbeatIntervalMs, undefined, { signal: wait.signal }).catch(() => {})
+      signal.removeEventListener('abort', stop)
+      this.#rejoin = null
+      if (signal.aborted || this.#rejoinAsked) return
       try {
         const answer = await this.#group.heartbeat()
         if (answer !== 'ok') return
-        lastGood = performance.now()
+        this.#lastGood = performance.now()
       } catch (error) {
-        const silentMs = performance.now() - lastGood
+        // Another process took this worker's id: not a passing failure.
+        if (KdrError.is(error) && error.code === 'KDR_ERR_CONFIG') throw error
+        const silentMs = performance.now() - this.#lastGood
         this.#log.warn({ err: describeCause(error), silentMs: Math.round(silentMs) }, 'worker group: heartbeat failed')
         if (silentMs >= giveUpAfter) {
           this.#log.warn(

@@ -7,6 +7,7 @@ import { translateOffset } from '../core/translate.ts'
 import { CatchUpProgress, describeProgress } from '../core/progress.ts'
 import { KdrError } from '../errors.ts'
 import { LinkReplicator } from '../engine/link-replicator.ts'
+import { defaultWorkerIdentity } from '../engine/link-workers.ts'
 import { storedOrigins } from '../engine/origin-ids.ts'
 import { type OriginFilter } from '../core/origin-filter.ts'
 import { RoutePlan } from '../core/routes.ts'
@@ -270,7 +271,10 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
     }
     await writeState(producer1!, seeds)
     const log = options.log ?? createLogger({ level: 'warn', secrets: config.secrets })
-    const replicator = new LinkReplicator(reverse, config.clusters, log, config.registries)
+    const replicator = new LinkReplicator(reverse, config.clusters, log, config.registries, undefined, null, {
+      workers: config.workers,
+      identity: defaultWorkerIdentity()
+    })
     await replicator.start()
     try {
       const deadline = Date.now() + (options.catchUpTimeoutMs ?? 120_000)

@@ -4,7 +4,8 @@ import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import { KafkaAdmin, PartitionFetcher, RecordProducer } from '../kafka/index.ts'
+import { KafkaAdmin, PartitionFetcher, RecordProducer, fenceTransactionalIds } from '../kafka/index.ts'
+import { linkTransactionalIds } from '../core/transactional-ids.ts'
 import {
   type FailoverDocument,
   type FailoverPoint,
@@ -15,8 +16,7 @@ import {
   loadLinkState,
   writeState
 } from '../state/index.ts'
-import { FenceWatch, seenHeartbeat } from './fence-watch.ts'
-import { fenceLinkTransactions } from './transaction-fence.ts'
+import { GroupFenceWatch, seenHeartbeat } from './fence-watch.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromState } from './translate.ts'
 
@@ -170,8 +170,18 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       { kind: 'fence', link: link.name, value: { failoverId: id, at: fenceAt } }
     ])
     await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
-    // exactly-once: the hard fence, after the document (transaction-fence.ts).
-    const transactions = await fenceLinkTransactions(target, link)
+    // exactly-once: the hard fence, after the document, on every writer slot's ids (kafka/transaction-fence.ts):
+    // every worker of a scaled-out link is fenced, whichever slot it holds.
+    const transactions =
+      link.delivery === 'exactly-once'
+        ? await fenceTransactionalIds(
+            target,
+            linkTransactionalIds(link.name, config.workers.maxWorkers),
+            link.transaction.timeoutMs,
+            `link ${link.name}`,
+            `kafka-dr-failover-${link.name}`
+          )
+        : []
     if (transactions.length > 0) say(`fenced transactional ids: ${transactions.map(t => t.transactionalId).join(', ')}`)
     const replicator = await waitForFence(target, link.name, state, fenceOffset!, options.fenceTimeoutMs ?? 30_000)
     await record('fence', { replicator, fenceOffset: String(fenceOffset), transactions })
@@ -360,12 +370,11 @@ async function waitForFence(
   timeoutMs: number
 ): Promise<Record<string, unknown>> {
   const initial = before.documents.get('heartbeat')
-  // The heartbeat of the first read lies before the fence; its exact offset does not matter.
-  const watch = new FenceWatch(
-    fenceOffset,
-    initial === undefined ? null : seenHeartbeat(-1n, initial),
-    performance.now()
-  )
+  // Every worker of the link (docs/scale-out.md); the heartbeat of the first read lies before the
+  // fence, its exact offset does not matter.
+  const watch = new GroupFenceWatch(fenceOffset)
+  if (initial !== undefined)
+    watch.observe(initial.worker, initial.members, seenHeartbeat(-1n, initial), performance.now())
   const started = performance.now()
   // Heartbeats are never written in a transaction: read_uncommitted is not held back by open ones.
   const fetcher = new PartitionFetcher(
@@ -380,7 +389,7 @@ async function waitForFence(
       let error: string | null = null
       try {
         offset = await readHeartbeats(fetcher, link, offset, (at, value) =>
-          watch.observe(seenHeartbeat(at, value), performance.now())
+          watch.observe(value.worker, value.members, seenHeartbeat(at, value), performance.now())
         )
       } catch (cause) {
         error = describeCause(cause)

@@ -110,3 +110,57 @@ export function seenHeartbeat(offset: bigint, value: HeartbeatDocument): SeenHea
     committed: value.committed
   }
 }
+
+/**
+ * The verdict for every worker of a scaled-out link (docs/scale-out.md): one FenceWatch per worker id.
+ * Each heartbeat names the members of its writer's group generation; a member not heard from yet
+ * counts as running from the moment it is named, so it must acknowledge the fence or go stale like
+ * any other. Done when every worker's verdict is.
+ */
+export class GroupFenceWatch {
+  readonly #fenceOffset: bigint
+  readonly #staleIntervals: number
+  readonly #watches = new Map<string, FenceWatch>()
+
+  constructor(fenceOffset: bigint, staleIntervals = STALE_HEARTBEAT_INTERVALS) {
+    this.#fenceOffset = fenceOffset
+    this.#staleIntervals = staleIntervals
+  }
+
+  /** A heartbeat of `worker`, naming the members of its generation, read at `seenAt` (monotonic ms). */
+  observe(worker: string, members: readonly string[], heartbeat: SeenHeartbeat, seenAt: number): void {
+    let watch = this.#watches.get(worker)
+    if (watch === undefined) {
+      watch = new FenceWatch(this.#fenceOffset, heartbeat, seenAt, this.#staleIntervals)
+      this.#watches.set(worker, watch)
+    } else watch.observe(heartbeat, seenAt)
+    for (const member of members) {
+      if (this.#watches.has(member)) continue
+      const named: SeenHeartbeat = {
+        offset: -1n,
+        state: 'running',
+        host: `worker ${member}`,
+        pid: 0,
+        intervalMs: heartbeat.intervalMs,
+        committed: true
+      }
+      this.#watches.set(member, new FenceWatch(this.#fenceOffset, named, seenAt, this.#staleIntervals))
+    }
+  }
+
+  get staleAfterMs(): number {
+    return Math.max(0, ...[...this.#watches.values()].map(w => w.staleAfterMs))
+  }
+
+  verdict(readStartedAt: number): FenceVerdict {
+    if (this.#watches.size === 0) return { done: true, replicator: { replicator: 'none seen' } }
+    const done: Record<string, unknown> = {}
+    for (const [worker, watch] of this.#watches) {
+      const verdict = watch.verdict(readStartedAt)
+      if (!verdict.done) return verdict
+      done[worker] = verdict.replicator
+    }
+    const only = [...Object.values(done)]
+    return { done: true, replicator: only.length === 1 ? (only[0] as Record<string, unknown>) : { workers: done } }
+  }
+}

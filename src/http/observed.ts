@@ -1,5 +1,6 @@
 import { type HttpConfig, type KafkaDrConfig } from '../config/index.ts'
 import { Replicator } from '../engine/replicator.ts'
+import { defaultWorkerIdentity } from '../engine/link-workers.ts'
 import { status } from '../failover/status.ts'
 import { type Logger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
@@ -19,24 +20,34 @@ export interface ObservedReplicator {
 export async function startObserved(
   config: KafkaDrConfig,
   log: Logger,
-  http: HttpConfig | null
+  http: HttpConfig | null,
+  /** --worker-id: this process's id in the links' worker groups (default host-pid). */
+  workerId?: string
 ): Promise<ObservedReplicator> {
   let replicator: Replicator | null = null
   const metrics = new Metrics(() => replicator?.status() ?? [])
-  const running = new Replicator(config, log, metrics)
-  replicator = running
   const server =
     http === null
       ? null
       : await startHttpServer({
           ...http,
           metrics,
-          links: () => running.status(),
+          links: () => replicator?.status() ?? [],
           status: () => status(config),
           log,
           secrets: config.secrets
         })
-  log.info({ config: config.origin, links: config.links.map(l => l.name) }, 'starting')
+  const identity =
+    workerId === undefined
+      ? defaultWorkerIdentity(server?.url ?? null)
+      : { worker: workerId, http: server?.url ?? null, named: true }
+  metrics.setWorker(identity.worker)
+  const running = new Replicator(config, log, metrics, identity)
+  replicator = running
+  log.info(
+    { config: config.origin, links: config.links.map(l => l.name), worker: identity.worker, http: server?.url ?? null },
+    'starting'
+  )
   await running.start()
   return {
     replicator: running,

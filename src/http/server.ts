@@ -21,7 +21,7 @@ import { version } from '../version.ts'
  *
  *   GET /metrics      Prometheus text format
  *   GET /healthz      200 while the process runs
- *   GET /readyz       200 when every link runs and no partition is stopped, else 503 (JSON names why)
+ *   GET /readyz       200 when every link runs, holds its worker group assignment and no partition is stopped, else 503 (JSON names why)
  *   GET /api/status   what `kafka-dr status --json` prints
  *   GET /api/dashboard the live state the dashboard polls (per link: totals, partitions, groups, schemas)
  *   GET /              the dashboard (ui/; static files need no token, the data they fetch does)
@@ -97,6 +97,8 @@ export function dashboardLink(l: LinkStatus, now: number): Record<string, unknow
     state: l.state,
     error: l.error,
     failover: l.state === 'fenced' ? 'fenced by failover: this link does not write until failback' : null,
+    // Scale-out: this worker's place in the link's worker group; its partitions are listed below.
+    worker: l.worker ?? null,
     records,
     bytes,
     lagRecords: lag,
@@ -179,11 +181,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       case '/readyz': {
         const links = options.links().map(l => {
           const stopped = l.partitions.filter(p => p.state !== 'running')
+          // Scale-out: ready once this worker holds its assignment (a copier for each partition it owns).
+          const holds = l.worker === undefined || (l.worker.generation >= 0 && l.partitions.length >= l.worker.owned)
           return {
             link: l.link,
             state: l.state,
             error: l.error,
-            ready: l.state === 'running' && stopped.length === 0,
+            ...(l.worker === undefined
+              ? {}
+              : { worker: l.worker.id, generation: l.worker.generation, partitions: l.worker.owned }),
+            ready: l.state === 'running' && stopped.length === 0 && holds,
             stoppedPartitions: stopped.map(p => ({
               topic: p.topic,
               partition: p.partition,

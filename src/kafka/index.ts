@@ -42,3 +42,4 @@ export {
   type RangeShortfall,
   type ReadRangeOptions
 } from './range-reader.ts'
+export { fenceTransactionalIds, type FencedId } from './transaction-fence.ts'

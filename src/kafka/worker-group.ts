@@ -1,4 +1,11 @@
-import { type Connection, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5 } from '@platformatic/kafka'
+import {
+  type Connection,
+  describeGroupsV5,
+  heartbeatV4,
+  joinGroupV9,
+  leaveGroupV5,
+  syncGroupV5
+} from '@platformatic/kafka'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff } from '../core/backoff.ts'
 import { KdrError, describeCause } from '../errors.ts'
@@ -37,8 +44,11 @@ export interface WorkerGroupOptions {
   rebalanceTimeoutMs: number
   /** This member's metadata, read at every join (it carries what the member owns now). */
   metadata: () => Buffer
-  /** Leader only: each member's assignment, by member id (members left out get an empty one). */
-  assign: (members: readonly GroupMember[], generation: number) => Map<string, Buffer>
+  /**
+   * Leader only: each member's assignment, by member id (members left out get an empty one). Runs
+   * between JoinGroup and SyncGroup: nobody gets the new generation's assignment before it resolves.
+   */
+  assign: (members: readonly GroupMember[], generation: number) => Map<string, Buffer> | Promise<Map<string, Buffer>>
 }
 
 export interface Joined {
@@ -54,7 +64,12 @@ export interface Joined {
 export type HeartbeatAnswer = 'ok' | 'rebalance' | 'rejoin'
 
 /** Answers after which the member must join again with a new member id. */
-const REJOIN_AS_NEW = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
+const REJOIN_AS_NEW = new Set(['UNKNOWN_MEMBER_ID'])
+/**
+ * Another process joined with this worker's id (KIP-345): the newer one owns the id. This one must
+ * stop; joining again would fence the other in turn, and the two would take turns forever.
+ */
+const FENCED_INSTANCE = 'FENCED_INSTANCE_ID'
 /** Answers after which the member joins again with its member id (a rebalance is under way). */
 const REJOIN = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION'])
 const COORDINATOR_MOVED = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS'])
@@ -105,6 +120,7 @@ export class WorkerGroup {
         continue // member id assigned, or the leader's SyncGroup came too late: join again at once
       } catch (error) {
         const name = errorNameInChain(error)
+        if (name === FENCED_INSTANCE) throw this.#fencedInstance(error)
         if (name !== undefined && REJOIN_AS_NEW.has(name)) this.#memberId = ''
         const retriable =
           name === undefined || COORDINATOR_MOVED.has(name) || REJOIN.has(name) || REJOIN_AS_NEW.has(name)
@@ -150,14 +166,14 @@ export class WorkerGroup {
     const isLeader = joined.leader === joined.memberId
     const assignments = isLeader
       ? [
-          ...this.options.assign(
+          ...(await this.options.assign(
             joined.members.map(m => ({
               memberId: m.memberId,
               instanceId: m.groupInstanceId ?? null,
               metadata: m.metadata
             })),
             joined.generationId
-          )
+          ))
         ].map(([memberId, assignment]) => ({
           memberId,
           assignment
@@ -197,6 +213,7 @@ export class WorkerGroup {
       return 'ok'
     } catch (error) {
       const name = errorNameInChain(error)
+      if (name === FENCED_INSTANCE) throw this.#fencedInstance(error)
       if (name !== undefined && REJOIN.has(name)) return 'rebalance'
       if (name !== undefined && REJOIN_AS_NEW.has(name)) {
         this.#memberId = ''
@@ -225,6 +242,31 @@ export class WorkerGroup {
     this.#generation = -1
   }
 
+  /** Static members of the group (instance id and member id), as the coordinator lists them. */
+  async staticMembers(): Promise<{ instanceId: string; memberId: string }[]> {
+    this.#throwIfClosed()
+    const coordinator = await this.#findCoordinator()
+    const described = await describeGroupsV5.api.async(coordinator, [this.options.groupId], false)
+    return (described.groups[0]?.members ?? []).flatMap(m =>
+      m.groupInstanceId == null ? [] : [{ instanceId: m.groupInstanceId, memberId: m.memberId }]
+    )
+  }
+
+  /**
+   * Removes static members by instance id (KIP-345; as Kafka's Admin removeMembersFromConsumerGroup
+   * does): a worker that restarted evicts its dead predecessors instead of waiting a session timeout.
+   */
+  async evict(instanceIds: readonly string[], reason: string): Promise<void> {
+    if (instanceIds.length === 0) return
+    this.#throwIfClosed()
+    const coordinator = await this.#findCoordinator()
+    await leaveGroupV5.api.async(
+      coordinator,
+      this.options.groupId,
+      instanceIds.map(groupInstanceId => ({ memberId: '', groupInstanceId, reason }))
+    )
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     await this.#client.close()
@@ -240,6 +282,15 @@ export class WorkerGroup {
       throw new KdrError('KDR_ERR_KAFKA_CONNECT', `worker group ${this.options.groupId}: closed`, {
         cluster: this.cluster
       })
+  }
+
+  #fencedInstance(cause: unknown): KdrError {
+    return new KdrError(
+      'KDR_ERR_CONFIG',
+      `worker group ${this.options.groupId}: another process joined with this worker's id ${this.options.instanceId}; give each process its own --worker-id (this one stops)`,
+      { cluster: this.cluster },
+      { cause }
+    )
   }
 
   #error(what: string, cause: unknown): KdrError {

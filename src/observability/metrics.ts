@@ -113,8 +113,25 @@ export class Metrics implements EngineEvents {
       '1 for every link this process runs (set on each scrape, with every status-derived metric).',
       ['link']
     )
+    const workerPartitions = gauge(
+      'kafka_dr_worker_partitions',
+      "Partitions of the link this worker copies (its share of the link's worker group).",
+      ['link']
+    )
+    const workerLeader = gauge(
+      'kafka_dr_worker_leader',
+      "1 when this worker leads the link's worker group (it runs the topic, config and schema sync).",
+      ['link']
+    )
+    const workerMembers = gauge('kafka_dr_worker_members', "Workers in the link's worker group.", ['link'])
+    const workerGeneration = gauge(
+      'kafka_dr_worker_generation',
+      "The worker group's generation this worker holds its partitions in (it grows at each rebalance).",
+      ['link']
+    )
     this.#refresh = () => {
       const now = Date.now()
+      for (const g of [workerPartitions, workerLeader, workerMembers, workerGeneration]) g.reset()
       for (const g of [lagRecords, lagBytes, lagSeconds, partitionState, linkState, checkpointAge, checkpointExact]) {
         g.reset()
       }
@@ -124,6 +141,12 @@ export class Metrics implements EngineEvents {
       up.reset()
       for (const l of status()) {
         up.set({ link: l.link }, 1)
+        if (l.worker !== undefined) {
+          workerPartitions.set({ link: l.link }, l.worker.owned)
+          workerLeader.set({ link: l.link }, l.worker.leader ? 1 : 0)
+          workerMembers.set({ link: l.link }, l.worker.members.length)
+          workerGeneration.set({ link: l.link }, l.worker.generation)
+        }
         linkState.set({ link: l.link, state: l.state }, 1)
         for (const p of l.partitions) {
           const labels = { link: l.link, topic: p.topic, partition: String(p.partition) }
@@ -153,6 +176,11 @@ export class Metrics implements EngineEvents {
         }
       }
     }
+  }
+
+  /** Every metric carries this process's worker id (scale-out: several workers export the same series). */
+  setWorker(worker: string): void {
+    this.registry.setDefaultLabels({ worker })
   }
 
   produced(link: string, seconds: number): void {

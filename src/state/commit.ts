@@ -23,7 +23,13 @@ export interface CommitPart {
  * progress they support (with the target end of the copies). Bounded by the partitions that moved:
  * old-format run records are deleted apart (deleteLegacyRuns), never in a commit's batch.
  */
-export function commitEntries(link: string, sourceClusterId: string, parts: readonly CommitPart[]): StateEntry[] {
+export function commitEntries(
+  link: string,
+  sourceClusterId: string,
+  parts: readonly CommitPart[],
+  /** Who commits (scale-out): stored with each progress record, shown by `status`. */
+  writer: { worker: string; generation: number } | null = null
+): StateEntry[] {
   const now = Date.now()
   const entries: StateEntry[] = []
   for (const part of parts) {
@@ -40,7 +46,8 @@ export function commitEntries(link: string, sourceClusterId: string, parts: read
         sourceClusterId,
         updatedAt: now,
         targetEnd: part.copies.targetEnd,
-        lastCopied: part.copies.lastCopied
+        lastCopied: part.copies.lastCopied,
+        ...(writer === null ? {} : writer)
       }
     })
   }

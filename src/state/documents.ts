@@ -48,6 +48,12 @@ export interface HeartbeatDocument {
   schemas: HeartbeatSchemas | null
   /** alias -> Kafka cluster id of the origins the link's routes name; null without routes. */
   clusterIds: Record<string, string> | null
+  /** The worker that wrote it (scale-out: docs/scale-out.md); older versions: `host:pid`. */
+  worker: string
+  /** The worker group's generation the writer was in; -1 before it joined (and in older versions). */
+  generation: number
+  /** Worker ids of that generation's members, the leader first: failover waits for each of them. */
+  members: string[]
 }
 
 export interface StoppedPartition {
@@ -98,7 +104,10 @@ function encodeHeartbeat(doc: HeartbeatDocument): JsonObject {
             subjects: doc.schemas.subjects
           }
         }),
-    ...(doc.clusterIds === null ? {} : { clusterIds: doc.clusterIds })
+    ...(doc.clusterIds === null ? {} : { clusterIds: doc.clusterIds }),
+    worker: doc.worker,
+    generation: doc.generation,
+    members: doc.members
   }
 }
 
@@ -121,8 +130,18 @@ export function decodeHeartbeat(value: unknown): HeartbeatDocument {
       }
     }),
     schemas: f.has('schemas') ? decodeSchemas(f.object('schemas')) : null,
-    clusterIds: f.has('clusterIds') ? stringMap(f.object('clusterIds')) : null
+    clusterIds: f.has('clusterIds') ? stringMap(f.object('clusterIds')) : null,
+    worker: f.has('worker') ? f.string('worker') : `${f.string('host')}:${f.integer('pid')}`,
+    generation: f.has('generation') ? f.integer('generation') : -1,
+    members: f.has('members') ? stringList(f, 'members') : []
   }
+}
+
+function stringList(f: Fields, name: string): string[] {
+  return f.array(name).map((x, i) => {
+    if (typeof x !== 'string') throw new StateFormatError(`heartbeat document: ${name}[${i}] must be a string`)
+    return x
+  })
 }
 
 function decodeSchemas(s: Fields): HeartbeatSchemas {

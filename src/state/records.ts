@@ -24,7 +24,7 @@ import {
  * Keys are JSON arrays, values JSON objects with a format version `v`; offsets are decimal strings
  * (int64 does not fit a JSON number). A null value deletes a key (compaction tombstone).
  *
- *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?, lastCopied?}
+ *   ["progress", link, topic, partition]        {v:1, next, topicId, sourceClusterId, updatedAt, targetEnd?, lastCopied?, worker?, generation?}
  *   ["segments", link, topic, partition]        {v:1, segments: [[sourceStart, targetStart, targetEnd?], ...]}
  *   ["run", link, topic, partition, sourceStart] {v:1, targetStart, length}   (old format: read, converted, deleted)
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
@@ -53,6 +53,9 @@ export interface ProgressValue {
    * session continue the current segment instead of starting one (core/copy-index.ts).
    */
   lastCopied?: bigint | null
+  /** The worker that committed it and its group generation (scale-out); absent in older records. */
+  worker?: string
+  generation?: number
 }
 
 /** An old-format run: `length` copies from `targetStart` on, for sources from the key's sourceStart. */
@@ -174,7 +177,9 @@ function encodeProgress(value: ProgressValue): JsonObject {
     sourceClusterId: value.sourceClusterId,
     updatedAt: value.updatedAt,
     ...(value.targetEnd == null ? {} : { targetEnd: value.targetEnd.toString() }),
-    ...(value.lastCopied == null ? {} : { lastCopied: value.lastCopied.toString() })
+    ...(value.lastCopied == null ? {} : { lastCopied: value.lastCopied.toString() }),
+    ...(value.worker === undefined ? {} : { worker: value.worker }),
+    ...(value.generation === undefined ? {} : { generation: value.generation })
   }
 }
 
@@ -296,7 +301,9 @@ function decodeProgress(f: Fields): ProgressValue {
     sourceClusterId: f.string('sourceClusterId'),
     updatedAt: f.number('updatedAt'),
     ...(f.has('targetEnd') ? { targetEnd: f.offset('targetEnd') } : {}),
-    ...(f.has('lastCopied') ? { lastCopied: f.offset('lastCopied') } : {})
+    ...(f.has('lastCopied') ? { lastCopied: f.offset('lastCopied') } : {}),
+    ...(f.has('worker') ? { worker: f.string('worker') } : {}),
+    ...(f.has('generation') ? { generation: f.integer('generation') } : {})
   }
 }
 

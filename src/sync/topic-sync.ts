@@ -61,8 +61,11 @@ export class TopicSync {
     return this.#known
   }
 
-  /** One pass over topics and partition counts. */
-  async syncTopics(): Promise<SyncResult> {
+  /**
+   * One pass over topics and partition counts. `create: false` (a worker that does not lead its group)
+   * only looks: a topic whose target is missing or smaller is left for the leader and not returned.
+   */
+  async syncTopics(options: { create: boolean } = { create: true }): Promise<SyncResult> {
     const { filter, naming, targetAlias } = this.#options
     const sourceTopics = await this.#source.listTopics()
     const selected = sourceTopics.filter(t => filter.matches(t))
@@ -89,7 +92,8 @@ export class TopicSync {
       seen.add(description.name)
       try {
         // A changed topic id (deleted and re-created) is for the link to judge against its copiers.
-        const topic = await this.#syncOne(description)
+        const topic = await this.#syncOne(description, options.create)
+        if (topic === null) continue
         this.#known.set(topic.source, topic)
         result.topics.push(topic)
       } catch (error) {
@@ -143,7 +147,7 @@ export class TopicSync {
     return this.#options.naming.targetTopic(source)
   }
 
-  async #syncOne(description: TopicDescription): Promise<ReplicatedTopic> {
+  async #syncOne(description: TopicDescription, create: boolean): Promise<ReplicatedTopic | null> {
     const source = description.name
     const target = this.#options.naming.targetTopic(source)
     const partitions = description.partitions.length
@@ -151,6 +155,12 @@ export class TopicSync {
     if (targetCount === undefined || targetCount < partitions) {
       const [existing] = await this.#target.describeTopics([target])
       targetCount = existing?.partitions.length
+    }
+    if (!create) {
+      if (targetCount === undefined) return null
+      this.#targetPartitions.set(target, targetCount)
+      // Partitions the target lacks yet are the leader's to add: only those that exist are copied.
+      return { source, target, partitions: Math.min(partitions, targetCount), topicId: description.topicId }
     }
     if (targetCount === undefined) {
       const sourceConfigs = await this.#source.describeTopicConfig(source)

@@ -41,7 +41,7 @@ after(async () => {
 /** A worker: its group membership and what it owns (the metadata it reports at each join). */
 function worker(groupId: string, id: string, linkConfig = config) {
   let owned: string[] = []
-  const metadata = (): WorkerMetadata => ({ version: 1, worker: id, http: null, config: linkConfig, owned, rates: {} })
+  const metadata = (): WorkerMetadata => ({ version: 1, worker: id, http: null, config: linkConfig, owned, rates: {}, slot: -1 })
   const group = new WorkerGroup(clusterConnection(2), {
     groupId,
     instanceId: id,
@@ -55,7 +55,8 @@ function worker(groupId: string, id: string, linkConfig = config) {
         members.map(m => ({ memberId: m.memberId, metadata: decodeWorkerMetadata(m.metadata, m.memberId) })),
         metadata(),
         partitions,
-        generation
+        generation,
+        16
       )
       return new Map([...plan.assignments].map(([member, a]) => [member, encodeWorkerAssignment(a)]))
     }

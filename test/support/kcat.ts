@@ -44,6 +44,48 @@ export async function kcatReadAll(
     .map(line => JSON.parse(line) as KcatRecord)
 }
 
+/**
+ * Reads partition 0 of a topic that is being written all the time (the state topic while workers
+ * run) up to its end offset when the read starts: kcat's `-e` may never see the end when the log keeps
+ * ending in transaction markers. The end comes from `kcat -Q` (offset for timestamp -1); the read stops
+ * once it passed that offset (markers take offsets too: a little past it is enough) or went quiet.
+ */
+export async function kcatReadSnapshot(
+  bootstrap: string,
+  topic: string,
+  isolation: Isolation,
+  boundMs = 30_000
+): Promise<KcatRecord[]> {
+  const { stdout } = await run('kcat', ['-b', bootstrap, '-Q', '-t', `${topic}:0:-1`])
+  const end = Number(/offset (\d+)/.exec(stdout)?.[1])
+  if (!Number.isInteger(end)) throw new Error(`kcat -Q gave no end offset for ${topic}: ${stdout}`)
+  const args = ['-b', bootstrap, '-C', '-t', topic, '-p', '0', '-o', 'beginning', '-q', '-J', ...isolationArgs(isolation)]
+  const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'ignore'] })
+  const records: KcatRecord[] = []
+  let lastAt = Date.now()
+  let highest = -1
+  const lines = createInterface({ input: child.stdout })
+  lines.on('line', line => {
+    if (line.trim() === '') return
+    const record = JSON.parse(line) as KcatRecord
+    highest = Math.max(highest, record.offset)
+    if (record.offset < end) records.push(record)
+    lastAt = Date.now()
+  })
+  const started = Date.now()
+  try {
+    while (highest < end - 1 && Date.now() - lastAt < 3000) {
+      if (Date.now() - started > boundMs) throw new Error(`kcat read ${topic} only to offset ${highest} of ${end}`)
+      if (child.exitCode !== null) throw new Error(`kcat reading ${topic} exited ${child.exitCode}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  } finally {
+    child.kill()
+    lines.close()
+  }
+  return records
+}
+
 /** Pairs a flat kcat header list into [name, value] tuples. */
 export function headerPairs(flat: (string | null)[] | undefined): [string, string | null][] {
   const pairs: [string, string | null][] = []

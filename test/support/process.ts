@@ -20,9 +20,13 @@ export function writeConfig(yaml: string): string {
   return file
 }
 
-export function spawnReplicator(configFile: string, extraEnv: Record<string, string> = {}): ReplicatorProcess {
+export function spawnReplicator(
+  configFile: string,
+  extraEnv: Record<string, string> = {},
+  extraArgs: readonly string[] = []
+): ReplicatorProcess {
   // Port 0: replicators of one test (active-active) never compete for the default metrics port.
-  const args = ['src/cli/main.ts', 'replicate', '--config', configFile, '--http-listen', '127.0.0.1:0']
+  const args = ['src/cli/main.ts', 'replicate', '--config', configFile, '--http-listen', '127.0.0.1:0', ...extraArgs]
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe']

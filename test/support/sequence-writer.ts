@@ -52,6 +52,11 @@ export class SequenceWriter {
     }
   }
 
+  /** Writes `count` more records to one partition. */
+  async writePartition(partition: number, count: number, patienceMs = 120_000): Promise<void> {
+    await this.#sendOne(partition, count, patienceMs)
+  }
+
   get total(): number {
     return this.next.reduce((a, b) => a + b, 0)
   }

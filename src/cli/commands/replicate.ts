@@ -20,6 +20,8 @@ export async function replicate(options: {
   /** false: no HTTP server; httpListen overrides the config's http.listen. */
   http?: boolean
   httpListen?: string
+  /** This process's id in the links' worker groups (static membership); default host-pid. */
+  workerId?: string
 }): Promise<number> {
   // Signals are handled from the first moment: a SIGTERM during start-up still ends in a clean stop.
   let log: Logger | null = null
@@ -48,7 +50,8 @@ export async function replicate(options: {
   const observed = await startObserved(
     config,
     log,
-    options.http === false ? null : withListen(config.http, options.httpListen)
+    options.http === false ? null : withListen(config.http, options.httpListen),
+    options.workerId
   )
   const running = observed.replicator
   const interval = setInterval(() => logSummary(log, running.status()), options.statusIntervalMs ?? 30_000)

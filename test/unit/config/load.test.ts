@@ -376,7 +376,7 @@ test('unknown keys are errors at every depth', () => {
   input.links[0]!.topics = { include: ['orders'], exclud: [] }
   input.links[0]!.fetch = { maxWait: 1 }
   const issues = issuesOf(yaml(input))
-  assert.match(issueAt(issues, 'version').message, /^unknown key \(allowed: clusters, links, http\)$/)
+  assert.match(issueAt(issues, 'version').message, /^unknown key \(allowed: clusters, links, http, workers\)$/)
   assert.match(issueAt(issues, 'clusters.dc1.boostrap').message, /^unknown key \(allowed: bootstrap, /)
   assert.match(issueAt(issues, 'clusters.dc2.tls.ca_file').message, /^unknown key/)
   assert.match(issueAt(issues, 'links[0].topic').message, /^unknown key/)
@@ -461,7 +461,7 @@ test('many problems are reported together in one ConfigError', () => {
 
 test('top-level shape errors', () => {
   assert.deepEqual(issuesOf('[1, 2]'), [
-    { path: '(root)', message: 'expected a mapping with keys clusters, links, http, got a list' }
+    { path: '(root)', message: 'expected a mapping with keys clusters, links, http, workers, got a list' }
   ])
   assert.deepEqual(issuesOf('clusters: {}'), [
     { path: 'links', message: 'required: expected a list of links' },

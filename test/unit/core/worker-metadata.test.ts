@@ -18,10 +18,18 @@ test('member metadata and assignments round-trip through their codecs', () => {
     http: '127.0.0.1:9644',
     config: configDigests({ name: 'dc1-to-dc2', delivery: 'exactly-once' }),
     owned: ['orders:0', 'orders:3'],
-    rates: { 'orders:0': 1234.5, 'orders:3': 0 }
+    rates: { 'orders:0': 1234.5, 'orders:3': 0 },
+    slot: 2
   }
   assert.deepEqual(decodeWorkerMetadata(encodeWorkerMetadata(metadata), 'm1'), metadata)
-  const assignment = { version: 1 as const, generation: 7, partitions: ['orders:1'], refused: null }
+  const assignment = {
+    version: 1 as const,
+    generation: 7,
+    partitions: ['orders:1'],
+    slot: 2,
+    members: ['host-a-123', 'host-b-9'],
+    refused: null
+  }
   assert.deepEqual(decodeWorkerAssignment(encodeWorkerAssignment(assignment)), assignment)
   assert.deepEqual(decodeWorkerAssignment(Buffer.alloc(0)).partitions, [], 'an empty assignment is nothing to copy')
 })
@@ -46,7 +54,7 @@ test('configuration digests name the keys that differ, never their values', () =
 })
 
 test('the leader refuses a member whose link configuration differs, naming the keys, and shares the rest', () => {
-  const base = { version: 1 as const, http: null, owned: [], rates: {} }
+  const base = { version: 1 as const, http: null, owned: [], rates: {}, slot: -1 }
   const leader = { ...base, worker: 'a', config: configDigests({ name: 'l', delivery: 'exactly-once' }) }
   const same = { ...base, worker: 'b', config: configDigests({ name: 'l', delivery: 'exactly-once' }) }
   const other = { ...base, worker: 'c', config: configDigests({ name: 'l', delivery: 'at-least-once' }) }
@@ -58,7 +66,8 @@ test('the leader refuses a member whose link configuration differs, naming the k
     ],
     leader,
     ['t:0', 't:1', 't:2', 't:3'],
-    3
+    3,
+    16
   )
   assert.deepEqual(plan.refused, [{ worker: 'c', keys: ['delivery'] }])
   assert.match(plan.assignments.get('m-c')!.refused!, /differs from the group leader's \(worker a\) in delivery/)
@@ -68,7 +77,7 @@ test('the leader refuses a member whose link configuration differs, naming the k
 })
 
 test('a partition moving between members is withheld until its owner released it (one writer at a time)', () => {
-  const base = { version: 1 as const, http: null, rates: {}, config: configDigests({ name: 'l' }) }
+  const base = { version: 1 as const, http: null, rates: {}, slot: -1, config: configDigests({ name: 'l' }) }
   const all = ['t:0', 't:1', 't:2', 't:3']
   const a = { ...base, worker: 'a', owned: all }
   const b = { ...base, worker: 'b', owned: [] as string[] }
@@ -80,7 +89,8 @@ test('a partition moving between members is withheld until its owner released it
     ],
     a,
     all,
-    5
+    5,
+    16
   )
   assert.equal(first.followUp, true)
   assert.equal(first.withheld.length, 2)
@@ -95,9 +105,60 @@ test('a partition moving between members is withheld until its owner released it
     ],
     a,
     all,
-    6
+    6,
+    16
   )
   assert.equal(second.followUp, false)
   assert.deepEqual(second.assignments.get('m-b')!.partitions, [...first.withheld])
   assert.deepEqual(second.assignments.get('m-a')!.partitions, keptByA)
+})
+
+test('the follow-up round hands over what the first round decided, even when rates changed meanwhile', () => {
+  const base = { version: 1 as const, http: null, config: configDigests({ name: 'l' }) }
+  const all = Array.from({ length: 12 }, (_, i) => `t:${i}`)
+  const a = { ...base, worker: 'a', slot: 0, owned: all.slice(0, 6), rates: {} }
+  const b = { ...base, worker: 'b', slot: 1, owned: all.slice(6), rates: {} }
+  const c = { ...base, worker: 'c', slot: -1, owned: [] as string[], rates: {} }
+  const members = (x: typeof a, y: typeof b) => [
+    { memberId: 'm-a', metadata: x },
+    { memberId: 'm-b', metadata: y },
+    { memberId: 'm-c', metadata: c }
+  ]
+  const first = planGroup(members(a, b), a, all, 1, 16)
+  assert.equal(first.withheld.length, 4)
+  assert.deepEqual([...new Set(first.handover.values())], ['c'])
+  assert.equal(first.assignments.get('m-c')!.slot, 2, 'the newcomer gets the lowest free slot')
+  assert.deepEqual(first.freeSlots, Array.from({ length: 13 }, (_, i) => i + 3))
+  // a and b released; their rates now differ wildly (measured over different windows).
+  const keptA = first.assignments.get('m-a')!.partitions
+  const keptB = first.assignments.get('m-b')!.partitions
+  const skewed = Object.fromEntries(keptA.map(k => [k, 50_000]))
+  const second = planGroup(
+    members({ ...a, owned: keptA, rates: skewed }, { ...b, owned: keptB }),
+    a,
+    all,
+    2,
+    16,
+    new Map(),
+    first.handover
+  )
+  assert.deepEqual(second.assignments.get('m-c')!.partitions, [...first.withheld].sort())
+  assert.deepEqual(second.assignments.get('m-a')!.partitions, keptA)
+  assert.equal(second.followUp, false)
+})
+
+test('members beyond maxWorkers are refused, naming the setting', () => {
+  const base = { version: 1 as const, http: null, config: configDigests({ name: 'l' }), owned: [], rates: {} }
+  const plan = planGroup(
+    [
+      { memberId: 'm-a', metadata: { ...base, worker: 'a', slot: 0 } },
+      { memberId: 'm-b', metadata: { ...base, worker: 'b', slot: -1 } }
+    ],
+    { ...base, worker: 'a', slot: 0 },
+    ['t:0'],
+    4,
+    1
+  )
+  assert.match(plan.assignments.get('m-b')!.refused!, /workers\.maxWorkers \(1\)/)
+  assert.deepEqual(plan.freeSlots, [])
 })

@@ -5,7 +5,7 @@ import {
   decodeWorkerAssignment,
   encodeWorkerAssignment
 } from '../../../src/core/worker-metadata.ts'
-import { WorkerMembership } from '../../../src/engine/worker-membership.ts'
+import { type Generation, WorkerMembership } from '../../../src/engine/worker-membership.ts'
 import { type HeartbeatAnswer, type Joined } from '../../../src/kafka/worker-group.ts'
 import { createLogger } from '../../../src/observability/logger.ts'
 
@@ -23,6 +23,8 @@ function fakeGroup(rounds: { assignment: Partial<WorkerAssignment>; heartbeats?:
         version: 1,
         generation: round,
         partitions: [],
+        slot: 0,
+        members: ['w'],
         refused: null,
         ...r.assignment
       }
@@ -49,7 +51,7 @@ function fakeGroup(rounds: { assignment: Partial<WorkerAssignment>; heartbeats?:
       steps.push(`release ${partitions.join(',')}`)
       return Promise.resolve()
     },
-    acquire: (partitions: readonly string[], generation: number) => {
+    acquire: (partitions: readonly string[], { generation }: Generation) => {
       steps.push(`acquire ${partitions.join(',')} @${generation}`)
       return Promise.resolve()
     },
@@ -70,9 +72,9 @@ const quiet = createLogger({ write: () => {} })
 function stopAt(owner: ReturnType<typeof fakeGroup>['owner'], generation: number, stop: AbortController) {
   return {
     ...owner,
-    acquire: async (partitions: readonly string[], g: number) => {
+    acquire: async (partitions: readonly string[], g: Generation) => {
       await owner.acquire(partitions, g)
-      if (g === generation) setImmediate(() => stop.abort())
+      if (g.generation === generation) setImmediate(() => stop.abort())
     }
   }
 }

@@ -47,7 +47,10 @@ const heartbeat: HeartbeatDocument = {
       }
     ]
   },
-  clusterIds: { dc1: 'MkU3OEVBNTcwNTJENDM2Qk', dc3: 'XyZ' }
+  clusterIds: { dc1: 'MkU3OEVBNTcwNTJENDM2Qk', dc3: 'XyZ' },
+  worker: 'replicator-1-4242',
+  generation: 2,
+  members: ['replicator-1-4242']
 }
 
 const fence: FenceDocument = { failoverId: '1b7f2c4e-0000-4000-8000-000000000001', at: 1700000000500 }

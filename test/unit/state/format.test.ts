@@ -111,12 +111,15 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
           ids: 2,
           subjects: []
         },
-        clusterIds: { dc1: 'ID1', dc2: 'ID2' }
+        clusterIds: { dc1: 'ID1', dc2: 'ID2' },
+        worker: 'h1-99',
+        generation: 3,
+        members: ['h1-99', 'h2-7']
       }
     },
     key: '["heartbeat","dc1->dc2"]',
     value:
-      '{"at":1700000000003,"host":"h1","pid":99,"state":"running","intervalMs":5000,"committed":true,"stopped":[{"topic":"orders","partition":1,"state":"errored","reason":"boom"}],"schemas":{"mode":"keep-ids","lastSyncAt":1700000000000,"lastError":null,"totals":{"subjects":1,"versions":2,"inSync":2,"pending":0,"failed":0,"softDeleted":0},"ids":2,"subjects":[]},"clusterIds":{"dc1":"ID1","dc2":"ID2"},"v":1}'
+      '{"at":1700000000003,"host":"h1","pid":99,"state":"running","intervalMs":5000,"committed":true,"stopped":[{"topic":"orders","partition":1,"state":"errored","reason":"boom"}],"schemas":{"mode":"keep-ids","lastSyncAt":1700000000000,"lastError":null,"totals":{"subjects":1,"versions":2,"inSync":2,"pending":0,"failed":0,"softDeleted":0},"ids":2,"subjects":[]},"clusterIds":{"dc1":"ID1","dc2":"ID2"},"worker":"h1-99","generation":3,"members":["h1-99","h2-7"],"v":1}'
   },
   {
     name: 'heartbeat of a fenced replicator without schemas or routes',
@@ -132,12 +135,15 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         committed: false,
         stopped: [],
         schemas: null,
-        clusterIds: null
+        clusterIds: null,
+        worker: 'h1:99',
+        generation: -1,
+        members: []
       }
     },
     key: '["heartbeat","dc1->dc2"]',
     value:
-      '{"at":1700000000003,"host":"h1","pid":99,"state":"fenced","intervalMs":1000,"committed":false,"stopped":[],"v":1}'
+      '{"at":1700000000003,"host":"h1","pid":99,"state":"fenced","intervalMs":1000,"committed":false,"stopped":[],"worker":"h1:99","generation":-1,"members":[],"v":1}'
   },
   {
     name: 'fence',
