@@ -80,6 +80,14 @@
         : stored
           ? `failover: ${stored}`
           : 'no failover recorded for this link'
+    // Scale-out: this worker's share of the link (the other workers' dashboards show theirs).
+    const w = link.worker
+    $(node, '.workers').textContent =
+      w && w.generation >= 0
+        ? `worker ${w.id}${w.leader ? ' (leader)' : ''}: ${w.owned} partitions of group ${w.group}, generation ${w.generation}, ${w.members.length} worker${w.members.length === 1 ? '' : 's'}: ${w.members.join(', ')}`
+        : w
+          ? `worker ${w.id}: joining group ${w.group}`
+          : ''
 
     samples.push({
       t: now,

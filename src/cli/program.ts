@@ -35,7 +35,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--no-http', 'run without the HTTP server')
     .option(
       '--worker-id <id>',
-      'this process in the links\' worker groups (docs/scale-out.md); a named worker keeps its partitions across a restart within workers.sessionTimeoutMs (default: host-pid, which leaves the group on stop)'
+      "this process in the links' worker groups (docs/scale-out.md); a named worker keeps its partitions across a restart within workers.sessionTimeoutMs (default: host-pid, which leaves the group on stop)"
     )
     .action(
       async (opts: {

@@ -128,12 +128,12 @@ export class LinkReplicator {
   /** Source topics of this process's first topic pass: startFrom applies to them only. */
   readonly #initialTopics = new Set<string>()
   /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
-  readonly #firstGeneration = Promise.withResolvers<void>()
+  readonly #firstGeneration = Promise.withResolvers<undefined>()
   #joined = false
   /** Set once the first generation's copiers started: startFrom applies before that only. */
   #started = false
   /** Resolved once a stop's final commit is done: partitions released during a stop wait for it. */
-  readonly #finalCommitted = Promise.withResolvers<void>()
+  readonly #finalCommitted = Promise.withResolvers<undefined>()
 
   constructor(
     config: LinkConfig,
@@ -349,7 +349,7 @@ export class LinkReplicator {
       )
     }
     this.#started = true
-    this.#firstGeneration.resolve()
+    this.#firstGeneration.resolve(undefined)
   }
 
   /** Stored progress read again (what other workers committed since this one last read it). */
@@ -707,7 +707,7 @@ export class LinkReplicator {
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
     if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
     // Only now may the group hand this worker's partitions to another: it starts from what was committed.
-    this.#finalCommitted.resolve()
+    this.#finalCommitted.resolve(undefined)
     await withinDeadline(this.#workers.stop(), performance.now() + CLOSE_MS)
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
     await withinDeadline(

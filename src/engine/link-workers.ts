@@ -180,15 +180,12 @@ export class LinkWorkers {
     const balance = setInterval(() => {
       if (this.#current.leader) membership.rejoin()
     }, this.#workers.balanceIntervalMs).unref()
-    const sampling = setInterval(
-      () => {
-        const load = this.#deps.sourceLoad()
-        this.#meter.sample(performance.now(), new Map([...load].map(([key, l]) => [key, l.offset])))
-        for (const [key, l] of load) if (l.recordBytes !== null) this.#recordBytes.set(key, l.recordBytes)
-        for (const key of [...this.#recordBytes.keys()]) if (!load.has(key)) this.#recordBytes.delete(key)
-      },
-      this.#workers.heartbeatIntervalMs
-    ).unref()
+    const sampling = setInterval(() => {
+      const load = this.#deps.sourceLoad()
+      this.#meter.sample(performance.now(), new Map([...load].map(([key, l]) => [key, l.offset])))
+      for (const [key, l] of load) if (l.recordBytes !== null) this.#recordBytes.set(key, l.recordBytes)
+      for (const key of [...this.#recordBytes.keys()]) if (!load.has(key)) this.#recordBytes.delete(key)
+    }, this.#workers.heartbeatIntervalMs).unref()
     try {
       await this.#evictDeadPredecessors()
       await membership.run(this.#stop.signal)
@@ -224,7 +221,10 @@ export class LinkWorkers {
         })
       if (dead.length === 0) return
       await this.#group.evict(dead, `its process no longer runs (found by worker ${this.identity.worker})`)
-      this.#log.info({ group: this.groupId, evicted: dead }, 'worker group: removed members of this host whose process ended')
+      this.#log.info(
+        { group: this.groupId, evicted: dead },
+        'worker group: removed members of this host whose process ended'
+      )
     } catch (error) {
       this.#log.warn(
         { group: this.groupId, err: describeCause(error) },

@@ -30,6 +30,8 @@ export interface PartitionRpo {
   seconds: number | null
   state: string
   reason: string | null
+  /** The worker that committed the partition's progress last (scale-out), null for older records. */
+  worker: string | null
 }
 
 export interface GroupRpo {
@@ -144,7 +146,8 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
         bytesEstimated: false,
         seconds: null,
         state: s?.state ?? (fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped'),
-        reason: s?.reason ?? null
+        reason: s?.reason ?? null,
+        worker: p.progress.worker ?? null
       }
       if (result.sourceReachable) {
         const end = (await source.listOffsets(topic, [partition], 'latest').catch(() => null))?.get(partition) ?? null
@@ -228,7 +231,8 @@ function describeReplicator(heartbeat: HeartbeatDocument | undefined, fence: Fen
   if (fence !== undefined) return `fenced by failover ${fence.failoverId}`
   if (heartbeat === undefined) return 'never seen'
   const at = heartbeat.at
-  const where = `${heartbeat.host} pid ${heartbeat.pid}`
+  const group = heartbeat.members.length > 1 ? `, worker ${heartbeat.worker} of ${heartbeat.members.join(', ')}` : ''
+  const where = `${heartbeat.host} pid ${heartbeat.pid}${group}`
   if (heartbeat.state !== 'running') return `${heartbeat.state} (${where}, ${new Date(at).toISOString()})`
   if (Date.now() - at > 3 * heartbeat.intervalMs + 5000)
     return `unresponsive since ${new Date(at).toISOString()} (${where})`

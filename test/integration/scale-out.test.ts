@@ -171,7 +171,7 @@ after(async () => {
   await Promise.all(writers.map(w => w.close()))
 })
 
-test('three workers share 2 topics x 12 partitions; a killed worker\'s partitions resume on the others; it comes back', async () => {
+test("three workers share 2 topics x 12 partitions; a killed worker's partitions resume on the others; it comes back", async () => {
   for (const id of ['w1', 'w2', 'w3']) workers.set(id, await startWorker(configFile, id))
   const writing = keepWriting(writers)
   try {

@@ -41,7 +41,15 @@ after(async () => {
 /** A worker: its group membership and what it owns (the metadata it reports at each join). */
 function worker(groupId: string, id: string, linkConfig = config) {
   let owned: string[] = []
-  const metadata = (): WorkerMetadata => ({ version: 1, worker: id, http: null, config: linkConfig, owned, rates: {}, slot: -1 })
+  const metadata = (): WorkerMetadata => ({
+    version: 1,
+    worker: id,
+    http: null,
+    config: linkConfig,
+    owned,
+    rates: {},
+    slot: -1
+  })
   const group = new WorkerGroup(clusterConnection(2), {
     groupId,
     instanceId: id,

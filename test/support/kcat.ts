@@ -59,7 +59,20 @@ export async function kcatReadSnapshot(
   const { stdout } = await run('kcat', ['-b', bootstrap, '-Q', '-t', `${topic}:0:-1`])
   const end = Number(/offset (\d+)/.exec(stdout)?.[1])
   if (!Number.isInteger(end)) throw new Error(`kcat -Q gave no end offset for ${topic}: ${stdout}`)
-  const args = ['-b', bootstrap, '-C', '-t', topic, '-p', '0', '-o', 'beginning', '-q', '-J', ...isolationArgs(isolation)]
+  const args = [
+    '-b',
+    bootstrap,
+    '-C',
+    '-t',
+    topic,
+    '-p',
+    '0',
+    '-o',
+    'beginning',
+    '-q',
+    '-J',
+    ...isolationArgs(isolation)
+  ]
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'ignore'] })
   const records: KcatRecord[] = []
   let lastAt = Date.now()

@@ -30,7 +30,7 @@ export async function statusCommand(options: { config: string; link?: string; js
     if (l.stateNote !== null) console.log(`  warning: ${l.stateNote}`)
     console.log(
       table(
-        ['topic', 'partition', 'replicated to', 'source end', 'not replicated', 'bytes', 'seconds', 'state'],
+        ['topic', 'partition', 'replicated to', 'source end', 'not replicated', 'bytes', 'seconds', 'state', 'worker'],
         l.partitions.map(p => [
           p.topic,
           String(p.partition),
@@ -39,7 +39,8 @@ export async function statusCommand(options: { config: string; link?: string; js
           show(p.records),
           p.bytes === null ? 'unknown' : `${p.bytesEstimated ? '~' : ''}${p.bytes}`,
           p.seconds === null ? 'unknown' : p.seconds.toFixed(1),
-          p.reason === null ? p.state : `${p.state}: ${p.reason}`
+          p.reason === null ? p.state : `${p.state}: ${p.reason}`,
+          p.worker ?? '-'
         ])
       )
     )

@@ -128,7 +128,10 @@ test('the follow-up round hands over what the first round decided, even when rat
   assert.equal(first.withheld.length, 4)
   assert.deepEqual([...new Set(first.handover.values())], ['c'])
   assert.equal(first.assignments.get('m-c')!.slot, 2, 'the newcomer gets the lowest free slot')
-  assert.deepEqual(first.freeSlots, Array.from({ length: 13 }, (_, i) => i + 3))
+  assert.deepEqual(
+    first.freeSlots,
+    Array.from({ length: 13 }, (_, i) => i + 3)
+  )
   // a and b released; their rates now differ wildly (measured over different windows).
   const keptA = first.assignments.get('m-a')!.partitions
   const keptB = first.assignments.get('m-b')!.partitions
