@@ -1,9 +1,10 @@
 import { type PayloadKind } from './records.ts'
 
 /**
- * The workloads of issue 5. Catch-up workloads copy a backlog loaded once into the source; steady
- * workloads produce at a fixed rate while the replicator runs and measure replication latency.
- * `--quick` scales sizes and durations down; the reported run uses the full sizes.
+ * The workloads of issue 5, and W7 and W8 for scale-out (docs/scale-out.md). Catch-up workloads
+ * copy a backlog loaded once into the source; steady workloads produce at a fixed rate while the
+ * replicator runs and measure replication latency. `--quick` scales sizes and durations down; the
+ * reported run uses the full sizes.
  */
 
 interface WorkloadBase {
@@ -18,6 +19,13 @@ interface WorkloadBase {
   writeCompression: 'none' | 'lz4' | 'zstd'
   /** One-way delay between the replicator and the source cluster (delay proxy), ms. */
   sourceDelayMs: number
+  /**
+   * kafka-dr processes sharing the link (one worker group, docs/scale-out.md): each round runs one
+   * trial per count. [1] is the plain single process of W1-W6, started as before; a workload with
+   * any other count is a scale-out workload (see isScaleOut), whose every trial, one worker
+   * included, runs named workers.
+   */
+  workers: readonly number[]
 }
 
 export interface CatchUpWorkload extends WorkloadBase {
@@ -34,16 +42,38 @@ export interface SteadyWorkload extends WorkloadBase {
   durationMs: number
   /** Records produced in the first warmupMs are left out of the latency figures. */
   warmupMs: number
+  /**
+   * Scale-out: `afterMs` into the produce phase, one worker (the group's leader) gets SIGTERM and the
+   * remaining workers take its partitions while production goes on to durationMs. The latency
+   * figures then cover warmupMs to afterMs (every worker running); the rebalance is measured apart.
+   */
+  departure?: { afterMs: number }
 }
 
 export type Workload = CatchUpWorkload | SteadyWorkload
+
+/**
+ * A workload of several kafka-dr workers (W7, W8). MirrorMaker 2 has no counterpart run by the
+ * bench (its dedicated mode scales by tasks inside one JVM), so only kafka-dr configurations run it.
+ */
+export function isScaleOut(workload: Workload): boolean {
+  return workload.workers.some(n => n !== 1)
+}
 
 const KIB = 1024
 const GIB = 1024 ** 3
 
 export function workloads(quick: boolean): Workload[] {
   const scale = quick ? 1 / 32 : 1
-  const base = { payload: 'random', sourceCompression: 'none', writeCompression: 'none', sourceDelayMs: 0 } as const
+  const base = {
+    payload: 'random',
+    sourceCompression: 'none',
+    writeCompression: 'none',
+    sourceDelayMs: 0,
+    workers: [1]
+  } as const
+  // W8: 5 records/s on each partition; --quick keeps the rate per partition on a tenth of them.
+  const w8Partitions = quick ? 200 : 2000
   return [
     {
       ...base,
@@ -107,6 +137,32 @@ export function workloads(quick: boolean): Workload[] {
       recordsPerPartition: Math.round((GIB * scale) / KIB / 8),
       sourceDelayMs: 25,
       sourceOf: 'W1'
+    },
+    {
+      ...base,
+      id: 'W7',
+      title: 'W1 by 1 and by 2 kafka-dr workers on this machine (same backlog), aggregate throughput',
+      kind: 'catch-up',
+      partitions: 8,
+      recordBytes: KIB,
+      recordsPerPartition: Math.round((GIB * scale) / KIB / 8),
+      sourceOf: 'W1',
+      workers: [1, 2]
+    },
+    {
+      ...base,
+      id: 'W8',
+      title: `steady ${w8Partitions.toLocaleString('en-US')} partitions at 5 records/s each, 1 KiB, 2 kafka-dr workers; one leaves`,
+      kind: 'steady',
+      partitions: w8Partitions,
+      recordBytes: KIB,
+      rate: { perSecond: w8Partitions * 5 },
+      workers: [2],
+      // The departed worker is a static member: its partitions move once workers.sessionTimeoutMs
+      // (10 s by default) has passed, so even --quick keeps 20 s after the signal.
+      warmupMs: quick ? 3_000 : 10_000,
+      departure: { afterMs: quick ? 10_000 : 50_000 },
+      durationMs: quick ? 30_000 : 90_000
     }
   ]
 }

@@ -5,8 +5,9 @@
  *   incarnation left open (and fences it, if it still runs);
  * - `failover` can fence the link while the source cluster and the replicator are down.
  * A link writes with two ids that take turns (one transaction commits while the next fills:
- * engine/transaction-boundary.ts): `kafka-dr.<link>.0` and `kafka-dr.<link>.1`. Scale-out divides a
- * link into shards, each with its own pair, and fences them the same way.
+ * engine/transaction-boundary.ts): `kafka-dr.<link>.0` and `kafka-dr.<link>.1`. Each worker of a
+ * scaled-out link writes with the pair of its writer slot ("shard" here; core/group-plan.ts):
+ * `kafka-dr.<link>.<2*slot>` and `.<2*slot+1>`; failover fences the pairs of every slot.
  */
 
 export const TRANSACTIONAL_ID_PREFIX = 'kafka-dr.'

@@ -130,6 +130,8 @@ export class LinkReplicator {
   /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
   readonly #firstGeneration = Promise.withResolvers<undefined>()
   #joined = false
+  /** A failure of the group while start() runs: start() throws it. */
+  #startFailure: KdrError | null = null
   /** Set once the first generation's copiers started: startFrom applies before that only. */
   #started = false
   /** Resolved once a stop's final commit is done: partitions released during a stop wait for it. */
@@ -230,6 +232,7 @@ export class LinkReplicator {
 
   /** Throws when stop() was called meanwhile: a start never goes on creating clients after a stop. */
   #checkNotStopping(): void {
+    if (this.#startFailure !== null) throw this.#startFailure
     if (this.#stopping) {
       throw new KdrError('KDR_ERR_RUNTIME', `link ${this.config.name} was stopped while starting`, {
         cluster: this.config.target
@@ -419,7 +422,10 @@ export class LinkReplicator {
   /** Before the first generation: start() fails with it. After: the link stops and onFailed decides. */
   #failWith(error: KdrError): void {
     if (this.#state === 'starting') {
+      // start() fails with it (the Replicator retries or gives up as for any start failure).
+      this.#startFailure = error
       this.#firstGeneration.reject(error)
+      void this.stop()
       return
     }
     if (this.#stopping) return

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os'
+import { hostname, networkInterfaces } from 'node:os'
 import { type LinkConfig, type WorkersConfig } from '../config/index.ts'
 import { type PlannedMember, planGroup } from '../core/group-plan.ts'
 import { RateMeter } from '../core/rate-meter.ts'
@@ -44,6 +44,9 @@ export interface WorkerIdentity {
 }
 
 let instances = 0
+
+/** On stop, how long releasing and leaving may take before the group client is closed under them. */
+const STOP_GRACE_MS = 2000
 
 /** The default identity: host and pid (and a counter when one process runs several replicators, as tests do). */
 export function defaultWorkerIdentity(http: string | null = null): WorkerIdentity {
@@ -200,8 +203,12 @@ export class LinkWorkers {
   /** Leaves or keeps the membership (see WorkerIdentity.named) after releasing every partition. */
   async stop(): Promise<void> {
     this.#stop.abort()
-    await this.#running?.catch(() => {})
+    // Releasing and leaving take a moment; a join in progress waits for the coordinator (up to the
+    // rebalance timeout) and cannot be aborted: closing the client ends it.
+    const running = this.#running?.catch(() => {}) ?? Promise.resolve()
+    await Promise.race([running, new Promise(resolve => setTimeout(resolve, STOP_GRACE_MS).unref())])
     await this.#group.close().catch(() => {})
+    await running
   }
 
   /**
@@ -213,7 +220,10 @@ export class LinkWorkers {
   async #evictDeadPredecessors(): Promise<void> {
     const pattern = new RegExp(`^${escapeRegExp(hostname())}-(\\d+)(?:-\\d+)?$`)
     try {
+      const local = localAddresses()
       const dead = (await this.#group.staticMembers())
+        // Connected from this host (a worker elsewhere may be named like this one), and its process ended.
+        .filter(m => local.has(m.clientHost))
         .map(m => m.instanceId)
         .filter(id => {
           const pid = Number(pattern.exec(id)?.[1])
@@ -329,4 +339,11 @@ function processRuns(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** The addresses of this host's interfaces, as a broker sees a client connect from them. */
+function localAddresses(): Set<string> {
+  const addresses = new Set<string>()
+  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) addresses.add(entry.address)
+  return addresses
 }

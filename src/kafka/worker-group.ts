@@ -242,13 +242,15 @@ export class WorkerGroup {
     this.#generation = -1
   }
 
-  /** Static members of the group (instance id and member id), as the coordinator lists them. */
-  async staticMembers(): Promise<{ instanceId: string; memberId: string }[]> {
+  /** Static members of the group (instance id, member id, the address they connect from), as the coordinator lists them. */
+  async staticMembers(): Promise<{ instanceId: string; memberId: string; clientHost: string }[]> {
     this.#throwIfClosed()
     const coordinator = await this.#findCoordinator()
     const described = await describeGroupsV5.api.async(coordinator, [this.options.groupId], false)
     return (described.groups[0]?.members ?? []).flatMap(m =>
-      m.groupInstanceId == null ? [] : [{ instanceId: m.groupInstanceId, memberId: m.memberId }]
+      m.groupInstanceId == null
+        ? []
+        : [{ instanceId: m.groupInstanceId, memberId: m.memberId, clientHost: m.clientHost.replace(/^\//, '') }]
     )
   }
 

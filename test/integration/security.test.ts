@@ -82,6 +82,10 @@ function targetAcls(topic: string): ReturnType<typeof acl>[] {
     // delivery: exactly-once (the default): the link's transactional ids.
     ...[AclOperationTypes.DESCRIBE, AclOperationTypes.WRITE].map(op =>
       acl(AclResourceTypes.TRANSACTIONAL_ID, 'kafka-dr.', op, ResourcePatternTypes.PREFIXED)
+    ),
+    // The link's worker group (docs/scale-out.md): join, heartbeat, leave (Read); list members (Describe).
+    ...[AclOperationTypes.DESCRIBE, AclOperationTypes.READ].map(op =>
+      acl(AclResourceTypes.GROUP, 'kafka-dr.', op, ResourcePatternTypes.PREFIXED)
     )
   ]
 }

@@ -102,11 +102,11 @@ test('a rebalance releases what moved away before acquiring what came, then join
   assert.deepEqual(steps.slice(-2), ['release t:0,t:3', 'leave'], 'a stop releases everything, then leaves')
 })
 
-test('a refused worker acquires nothing and says why', async () => {
+test('a refused worker acquires nothing, says why and leaves (the group must not wait for it)', async () => {
   const { steps, group, owner } = fakeGroup([{ assignment: { refused: 'differs in delivery' } }])
   const membership = new WorkerMembership(group, owner, options(), quiet)
   assert.equal(await membership.run(new AbortController().signal), 'refused')
-  assert.deepEqual(steps, ['join 0', 'refuse: differs in delivery'])
+  assert.deepEqual(steps, ['join 0', 'refuse: differs in delivery', 'leave'])
 })
 
 test('heartbeats failing for a session timeout release every partition before joining again', async () => {
