@@ -1,8 +1,6 @@
 import { type LinkConfig, type WorkersConfig } from '../config/index.ts'
 import { workersSchema } from '../config/schema.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { CopyIndex } from '../core/copy-index.ts'
-import { segmentCopyMap } from '../core/copy-search.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import {
@@ -16,7 +14,7 @@ import {
 } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkRunState, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
-import { type ReplicatedTopic, TopicSync } from '../sync/topic-sync.ts'
+import { TopicSync } from '../sync/topic-sync.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
 import { type SchemaSync } from '../schemas/schema-sync.ts'
 import { type CopierSchemas } from './copier-types.ts'
@@ -25,7 +23,9 @@ import { PartitionCopier } from './partition-copier.ts'
 import { CommitCycle } from './commit-cycle.ts'
 import { startSchemaSync } from './schema-setup.ts'
 import { FetchLanes } from './fetch-lanes.ts'
-import { copierSettings, resumePoint } from './copier-setup.ts'
+import { LinkPartitions } from './link-partitions.ts'
+import { clusterIds, ensureDeadLetterTopic } from './link-setup.ts'
+import { copierMapping } from './copy-map.ts'
 import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
 import { groupStatus } from './link-status.ts'
 import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
@@ -67,7 +67,9 @@ export class LinkReplicator {
   readonly #sourceConnection: ClusterConnection
   readonly #targetConnection: ClusterConnection
   readonly #log: Logger
-  readonly #copiers = new Map<string, PartitionCopier>()
+  /** The partitions this worker copies, and their copiers (link-partitions.ts). */
+  readonly #partitions: LinkPartitions
+  readonly #copiers: ReadonlyMap<string, PartitionCopier>
   #state: LinkRunState = 'starting'
   #error: string | null = null
   #sourceClusterId: string | null = null
@@ -90,7 +92,6 @@ export class LinkReplicator {
   #topicSync: TopicSync | null = null
   #checkpoints: CheckpointSync | null = null
   #storedCheckpoints: StoredCheckpoint[] = []
-  #stored: LinkState = new Map()
   /** What each commit stores, and the stop's final commit (commit-cycle.ts). */
   #commits: CommitCycle | null = null
   #loops: Promise<void>[] = []
@@ -110,7 +111,6 @@ export class LinkReplicator {
   /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
   #copyFetcher: PartitionFetcher | null = null
   readonly #registries: ReadonlyMap<string, RegistryConnection>
-  readonly #events: EngineEvents
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
   readonly #clusters: ReadonlyMap<string, ClusterConnection>
@@ -123,17 +123,11 @@ export class LinkReplicator {
   /** This worker's membership of the link's worker group (scale-out). */
   readonly #workers: LinkWorkers
   readonly #workersConfig: WorkersConfig
-  /** Partitions the group gave this worker ("topic:partition"); each has a copier once its topic is known. */
-  readonly #owned = new Set<string>()
-  /** Source topics of this process's first topic pass: startFrom applies to them only. */
-  readonly #initialTopics = new Set<string>()
   /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
   readonly #firstGeneration = Promise.withResolvers<undefined>()
   #joined = false
   /** A failure of the group while start() runs: start() throws it. */
   #startFailure: KdrError | null = null
-  /** Set once the first generation's copiers started: startFrom applies before that only. */
-  #started = false
   /** Resolved once a stop's final commit is done: partitions released during a stop wait for it. */
   readonly #finalCommitted = Promise.withResolvers<undefined>()
 
@@ -148,7 +142,6 @@ export class LinkReplicator {
     scale: { workers: WorkersConfig; identity: WorkerIdentity } | null = null
   ) {
     this.#registries = registries
-    this.#events = events
     this.config = config
     const source = clusters.get(config.source)
     const target = clusters.get(config.target)
@@ -162,7 +155,19 @@ export class LinkReplicator {
     this.#firstGeneration.promise.catch(() => {}) // start() reports it; a stop may settle it unobserved
     this.#clusters = clusters
     this.#routing = routing
-    this.#lanes = new FetchLanes(this.#copiers, config, this.#log, events)
+    const copiers = new Map<string, PartitionCopier>()
+    this.#copiers = copiers
+    this.#lanes = new FetchLanes(copiers, config, this.#log, events)
+    this.#partitions = new LinkPartitions(config, this.#log, events, this.#lanes, copiers, {
+      sourceAdmin: () => this.#sourceAdmin!,
+      clusterIds: () => ({ source: this.#sourceClusterId!, target: this.#targetClusterId! }),
+      copierSchemas: () => this.#copierSchemas,
+      origins: () => this.#origins?.filter ?? null,
+      boundary: () => this.#delivery!.boundary,
+      deadLetters: () => this.#producer!,
+      mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid() && this.#workers.holds(),
+      stopping: () => this.#stopping
+    })
     this.#lease = new WriteLease(config.checkpointIntervalMs)
     this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
       this.#error = fenceMessage(config.name, fence)
@@ -246,7 +251,7 @@ export class LinkReplicator {
     this.#checkNotStopping()
 
     await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
-    await this.#ensureDeadLetterTopic()
+    await ensureDeadLetterTopic(this.config, this.#targetAdmin!, this.#log)
     this.#producer = new RecordProducer(this.#targetConnection, { idempotent: true })
 
     const schemaSetup = await startSchemaSync(config, this.#registries, this.#log)
@@ -340,25 +345,15 @@ export class LinkReplicator {
       )
     }
     if (this.#stopping) return
-    if (partitions.length > 0) {
-      // Progress first, then ownership: the topic loop starts copiers for owned partitions too, and
-      // must never start one from progress read before the previous owner's last commit.
-      if (reload) await this.#reloadProgress()
-      for (const key of partitions) this.#owned.add(key)
-      for (const topic of this.#topicSync!.known.values()) await this.#ensureCopiers(topic)
+    const reading = async (): Promise<LinkState> =>
+      (await loadLinkState(this.#targetConnection, this.#targetAdmin!, this.config.name)).partitions
+    await this.#partitions.acquire(partitions, this.#topicSync!.known.values(), reload ? reading : null)
+    if (partitions.length > 0)
       this.#log.info(
-        { generation: generation.generation, partitions: partitions.length, owned: this.#owned.size },
+        { generation: generation.generation, partitions: partitions.length, owned: this.#partitions.owned.size },
         'worker group: partitions acquired'
       )
-    }
-    this.#started = true
     this.#firstGeneration.resolve(undefined)
-  }
-
-  /** Stored progress read again (what other workers committed since this one last read it). */
-  async #reloadProgress(): Promise<void> {
-    const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin!, this.config.name)
-    this.#stored = loaded.partitions
   }
 
   /**
@@ -368,31 +363,17 @@ export class LinkReplicator {
    * restarts from committed state; exactly-once aborts what it had open).
    */
   async #release(partitions: readonly string[]): Promise<void> {
-    for (const key of partitions) this.#owned.delete(key)
     if (this.#stopping) {
       // The stop drains and commits every partition; the group hears of it afterwards.
+      for (const key of partitions) this.#partitions.owned.delete(key)
       await this.#finalCommitted.promise
       return
     }
-    const copiers = partitions.flatMap(key => this.#copiers.get(key) ?? [])
-    const drained = await withinDeadline(
-      Promise.all(copiers.map(c => c.drain())),
-      performance.now() + this.config.drainTimeoutMs
+    await this.#partitions.release(partitions, () => this.commit())
+    this.#log.info(
+      { partitions: partitions.length, owned: this.#partitions.owned.size },
+      'worker group: partitions released'
     )
-    if (!drained.inTime) {
-      for (const copier of copiers) copier.abandon()
-      throw new KdrError(
-        'KDR_ERR_RUNTIME',
-        `link ${this.config.name}: partitions moving to another worker did not finish their writes within drainTimeoutMs (${this.config.drainTimeoutMs} ms); restarting from committed state`,
-        { cluster: this.config.target }
-      )
-    }
-    await this.commit()
-    for (const copier of copiers) {
-      this.#copiers.delete(partitionKey(copier.topic, copier.partition))
-      this.#lanes.unassign(copier)
-    }
-    this.#log.info({ partitions: partitions.length, owned: this.#owned.size }, 'worker group: partitions released')
   }
 
   /** The group's leader refused this worker (its configuration of the link differs): it stops, not restarted. */
@@ -461,40 +442,12 @@ export class LinkReplicator {
 
   /** Connects to both clusters; their ids. */
   async #connect(): Promise<{ source: string; target: string }> {
-    const config = this.config
     this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
     this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
-    const [source, target] = await Promise.all([
-      this.#sourceAdmin.describeCluster(),
-      this.#targetAdmin.describeCluster()
-    ])
-    this.#sourceClusterId = source.clusterId
-    this.#targetClusterId = target.clusterId
-    if (source.clusterId === target.clusterId) {
-      throw new KdrError(
-        'KDR_ERR_CONFIG',
-        `link ${config.name}: source and target are the same cluster (id ${source.clusterId})`
-      )
-    }
-    this.#log.info({ sourceClusterId: source.clusterId, targetClusterId: target.clusterId }, 'connected')
-    return { source: source.clusterId, target: target.clusterId }
-  }
-
-  async #ensureDeadLetterTopic(): Promise<void> {
-    const config = this.config
-    if (config.onRecordError === 'dead-letter') {
-      const [dlq] = await this.#targetAdmin!.describeTopics([config.deadLetterTopic])
-      if (dlq === undefined) {
-        await this.#targetAdmin!.createTopics([
-          {
-            name: config.deadLetterTopic,
-            partitions: 1,
-            ...(config.replicationFactor === null ? {} : { replicationFactor: config.replicationFactor })
-          }
-        ])
-        this.#log.info({ topic: config.deadLetterTopic }, 'dead-letter topic created')
-      }
-    }
+    const ids = await clusterIds(this.config, this.#sourceAdmin, this.#targetAdmin, this.#log)
+    this.#sourceClusterId = ids.source
+    this.#targetClusterId = ids.target
+    return ids
   }
 
   /** Loads stored progress, checkpoints and the fence; resolves the routes' origins. */
@@ -532,7 +485,7 @@ export class LinkReplicator {
         )
     }
     this.#fenceReader.readFrom(loaded.end)
-    this.#stored = loaded.partitions
+    this.#partitions.stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
       this.#log.warn(
@@ -540,7 +493,7 @@ export class LinkReplicator {
         'state records that could not be read were ignored; affected partitions resume from older progress'
       )
     }
-    this.#log.info({ partitions: this.#stored.size }, 'stored progress loaded')
+    this.#log.info({ partitions: loaded.partitions.size }, 'stored progress loaded')
   }
 
   /** Consumer group offsets translated from this link's copies. */
@@ -581,21 +534,7 @@ export class LinkReplicator {
       sourceClusterId: this.#sourceClusterId,
       origins: this.#origins?.filter ?? null
     })
-    const { segments, targetEnd, recent } = copier.copies
-    if (this.#delivery?.mode === 'exactly-once') {
-      // Only committed copies: a group offset on the target never points into a transaction that
-      // may still be aborted. Copies below committedNext are all committed.
-      return {
-        copies: segmentCopyMap(segments, copier.committedTargetEnd, reader, recent),
-        replicatedNext: copier.committedNext
-      }
-    }
-    const replicatedNext = copier.replicatedNext
-    // A batch written but not yet complete (a split batch's first half) may lie past
-    // replicatedNext: the end of the copies is then where the copy of replicatedNext is.
-    const ahead = recent.translate(replicatedNext)
-    const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
-    return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
+    return copierMapping(copier, reader, this.#delivery?.mode === 'exactly-once')
   }
 
   #startLoops(): void {
@@ -851,7 +790,7 @@ export class LinkReplicator {
         leader: this.#workers.current.leader,
         slot: this.#workers.current.slot,
         members: [...this.#workers.current.members],
-        owned: this.#owned.size
+        owned: this.#partitions.owned.size
       },
       partitions: [...this.#copiers.values()]
         .map(c => ({ ...c.status(), worker: this.worker }))
@@ -864,92 +803,10 @@ export class LinkReplicator {
    * others only look. New partitions make the leader ask for a new generation to share them.
    */
   async #syncTopics(initial: boolean): Promise<void> {
-    const sync = this.#topicSync!
     const leads = initial || this.#workers.current.leader
     const before = this.#assignable().length
-    const result = await sync.syncTopics({ create: leads })
-    for (const topic of result.topics) {
-      if (initial) this.#initialTopics.add(topic.source)
-      // A topic id that differs from what a copier reads means the topic was deleted and re-created,
-      // whether or not a sync pass saw it missing in between.
-      for (const copier of this.#copiers.values()) {
-        if (copier.topic === topic.source && copier.topicId !== topic.topicId)
-          copier.sourceRecreated(copier.topicId, topic.topicId)
-      }
-      if (!initial) await this.#ensureCopiers(topic)
-    }
-    for (const topic of result.deleted) {
-      for (const copier of this.#copiers.values()) if (copier.topic === topic) copier.sourceDeleted()
-    }
+    await this.#partitions.follow(await this.#topicSync!.syncTopics({ create: leads }), initial)
     if (!initial && this.#workers.current.leader && this.#assignable().length > before) this.#workers.rejoin()
-  }
-
-  /** Starts a copier for each partition of `topic` this worker owns and has no copier for yet. */
-  async #ensureCopiers(topic: ReplicatedTopic): Promise<void> {
-    const missing: number[] = []
-    for (let p = 0; p < topic.partitions; p++) {
-      const key = partitionKey(topic.source, p)
-      if (this.#owned.has(key) && !this.#copiers.has(key)) missing.push(p)
-    }
-    if (missing.length === 0) return
-    // Partitions without stored progress: startFrom applies to topics seen at start-up; a topic or
-    // partition that appears later is copied from its beginning, so nothing written to it is missed.
-    const spec =
-      this.#initialTopics.has(topic.source) && this.config.startFrom === 'latest' && !this.#started
-        ? 'latest'
-        : 'earliest'
-    const startOffsets = await this.#sourceAdmin!.listOffsets(topic.source, missing, spec)
-    for (const partition of missing) {
-      const key = partitionKey(topic.source, partition)
-      // Released meanwhile (listOffsets took a while): nothing to start.
-      if (!this.#owned.has(key) || this.#copiers.has(key) || this.#stopping) continue
-      const stored = this.#stored.get(key)
-      const progress = stored?.progress ?? null
-      const { offset, recreatedFrom } = resumePoint(
-        progress,
-        topic.topicId,
-        this.#sourceClusterId,
-        startOffsets.get(partition) ?? 0n
-      )
-      const copier = new PartitionCopier(
-        copierSettings(
-          this.config,
-          { source: this.#sourceClusterId!, target: this.#targetClusterId! },
-          this.#copierSchemas,
-          this.#events,
-          this.#origins?.filter ?? null
-        ),
-        {
-          boundary: this.#delivery!.boundary,
-          deadLetters: this.#producer!,
-          mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid() && this.#workers.holds()
-        },
-        this.#log,
-        topic.source,
-        partition,
-        topic.target,
-        // A copier of a re-created topic starts with the old id, so sourceRecreated() below applies the policy.
-        {
-          offset,
-          copies: new CopyIndex(stored?.copies, stored?.legacyRuns),
-          topicId: recreatedFrom ?? topic.topicId
-        }
-      )
-      copier.onSpace = () => this.#lanes.wake()
-      this.#copiers.set(key, copier)
-      this.#lanes.assign(copier)
-      if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
-      this.#log.info(
-        {
-          topic: topic.source,
-          partition,
-          target: topic.target,
-          from: String(offset),
-          resumed: progress !== null && recreatedFrom === null
-        },
-        'partition replication started'
-      )
-    }
   }
 
   /** Runs `task` every `ms` until stop (periodic.ts); a failing pass is logged and retried at the next interval. */
