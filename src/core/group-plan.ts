@@ -36,6 +36,11 @@ export interface GroupPlan {
   freeSlots: number[]
   /** Withheld partitions and the worker each is meant for: pass to the next plan, which then completes this one. */
   handover: Map<string, string>
+  /**
+   * Slots given to a member that did not hold them (a newcomer, or one of two members reporting the
+   * same slot): their previous holder may have left without releasing, so they are fenced too.
+   */
+  takenOver: number[]
 }
 
 export function planGroup(
@@ -121,7 +126,9 @@ export function planGroup(
     })
   }
   const held = new Set(slots.values())
+  const takenOver = eligible.filter(m => m.metadata.slot !== slots.get(m.memberId)).map(m => slots.get(m.memberId)!)
   return {
+    takenOver: takenOver.sort((a, b) => a - b),
     assignments,
     refused,
     moved: result.moved,

@@ -107,7 +107,7 @@ export class LinkPartitions {
       for (const copier of copiers) copier.abandon()
       throw new KdrError(
         'KDR_ERR_RUNTIME',
-        `link ${this.#config.name}: partitions moving to another worker did not finish their writes within drainTimeoutMs (${this.#config.drainTimeoutMs} ms); restarting from committed state`,
+        `link ${this.#config.name}: partitions moving to another worker (${partitions.join(', ')}) did not finish their writes within drainTimeoutMs (${this.#config.drainTimeoutMs} ms); restarting from committed state`,
         { cluster: this.#config.target }
       )
     }

@@ -369,6 +369,12 @@ export class LinkReplicator {
       await this.#finalCommitted.promise
       return
     }
+    if (!this.#workers.holds())
+      throw new KdrError(
+        'KDR_ERR_RUNTIME',
+        `link ${this.config.name}: worker ${this.worker} lost its membership of the worker group ${this.#workers.groupId} before it could commit the partitions it gives up; restarting from committed state`,
+        { cluster: this.config.target }
+      )
     await this.#partitions.release(partitions, () => this.commit())
     this.#log.info(
       { partitions: partitions.length, owned: this.#partitions.owned.size },
@@ -378,8 +384,11 @@ export class LinkReplicator {
 
   /** The group's leader refused this worker (its configuration of the link differs): it stops, not restarted. */
   #refused(reason: string): void {
+    // A configuration that differs is for an operator to mend; a group already full (maxWorkers) may
+    // have room later: that refusal is retried with the restart backoff.
+    const full = reason.includes('workers.maxWorkers')
     const error = new KdrError(
-      'KDR_ERR_CONFIG',
+      full ? 'KDR_ERR_RUNTIME' : 'KDR_ERR_CONFIG',
       `link ${this.config.name}: worker ${this.worker} was refused by the worker group ${this.#workers.groupId}: ${reason}`,
       { cluster: this.config.target }
     )
@@ -402,7 +411,7 @@ export class LinkReplicator {
 
   /** Before the first generation: start() fails with it. After: the link stops and onFailed decides. */
   #failWith(error: KdrError): void {
-    if (this.#state === 'starting') {
+    if (this.#starting !== null) {
       // start() fails with it (the Replicator retries or gives up as for any start failure).
       this.#startFailure = error
       this.#firstGeneration.reject(error)
@@ -546,6 +555,9 @@ export class LinkReplicator {
         config.commitIntervalMs,
         async () => {
           if (await this.#fenced()) return
+          // A worker that may have lost its group membership commits nothing (at-least-once: its
+          // partitions may have a new owner already; exactly-once: the leader fences its slot anyway).
+          if (!this.#workers.holds()) return
           await this.commit()
         },
         {
@@ -643,10 +655,16 @@ export class LinkReplicator {
       )
     }
     const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
+    // Without its group membership, the final commit might store progress for partitions another
+    // worker copies now: it is left out (records since the last commit are copied again).
+    const holds = this.#workers.holds() || this.#workers.current.generation < 0
+    if (!holds) this.#log.warn('stopping without the worker group membership: no final commit')
     const committed =
       this.#commits === null || this.#sourceClusterId === null
         ? true
-        : await this.#commits.final(this.#sourceClusterId, !timedOut && this.#error === null, writesBy)
+        : holds
+          ? await this.#commits.final(this.#sourceClusterId, !timedOut && this.#error === null, writesBy)
+          : (await withinDeadline(this.#delivery!.abandon(), writesBy), false)
     const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.

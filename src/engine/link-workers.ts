@@ -90,6 +90,8 @@ export class LinkWorkers {
   readonly #meter = new RateMeter()
   /** Average bytes per record copied, per owned partition. */
   readonly #recordBytes = new Map<string, number>()
+  /** Leader only: the generation of its last plan; the caches below hold only for the very next one. */
+  #plannedGeneration = -1
   /** Leader only: the last plan's handover (core/group-plan.ts), completed by the next plan. */
   #handover = new Map<string, string>()
   /** Leader only: free slots fenced since it became leader (a slot handed out leaves the set). */
@@ -287,6 +289,12 @@ export class LinkWorkers {
     }
     for (const member of planned)
       for (const [key, rate] of Object.entries(member.metadata.rates)) this.#rates.set(key, rate)
+    // Another leader may have planned in between: what this one fenced or handed over is stale then.
+    if (generation !== this.#plannedGeneration + 1) {
+      this.#fencedFree.clear()
+      this.#handover.clear()
+    }
+    this.#plannedGeneration = generation
     const plan = planGroup(
       planned,
       this.#metadata(),
@@ -299,12 +307,20 @@ export class LinkWorkers {
     this.#handover = plan.handover
     for (const slot of this.#fencedFree) if (!plan.freeSlots.includes(slot)) this.#fencedFree.delete(slot)
     const unfenced = plan.freeSlots.filter(slot => !this.#fencedFree.has(slot))
-    if (this.#deps.fenceSlots !== null && unfenced.length > 0) {
+    const toFence = [...unfenced, ...plan.takenOver]
+    if (this.#deps.fenceSlots !== null && toFence.length > 0) {
       // Before anyone gets the assignment: a worker that left without releasing (killed, paused, cut off)
-      // holds a slot nobody holds now; once fenced it can commit nothing more, so the partitions it
-      // copied start from committed progress on their new owner.
-      await this.#deps.fenceSlots(unfenced)
+      // held a slot that is free now or given to another member; once fenced it can commit nothing more,
+      // so the partitions it copied start from committed progress on their new owner.
+      await this.#deps.fenceSlots(toFence)
       for (const slot of unfenced) this.#fencedFree.add(slot)
+    }
+    if (plan.followUp) {
+      // The owners of withheld partitions rejoin once released; one that stops in between would leave
+      // them unassigned until the next balance round: ask for a round after the rebalance timeout.
+      setTimeout(() => {
+        if (this.#current.leader && this.#current.generation === generation) this.rejoin()
+      }, this.#workers.rebalanceTimeoutMs).unref()
     }
     for (const refused of plan.refused)
       this.#log.error(

@@ -107,17 +107,26 @@ export class WorkerMembership {
         const joined = await this.#group.join()
         this.#lastGood = performance.now()
         const assignment = this.#options.decode(joined.assignment)
+        // Empty: this member joined too late for the leader's SyncGroup (generation -1): join again.
+        if (assignment.generation < 0 && assignment.refused === null) continue
         if (assignment.refused !== null) {
           this.#owner.refuse(assignment.refused)
           refused = true
           return 'refused'
         }
+        // Releasing (drain, commit) and acquiring (read the state) may take longer than a session
+        // timeout: heartbeats go on meanwhile, so the coordinator does not expel this worker mid-handover.
+        const beating = this.#beatInBackground()
         const released = await this.#apply(assignment.partitions, {
           generation: joined.generation,
           slot: assignment.slot,
           members: assignment.members,
           leader: joined.isLeader
-        })
+        }).finally(() => beating.stop())
+        if (beating.lost) {
+          await this.#lose()
+          continue
+        }
         this.#log.info(
           {
             generation: joined.generation,
@@ -156,10 +165,40 @@ export class WorkerMembership {
     return lost.length
   }
 
+  /**
+   * Heartbeats every interval until stopped (while a generation is applied). A 'rejoin' answer means
+   * the coordinator no longer knows this member: its partitions may be another's already (`lost`).
+   */
+  #beatInBackground(): { stop: () => void; lost: boolean } {
+    const state = { stop: () => {}, lost: false }
+    const timer = setInterval(() => {
+      void this.#group
+        .heartbeat()
+        .then(answer => {
+          if (answer === 'rejoin') state.lost = true
+          else this.#lastGood = performance.now() // 'ok', or a rebalance: still a member
+        })
+        .catch(() => {})
+    }, this.#options.heartbeatIntervalMs)
+    state.stop = () => clearInterval(timer)
+    return state
+  }
+
+  /**
+   * This worker is no longer a member (expelled, or its heartbeats failed too long): it must not write
+   * any more, and what it owned may have another owner already. Releasing fails when the owner cannot
+   * commit safely (the link then restarts from committed state).
+   */
+  async #lose(): Promise<void> {
+    this.#lastGood = -Infinity
+    await this.#releaseAll()
+  }
+
   async #heartbeatUntilRebalance(signal: AbortSignal): Promise<void> {
     const { heartbeatIntervalMs, sessionTimeoutMs } = this.#options
-    // Past this without a good heartbeat the coordinator may have evicted this worker.
-    const giveUpAfter = sessionTimeoutMs - heartbeatIntervalMs
+    // Past this without a good heartbeat the coordinator may soon evict this worker: everything is
+    // released while holds() is still true (one interval before it lapses), so the release may commit.
+    const giveUpAfter = sessionTimeoutMs - 2 * heartbeatIntervalMs
     while (!signal.aborted && !this.#rejoinAsked) {
       const wait = new AbortController()
       const stop = (): void => wait.abort()
@@ -171,8 +210,17 @@ export class WorkerMembership {
       if (signal.aborted || this.#rejoinAsked) return
       try {
         const answer = await this.#group.heartbeat()
-        if (answer !== 'ok') return
+        if (answer === 'rejoin') {
+          // The coordinator expelled this worker (UNKNOWN_MEMBER_ID): its partitions may be another's.
+          this.#log.warn(
+            { partitions: this.#owned.length },
+            'worker group: expelled from the group; releasing every partition'
+          )
+          await this.#lose()
+          return
+        }
         this.#lastGood = performance.now()
+        if (answer !== 'ok') return
       } catch (error) {
         // Another process took this worker's id: not a passing failure.
         if (KdrError.is(error) && error.code === 'KDR_ERR_CONFIG') throw error

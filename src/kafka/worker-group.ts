@@ -79,6 +79,12 @@ export class WorkerGroup {
   readonly options: WorkerGroupOptions
   readonly #client: RawClient
   #coordinator: Connection | null = null
+  /**
+   * Heartbeats on their own connections with a short request timeout (a third of the session): a
+   * connection dropped silently must not hide the coordinator's silence for the JoinGroup's long one.
+   */
+  readonly #beats: RawClient
+  #beatsCoordinator: Connection | null = null
   #memberId = ''
   #generation = -1
   #protocol: string | null = null
@@ -95,6 +101,14 @@ export class WorkerGroup {
         requestTimeoutMs: Math.max(connection.requestTimeoutMs ?? 30_000, options.rebalanceTimeoutMs + 5_000)
       },
       'worker'
+    )
+    this.#beats = new RawClient(
+      {
+        ...connection,
+        clientId: connection.clientId ?? `kafka-dr-worker-${options.instanceId}`,
+        requestTimeoutMs: Math.max(1000, Math.floor(options.sessionTimeoutMs / 3))
+      },
+      'worker heartbeat'
     )
   }
 
@@ -202,7 +216,8 @@ export class WorkerGroup {
   async heartbeat(): Promise<HeartbeatAnswer> {
     this.#throwIfClosed()
     try {
-      const coordinator = await this.#findCoordinator()
+      this.#beatsCoordinator ??= await findCoordinator(this.#beats, COORDINATOR_TYPE_GROUP, this.options.groupId)
+      const coordinator = this.#beatsCoordinator
       await heartbeatV4.api.async(
         coordinator,
         this.options.groupId,
@@ -221,6 +236,7 @@ export class WorkerGroup {
       }
       if (name === undefined || COORDINATOR_MOVED.has(name)) {
         this.#coordinator = null
+        this.#beatsCoordinator = null
         throw this.#error('heartbeat (retried at the next one)', error)
       }
       throw this.#error('heartbeat', error)
@@ -271,7 +287,7 @@ export class WorkerGroup {
 
   async close(): Promise<void> {
     this.#closed = true
-    await this.#client.close()
+    await Promise.allSettled([this.#client.close(), this.#beats.close()])
   }
 
   async #findCoordinator(): Promise<Connection> {

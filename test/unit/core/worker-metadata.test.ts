@@ -128,6 +128,7 @@ test('the follow-up round hands over what the first round decided, even when rat
   assert.equal(first.withheld.length, 4)
   assert.deepEqual([...new Set(first.handover.values())], ['c'])
   assert.equal(first.assignments.get('m-c')!.slot, 2, 'the newcomer gets the lowest free slot')
+  assert.deepEqual(first.takenOver, [2], 'a slot changing hands is fenced too (its last holder may be a zombie)')
   assert.deepEqual(
     first.freeSlots,
     Array.from({ length: 13 }, (_, i) => i + 3)

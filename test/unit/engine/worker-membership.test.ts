@@ -123,3 +123,45 @@ test('heartbeats failing for a session timeout release every partition before jo
   assert.equal(steps[released + 1], 'join 1', 'then joins again')
   assert.ok(!steps.includes('leave'), 'a static member that stops does not leave by default')
 })
+
+test('expelled (UNKNOWN_MEMBER_ID): everything is released and the worker stops holding before it joins again', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0', 't:1'] }, heartbeats: ['ok', 'rejoin'] },
+    { assignment: { partitions: ['t:1'] }, heartbeats: ['ok'] }
+  ])
+  const holdsAtRelease: boolean[] = []
+  const membership: WorkerMembership = new WorkerMembership(
+    group,
+    {
+      ...stopAt(owner, 1, stop),
+      release: async (partitions: readonly string[]) => {
+        holdsAtRelease.push(membership.holds())
+        await owner.release(partitions)
+      }
+    },
+    options(),
+    quiet
+  )
+  assert.equal(await membership.run(stop.signal), 'stopped')
+  assert.deepEqual(steps.slice(0, 6), [
+    'join 0',
+    'acquire t:0,t:1 @0',
+    'heartbeat ok',
+    'heartbeat rejoin',
+    'release t:0,t:1',
+    'join 1'
+  ])
+  assert.equal(holdsAtRelease[0], false, 'an expelled worker may not commit what it releases')
+})
+
+test('an empty assignment (joined too late for the leader) is not applied: the worker joins again', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { generation: -1, partitions: [] } },
+    { assignment: { partitions: ['t:0'] }, heartbeats: ['ok'] }
+  ])
+  const membership = new WorkerMembership(group, stopAt(owner, 1, stop), options(), quiet)
+  assert.equal(await membership.run(stop.signal), 'stopped')
+  assert.deepEqual(steps.slice(0, 3), ['join 0', 'join 1', 'acquire t:0 @1'])
+})
