@@ -30,6 +30,8 @@ export interface AssignmentInput {
   partitions: readonly string[]
   /** Measured bytes/s per partition; missing or not positive: unknown. */
   rates: ReadonlyMap<string, number>
+  /** false: rules 1 and 2 only (a follow-up round completes the previous plan; it does not plan anew). */
+  balance?: boolean
 }
 
 export interface Assignment {
@@ -37,7 +39,7 @@ export interface Assignment {
   byMember: Map<string, string[]>
   /** Partitions taken from a member of the group that owned them (orphans of departed members are not counted). */
   moved: number
-  /** Load per member id, in the weights used (multiples of the mean partition rate: see weights()). */
+  /** Load per member id, in the weights used (multiples of the median partition rate: see weights()). */
   load: Map<string, number>
 }
 
@@ -76,7 +78,7 @@ export function assignPartitions(input: AssignmentInput): Assignment {
   // 3. Balance, bounded: each move narrows the gap between the two members it touches.
   const lightest = Math.min(...[...weight.values()].filter(w => w > 0), Number.POSITIVE_INFINITY)
   let moved = 0
-  for (let round = 0; round < partitions.length; round++) {
+  for (let round = 0; input.balance !== false && round < partitions.length; round++) {
     const heavy = mostLoaded(members, load, byMember)
     const light = leastLoaded(members, load, byMember)
     const gap = load.get(heavy)! - load.get(light)!
@@ -104,18 +106,21 @@ export function assignPartitions(input: AssignmentInput): Assignment {
 }
 
 /**
- * Weights per partition: the measured rate, or the mean of the measured ones (1 when none is known),
- * on a doubling scale around the mean (a power of two times it): rates within a factor of about 1.4 of
- * each other weigh the same, so measurement noise (a burst, a partition measured over a short time)
- * moves nothing, while a partition ten times hotter weighs eight times more.
+ * Weights per partition, in multiples of the median measured rate, on a scale of powers of four: rates
+ * within a factor of two of the median weigh 1, like partitions without a measurement. Measurement
+ * noise (a burst, traffic that just started or stopped, a partition measured over a short time) then
+ * moves nothing and equal partitions balance by count, while a partition ten times hotter weighs 16.
  */
 function weights(partitions: readonly string[], rates: ReadonlyMap<string, number>): Map<string, number> {
-  const known = partitions.map(p => rates.get(p)).filter((r): r is number => r !== undefined && r > 0)
-  const mean = known.length === 0 ? 1 : known.reduce((a, b) => a + b, 0) / known.length
+  const known = partitions
+    .map(p => rates.get(p))
+    .filter((r): r is number => r !== undefined && r > 0)
+    .sort((a, b) => a - b)
+  const median = known.length === 0 ? 1 : known[Math.floor(known.length / 2)]!
   return new Map(
     partitions.map(p => {
       const rate = rates.get(p)
-      return [p, rate !== undefined && rate > 0 ? 2 ** Math.round(Math.log2(rate / mean)) : 1]
+      return [p, rate !== undefined && rate > 0 ? 4 ** Math.round(Math.log(rate / median) / Math.log(4)) : 1]
     })
   )
 }

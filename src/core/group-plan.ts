@@ -96,7 +96,10 @@ export function planGroup(
   const result = assignPartitions({
     members: eligible.map(m => ({ id: m.memberId, owned: [...m.metadata.owned, ...meantFor(m.metadata.worker)] })),
     partitions,
-    rates
+    rates,
+    // The round that completes a handover only hands over: rates measured in between (a partition
+    // just moved, a burst) must not start another round of moves. Balancing resumes the round after.
+    balance: handover.size === 0
   })
   // Who reports owning what (every claimer, refused members included: they still copy until they stop).
   const claimers = new Map<string, Set<string>>()

@@ -92,6 +92,8 @@ export class LinkWorkers {
   readonly #recordBytes = new Map<string, number>()
   /** Leader only: the generation of its last plan; the caches below hold only for the very next one. */
   #plannedGeneration = -1
+  /** Leader only: the worker ids its last plan was for. */
+  #plannedWorkers = ''
   /** Leader only: the last plan's handover (core/group-plan.ts), completed by the next plan. */
   #handover = new Map<string, string>()
   /** Leader only: free slots fenced since it became leader (a slot handed out leaves the set). */
@@ -294,6 +296,14 @@ export class LinkWorkers {
       this.#fencedFree.clear()
       this.#handover.clear()
     }
+    // A handover completes only among the members it was planned for: one that joined or left since
+    // makes this a plan of its own (balanced anew, the handover still a hint through what is claimed).
+    const workers = planned
+      .map(m => m.metadata.worker)
+      .sort()
+      .join('\u0000')
+    if (workers !== this.#plannedWorkers) this.#handover.clear()
+    this.#plannedWorkers = workers
     this.#plannedGeneration = generation
     const plan = planGroup(
       planned,

@@ -216,14 +216,24 @@ test("three workers share 2 topics x 12 partitions; a killed worker's partitions
 })
 
 test('a fourth worker joins: at most a quarter of the partitions move', async () => {
-  const before = await balanced([...workers.values()], 24)
-  workers.set('w4', await startWorker(configFile, 'w4'))
-  const after = await balanced([...workers.values()], 24)
-  const ownerBefore = new Map([...before].flatMap(([id, ps]) => ps.map(p => [p, id] as const)))
-  let moved = 0
-  for (const [id, partitions] of after) for (const p of partitions) if (ownerBefore.get(p) !== id) moved++
-  assert.ok(moved <= 6, `${moved} of 24 partitions moved`)
-  for (const [id, partitions] of after) assert.equal(partitions.length, 6, `${id} copies 6`)
+  // Equal rates: every partition written at the same pace for long enough that the rates the workers
+  // measure (a moving average over about 30 s) agree again after the pause of the audit above.
+  const writing = keepWriting(writers)
+  try {
+    await sleep(20_000)
+    const before = await balanced([...workers.values()], 24)
+    workers.set('w4', await startWorker(configFile, 'w4'))
+    const after = await balanced([...workers.values()], 24)
+    const ownerBefore = new Map([...before].flatMap(([id, ps]) => ps.map(p => [p, id] as const)))
+    let moved = 0
+    for (const [id, partitions] of after) for (const p of partitions) if (ownerBefore.get(p) !== id) moved++
+    step(`w4 joined: ${moved} partitions moved; ${[...after].map(([id, ps]) => `${id} ${ps.length}`).join(', ')}`)
+    assert.ok(moved <= 6, `${moved} of 24 partitions moved`)
+    for (const [id, partitions] of after) assert.equal(partitions.length, 6, `${id} copies 6`)
+  } finally {
+    await writing.stop()
+  }
+  await auditTarget(writers)
 })
 
 test('rolling restart (SIGTERM, start, next): no partition idle past the session timeout + 10 s, nothing missing', async () => {

@@ -28,8 +28,9 @@ test('equal rates: counts within one partition', () => {
 test('one partition ten times hotter than the rest: assigned by bytes, not by count', () => {
   const partitions = partitionsOf(['orders', 'payments'], 12)
   const rates = new Map(partitions.map(p => [p, p === 'orders:0' ? 10_000 : 1000]))
-  const { byMember, load } = assignPartitions({ members: members('w1', 'w2', 'w3'), partitions, rates })
-  const loads = [...load.values()]
+  const { byMember } = assignPartitions({ members: members('w1', 'w2', 'w3'), partitions, rates })
+  // Bytes/s per member, from the true rates (the assignment weighs them on a coarser scale).
+  const loads = [...byMember.values()].map(keys => keys.reduce((sum, key) => sum + rates.get(key)!, 0))
   assert.ok(Math.max(...loads) <= 1.2 * Math.min(...loads), `loads ${loads.join('/')}`)
   const hot = [...byMember.entries()].find(([, keys]) => keys.includes('orders:0'))!
   assert.ok(hot[1].length < 8, 'the member with the hot partition copies fewer partitions')
@@ -44,8 +45,8 @@ test('rates that differ tenfold: every member within 20 % of the mean bytes/s', 
     ['w1', 'w2', 'w3'],
     ['w1', 'w2', 'w3', 'w4']
   ]) {
-    const { load } = assignPartitions({ members: members(...ids), partitions, rates })
-    const loads = [...load.values()]
+    const { byMember } = assignPartitions({ members: members(...ids), partitions, rates })
+    const loads = [...byMember.values()].map(keys => keys.reduce((sum, key) => sum + rates.get(key)!, 0))
     const mean = loads.reduce((a, b) => a + b, 0) / loads.length
     for (const l of loads)
       assert.ok(Math.abs(l - mean) <= 0.2 * mean, `${ids.length} members: loads ${loads.join('/')}`)
@@ -123,4 +124,20 @@ test('no members: nothing assigned; partitions that no longer exist are dropped'
     rates: new Map()
   })
   assert.deepEqual(byMember.get('a'), ['t:0'])
+})
+
+test('without balancing (a follow-up round), only orphans move: owned partitions stay even when loads differ', () => {
+  const partitions = ['t:0', 't:1', 't:2', 't:3']
+  const result = assignPartitions({
+    members: [
+      { id: 'a', owned: ['t:0', 't:1', 't:2'] },
+      { id: 'b', owned: [] }
+    ],
+    partitions,
+    rates: new Map(),
+    balance: false
+  })
+  assert.deepEqual(result.byMember.get('a'), ['t:0', 't:1', 't:2'])
+  assert.deepEqual(result.byMember.get('b'), ['t:3'], 'the orphan goes to the least loaded member')
+  assert.equal(result.moved, 0)
 })
