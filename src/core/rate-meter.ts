@@ -3,14 +3,16 @@
  * partition (the source's high watermark: records/s arriving at the source): an exponentially
  * weighted moving average over about `windowMs`, sampled at a steady pace (each heartbeat interval),
  * so the rate a worker reports does not depend on when the last rebalance happened. A partition has a
- * rate from its second sample on; a partition no longer sampled is forgotten.
+ * rate once it was sampled for a whole window (before that its average still leans on where it
+ * started, and two workers' figures for equal partitions would differ); a partition no longer sampled
+ * is forgotten.
  */
 export class RateMeter {
   readonly #windowMs: number
-  readonly #last = new Map<string, { bytes: number; at: number }>()
+  readonly #last = new Map<string, { bytes: number; at: number; since: number }>()
   readonly #rates = new Map<string, number>()
 
-  constructor(windowMs = 30_000) {
+  constructor(windowMs = 10_000) {
     this.#windowMs = windowMs
   }
 
@@ -18,7 +20,7 @@ export class RateMeter {
   sample(now: number, bytes: ReadonlyMap<string, number>): void {
     for (const [key, total] of bytes) {
       const last = this.#last.get(key)
-      this.#last.set(key, { bytes: total, at: now })
+      this.#last.set(key, { bytes: total, at: now, since: last?.since ?? now })
       if (last === undefined || now <= last.at || total < last.bytes) continue
       const instant = ((total - last.bytes) * 1000) / (now - last.at)
       const previous = this.#rates.get(key)
@@ -32,8 +34,13 @@ export class RateMeter {
     }
   }
 
-  /** Counter units per second, per partition with a rate. */
+  /** Counter units per second, per partition sampled for a whole window. */
   rates(): Record<string, number> {
-    return Object.fromEntries(this.#rates)
+    const rates: Record<string, number> = {}
+    for (const [key, rate] of this.#rates) {
+      const last = this.#last.get(key)
+      if (last !== undefined && last.at - last.since >= this.#windowMs) rates[key] = rate
+    }
+    return rates
   }
 }

@@ -186,6 +186,8 @@ export class LinkReplicator {
           const load = new Map<string, { offset: number; recordBytes: number | null }>()
           for (const [key, copier] of this.#copiers) {
             const s = copier.status()
+            // Not fetched yet: the high watermark is unknown (0), not zero records so far.
+            if (s.sourceHighWatermark <= 0n) continue
             load.set(key, {
               offset: Number(s.sourceHighWatermark),
               recordBytes: s.replicatedRecords > 0 ? s.replicatedBytes / s.replicatedRecords : null

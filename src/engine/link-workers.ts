@@ -344,7 +344,18 @@ export class LinkWorkers {
         members: planned.length,
         partitions: this.#deps.partitions().length,
         moved: plan.moved,
-        withheld: plan.withheld.length
+        withheld: plan.withheld.length,
+        // What each member reported: partitions owned, and the bytes/s it measured for them in all.
+        reported: Object.fromEntries(
+          planned.map(m => [
+            m.metadata.worker,
+            {
+              owned: m.metadata.owned.length,
+              bytesPerSecond: Math.round(Object.values(m.metadata.rates).reduce((a, b) => a + b, 0)),
+              measured: Object.keys(m.metadata.rates).length
+            }
+          ])
+        )
       },
       'worker group: partitions assigned'
     )
