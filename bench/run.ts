@@ -11,10 +11,11 @@ import { type Calibration, calibrate } from './lib/calibrate.ts'
 import { loadBacklog, sourceOf } from './lib/load.ts'
 import { CONFIGS, type ConfigName, isKafkaDr, kafkaDrLink } from './lib/replicators.ts'
 import { type BenchRun, writeReport } from './lib/report.ts'
+import { describeScaleOut } from './lib/report-scale-out.ts'
 import { catchUpTrial } from './lib/catch-up-trial.ts'
 import { steadyTrial } from './lib/steady-trial.ts'
 import { type BenchClusters, type TrialResult, trialDir, waitForLeaders } from './lib/trial.ts'
-import { type Workload, workloads } from './lib/workloads.ts'
+import { type CatchUpWorkload, type Workload, backlogOf, isScaleOut, workloads } from './lib/workloads.ts'
 import { machineDescription } from './lib/machine.ts'
 
 /**
@@ -68,7 +69,15 @@ const configs: readonly ConfigName[] =
       ? CONFIGS.filter(c => c !== 'mm2-default')
       : CONFIGS
     : CONFIGS.filter(c => asked.includes(c))
-const selected = workloads(quick).filter(w => wanted === undefined || wanted.includes(w.id))
+const every = workloads(quick)
+const selected = every.filter(w => wanted === undefined || wanted.includes(w.id))
+// The source topics to load: each catch-up workload's own, or the one it copies (W6, W7 copy W1's,
+// which is loaded even when W1 itself is not selected).
+const backlogs = [
+  ...new Map(
+    selected.flatMap(w => (w.kind === 'catch-up' ? [backlogOf(w, every)] : [])).map(b => [b.id, b] as const)
+  ).values()
+]
 if (selected.length === 0 || !(trials >= 1) || configs.length === 0) {
   console.error('nothing to run: check --workloads, --configs and --trials')
   process.exit(2)
@@ -238,8 +247,7 @@ async function main(): Promise<void> {
   const save = (): void => writeFileSync(join(runDir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`)
 
   // Sources, loaded once.
-  for (const workload of selected) {
-    if (workload.kind !== 'catch-up' || workload.sourceOf !== undefined) continue
+  for (const workload of backlogs) {
     const topic = topicFor(workload)
     await source.createTopics([{ name: topic, partitions: workload.partitions }])
     await waitForLeaders(source, topic, workload.partitions)
@@ -277,32 +285,44 @@ async function main(): Promise<void> {
         `${workload.id}: metadata round trip ${run.roundTripMs.direct.toFixed(1)} ms direct, ${run.roundTripMs.proxied.toFixed(1)} ms through the delay proxy`
       )
     }
+    // Scale-out workloads run kafka-dr workers only; each round runs every worker count of the workload.
+    const variants = configs
+      .filter(config => !isScaleOut(workload) || isKafkaDr(config))
+      .flatMap(config => workload.workers.map(workers => ({ config, workers })))
+    const skipped = configs.filter(config => !variants.some(v => v.config === config))
+    if (skipped.length > 0) log(`${workload.id}: runs kafka-dr workers only; not run with ${skipped.join(', ')}`)
     for (let round = 0; round < trials; round++) {
       // Alternate the order (A B C, C B A, ...) so drift on the machine does not favour one tool.
-      const order = round % 2 === 0 ? configs : [...configs].reverse()
-      for (const config of order) {
-        const dir = trialDir(runDir, workload.id, config, round)
-        let result: TrialResult
-        if (workload.kind === 'catch-up') {
-          const topic = topicFor(
-            workload.sourceOf === undefined ? workload : (selected.find(w => w.id === workload.sourceOf) ?? workload)
-          )
-          result = await catchUpTrial(clusters, workload, topic, timestampBase, config, round, dir, trialOptions)
-        } else {
-          result = await steadyTrial(
-            clusters,
-            workload,
-            rate,
-            `${topicFor(workload)}-${config}-${round}`,
-            config,
-            round,
-            dir,
-            trialOptions
-          )
+      const order = round % 2 === 0 ? variants : [...variants].reverse()
+      for (const { config, workers } of order) {
+        const scaleOut = isScaleOut(workload)
+        const trial = {
+          config,
+          workers,
+          round,
+          dir: trialDir(runDir, workload.id, config, round, scaleOut ? workers : null)
         }
+        const result =
+          workload.kind === 'catch-up'
+            ? await catchUpTrial(
+                clusters,
+                workload,
+                topicFor(backlogOf(workload, every)),
+                timestampBase,
+                trial,
+                trialOptions
+              )
+            : await steadyTrial(
+                clusters,
+                workload,
+                rate,
+                `${topicFor(workload)}-${config}-${scaleOut ? `${workers}w-` : ''}${round}`,
+                trial,
+                trialOptions
+              )
         run.results.push(result)
         save()
-        log(`${workload.id} ${config} #${round + 1}: ${describe(result)}`)
+        log(`${workload.id} ${config}${scaleOut ? ` ${workers} worker(s)` : ''} #${round + 1}: ${describe(result)}`)
       }
     }
   }
@@ -316,18 +336,17 @@ async function main(): Promise<void> {
 }
 
 async function runCalibration(source: KafkaAdmin, target: KafkaAdmin, timestampBase: number): Promise<Calibration> {
-  let backlog = selected.find(
-    w => w.kind === 'catch-up' && w.recordBytes === 1024 && w.payload === 'random' && w.sourceOf === undefined
-  )
+  let backlog: CatchUpWorkload | undefined = backlogs.find(w => w.recordBytes === 1024 && w.payload === 'random')
   let topic: string
   let records: number
-  if (backlog !== undefined && backlog.kind === 'catch-up') {
+  if (backlog !== undefined) {
     topic = topicFor(backlog)
     records = backlog.recordsPerPartition * backlog.partitions
   } else {
     // No 1 KiB backlog among the chosen workloads: load W1's for the ceiling alone.
-    backlog = workloads(quick).find(w => w.id === 'W1')!
-    if (backlog.kind !== 'catch-up') throw new Error('W1 must be a catch-up workload')
+    const w1 = every.find(w => w.id === 'W1')
+    if (w1?.kind !== 'catch-up') throw new Error('W1 must be a catch-up workload')
+    backlog = w1
     topic = `bench-calibration-${runId}`
     records = backlog.recordsPerPartition * backlog.partitions
     await source.createTopics([{ name: topic, partitions: 8 }])
@@ -363,7 +382,7 @@ function describe(r: TrialResult): string {
   ]
   if (r.latency !== null) parts.push(`latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms`)
   if (r.drainMs !== null) parts.push(`drained ${Math.round(r.drainMs)} ms after the last record`)
-  parts.push(`host CPU ${Math.round(r.hostBusyPercent)} % busy`)
+  parts.push(...describeScaleOut(r), `host CPU ${Math.round(r.hostBusyPercent)} % busy`)
   if (r.check !== null && r.check.duplicates > 0) parts.push(`${r.check.duplicates} duplicates`)
   return parts.join(', ')
 }

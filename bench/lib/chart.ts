@@ -1,6 +1,7 @@
 import { type BenchRun, COLOR, LABEL, figure, fmt } from './figures.ts'
 import { CONFIGS, type ConfigName } from './replicators.ts'
 import { type Spread } from './stats.ts'
+import { isScaleOut } from './workloads.ts'
 
 /** The report's chart (SVG, no dependencies): catch-up throughput on the left, steady latency on the right. */
 
@@ -20,7 +21,8 @@ export function svg(run: BenchRun): string {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`
   )
   // Left: catch-up throughput.
-  const catchUp = run.workloads.filter(w => w.kind === 'catch-up')
+  // Scale-out workloads (kafka-dr workers only, several worker counts) are in their own tables.
+  const catchUp = run.workloads.filter(w => w.kind === 'catch-up' && !isScaleOut(w))
   const left = { x: 60, y: 50, w: 500, h: 300 }
   const mbOf = (w: string, c: ConfigName): Spread | null => figure(run, w, c, r => r.mbPerSecond)
   let top = 0
@@ -72,7 +74,7 @@ export function svg(run: BenchRun): string {
     )
   }
   // Right: steady latency, log scale.
-  const steady = run.workloads.filter(w => w.kind === 'steady')
+  const steady = run.workloads.filter(w => w.kind === 'steady' && !isScaleOut(w))
   const right = { x: 660, y: 50, w: 270, h: 300 }
   text(right.x - 40, 28, 'Steady replication latency, ms (p50 dark, p99 light)', 'font-size="14" font-weight="bold"')
   const ticks = [1, 10, 100, 1000, 10000, 100000]

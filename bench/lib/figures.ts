@@ -50,6 +50,30 @@ export function ran(run: BenchRun, workload: string, config: ConfigName): boolea
   return all(run, workload, config).length > 0
 }
 
+/** Worker processes of a trial: 1 for W1-W6; for a scale-out trial (W7, W8), its count. */
+export function workersOf(result: TrialResult): number {
+  return result.scaleOut?.workers.length ?? 1
+}
+
+/** The valid trials of a configuration with `workers` workers (scale-out workloads run several counts). */
+export function validWith(run: BenchRun, workload: string, config: ConfigName, workers: number): TrialResult[] {
+  return valid(run, workload, config).filter(r => workersOf(r) === workers)
+}
+
+export function allWith(run: BenchRun, workload: string, config: ConfigName, workers: number): TrialResult[] {
+  return all(run, workload, config).filter(r => workersOf(r) === workers)
+}
+
+export function figureWith(
+  run: BenchRun,
+  workload: string,
+  config: ConfigName,
+  workers: number,
+  pick: (r: TrialResult) => number
+): Spread | null {
+  return spread(validWith(run, workload, config, workers).map(pick))
+}
+
 export function figure(
   run: BenchRun,
   workload: string,

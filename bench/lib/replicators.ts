@@ -51,6 +51,12 @@ export interface ReplicatorSpec {
   profile?: 'cpu' | 'memory' | null
   /** kafka-dr only: extra YAML lines for the link (tuning experiments; the report says so). */
   linkExtra?: string[]
+  /**
+   * kafka-dr only, scale-out: this process's `--worker-id`. A named worker also gets
+   * `--http-listen 127.0.0.1:0` (several on one machine; the port it picked is in its log) and logs
+   * at info, so its log holds the listening URL and the group's lines (partitions acquired, released).
+   */
+  worker?: string
 }
 
 export interface RunningReplicator {
@@ -60,6 +66,10 @@ export interface RunningReplicator {
   command: string
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>
+  /** Its stdout and stderr (kafka-dr: JSON lines). */
+  logFile: string
+  /** Sends a signal (a worker leaving the group: SIGTERM, its graceful stop). */
+  signal(signal: NodeJS.Signals): void
   /** Ends the process after a trial's measurements: SIGKILL, the same for both tools (the target is wiped next). */
   stop(): Promise<void>
 }
@@ -168,9 +178,16 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   await exited
 }
 
+/** kafka-dr's command-line flags beyond the config: a named worker of a scale-out trial, or the plain process. */
+function kafkaDrFlags(spec: ReplicatorSpec): string[] {
+  if (spec.worker === undefined) return ['--log-level', 'warn']
+  return ['--worker-id', spec.worker, '--http-listen', '127.0.0.1:0', '--log-level', 'info']
+}
+
 export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
   mkdirSync(spec.dir, { recursive: true })
-  const out = openSync(join(spec.dir, 'stdout.log'), 'a')
+  const logFile = join(spec.dir, 'stdout.log')
+  const out = openSync(logFile, 'a')
   let file: string
   let args: string[]
   let binary: string
@@ -191,8 +208,7 @@ export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
       'replicate',
       '--config',
       file,
-      '--log-level',
-      'warn'
+      ...kafkaDrFlags(spec)
     ]
   } else {
     file = join(spec.dir, 'mm2.properties')
@@ -228,6 +244,10 @@ export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
     pid: child.pid,
     command: [binary === process.execPath ? 'node' : 'java', ...args.map(a => a.replace(repoRoot + '/', ''))].join(' '),
     exited,
+    logFile,
+    signal: signal => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
     stop: () => stopChild(child, exited)
   }
 }

@@ -9,7 +9,8 @@ import { CONFIGS, type ConfigName, MM2_HEAP, kafkaDrYaml, mm2Properties } from '
 import { type Spread, spread } from './stats.ts'
 import { targets } from './targets.ts'
 import { type TrialResult } from './trial.ts'
-import { type Workload } from './workloads.ts'
+import { type Workload, isScaleOut } from './workloads.ts'
+import { scaleOutCatchUpTable, scaleOutMethod, scaleOutSteadyTable } from './report-scale-out.ts'
 
 export { type BenchRun } from './figures.ts'
 
@@ -207,7 +208,12 @@ function markdown(run: BenchRun, chartFile: string): string {
   }
   out.push('## Results', '')
   for (const workload of run.workloads) {
-    out.push(`### ${workload.id}: ${workload.title}`, '', workloadTable(run, workload), '')
+    const table = !isScaleOut(workload)
+      ? workloadTable(run, workload)
+      : workload.kind === 'catch-up'
+        ? scaleOutCatchUpTable(run, workload)
+        : scaleOutSteadyTable(run, workload)
+    out.push(`### ${workload.id}: ${workload.title}`, '', table, '')
   }
   out.push(
     '## How it is measured',
@@ -221,6 +227,7 @@ function markdown(run: BenchRun, chartFile: string): string {
     '- **Validity**: after every trial, kcat reads the whole target topic (read_committed: records of aborted or open transactions are not there); each partition must hold records 0..n−1 of its source partition, in order, with key, value and timestamp (catch-up) as produced. A trial with a record missing, out of order, altered or unexpected is invalid and left out of the figures (listed under its table). Duplicates are counted; under exactly-once a duplicate makes the trial invalid too.',
     '- **Order**: trials alternate (defaults, tuned, kafka-dr, kafka-dr exactly-once, then the reverse, ...), so drift over the run does not favour one tool.',
     '- **Records**: 8-byte keys; values start with partition and sequence number, the rest is a slice of a fixed 8 MiB pool: random bytes (incompressible), or for W4 word-like text that lz4 compresses.',
+    ...scaleOutMethod(run),
     '',
     '## Configurations',
     '',

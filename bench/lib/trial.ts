@@ -4,12 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type KafkaAdmin } from '../../src/kafka/index.ts'
 import { ownedPid } from '../../tools/harness/harness.ts'
 import { cpuSeconds, hostBusySeconds } from './proc.ts'
-import { type ConfigName, type RunningReplicator, startReplicator } from './replicators.ts'
+import { type DepartureFigures } from './departure.ts'
+import { type WorkerFigures } from './replicator-set.ts'
+import { type ConfigName } from './replicators.ts'
 import { type TargetCheck } from './verify.ts'
 import { type Workload } from './workloads.ts'
 
 /**
- * One trial: an empty target cluster, one replicator process, one workload, measured from outside
+ * One trial: an empty target cluster, one replicator process (scale-out: several kafka-dr workers),
+ * one workload, measured from outside
  * (target end offsets by listOffsets, /proc for CPU and memory, broker timestamps for latency) and
  * then checked record by record with kcat.
  */
@@ -71,28 +74,23 @@ export interface TrialResult {
   sourceBrokerCpuPercent: number
   targetBrokerCpuPercent: number
   command: string
+  /** Scale-out workloads (W7, W8) only: the trial's workers and what their group did. */
+  scaleOut?: ScaleOutFigures
 }
 
-/** The trial's replicator, reading the source directly or through the delay proxy (W6). */
-export function startTrialReplicator(
-  clusters: BenchClusters,
-  workload: Workload,
-  topic: string,
-  config: ConfigName,
-  dir: string,
-  options: TrialOptions
-): RunningReplicator {
-  return startReplicator({
-    config,
-    sourceBootstrap: workload.sourceDelayMs > 0 ? clusters.delayedSourceBootstrap : clusters.sourceBootstrap,
-    targetBootstrap: clusters.targetBootstrap,
-    topic,
-    partitions: workload.partitions,
-    compression: workload.writeCompression,
-    dir,
-    profile: options.profile,
-    linkExtra: options.linkExtra
-  })
+/**
+ * A scale-out trial. Its CPU figures (cpuSecondsPerGiB, cpuSecondsTotal) are sums over the workers;
+ * peakRssMiB is the largest worker's, and each worker's is here.
+ */
+export interface ScaleOutFigures {
+  workers: WorkerFigures[]
+  /**
+   * From the start of the processes to the last `partitions acquired` or `partitions released` line
+   * of any worker (before a departure): when the group stopped moving partitions, s.
+   */
+  groupSettledSeconds: number
+  /** W8: one worker leaving mid-run. */
+  departure: DepartureFigures | null
 }
 
 /** CPU of the machine and of both brokers between start() and stop(), as percentages. */
@@ -195,6 +193,13 @@ export async function waitForLeaders(admin: KafkaAdmin, topic: string, partition
   }
 }
 
-export function trialDir(runDir: string, workload: string, config: ConfigName, round: number): string {
-  return join(runDir, workload, `${config}-${round}`)
+/** A trial's folder; scale-out trials (`workers` given) are told apart by their worker count. */
+export function trialDir(
+  runDir: string,
+  workload: string,
+  config: ConfigName,
+  round: number,
+  workers: number | null = null
+): string {
+  return join(runDir, workload, workers === null ? `${config}-${round}` : `${config}-${workers}w-${round}`)
 }

@@ -60,6 +60,15 @@ export function isScaleOut(workload: Workload): boolean {
   return workload.workers.some(n => n !== 1)
 }
 
+/** The workload whose source topic a catch-up workload copies: its own, or the one named by sourceOf. */
+export function backlogOf(workload: CatchUpWorkload, all: readonly Workload[]): CatchUpWorkload {
+  if (workload.sourceOf === undefined) return workload
+  const owner = all.find(w => w.id === workload.sourceOf)
+  if (owner?.kind !== 'catch-up' || owner.sourceOf !== undefined)
+    throw new Error(`${workload.id}: sourceOf ${workload.sourceOf} is not a catch-up workload with its own backlog`)
+  return owner
+}
+
 const KIB = 1024
 const GIB = 1024 ** 3
 
