@@ -81,8 +81,6 @@ export function workloads(quick: boolean): Workload[] {
     sourceDelayMs: 0,
     workers: [1]
   } as const
-  // W8: 5 records/s on each partition; --quick keeps the rate per partition on a tenth of them.
-  const w8Partitions = quick ? 200 : 2000
   return [
     {
       ...base,
@@ -147,6 +145,19 @@ export function workloads(quick: boolean): Workload[] {
       sourceDelayMs: 25,
       sourceOf: 'W1'
     },
+    ...scaleOutWorkloads(quick, base)
+  ]
+}
+
+/** W7 and W8 (scale-out, docs/scale-out.md): kafka-dr workers sharing one link. */
+function scaleOutWorkloads(
+  quick: boolean,
+  base: Omit<WorkloadBase, 'id' | 'title' | 'partitions' | 'recordBytes'>
+): Workload[] {
+  const scale = quick ? 1 / 32 : 1
+  // W8: 5 records/s on each partition; --quick keeps the rate per partition on a tenth of them.
+  const w8Partitions = quick ? 200 : 2000
+  return [
     {
       ...base,
       id: 'W7',
