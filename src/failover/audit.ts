@@ -49,13 +49,10 @@ export class AuditLog {
     if (!this.#topicReady) {
       const [existing] = await this.#admin.describeTopics([AUDIT_TOPIC])
       if (existing === undefined) {
-        await this.#admin
-          .createTopics([
-            { name: AUDIT_TOPIC, partitions: 1, configs: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } }
-          ])
-          .catch(async (error: unknown) => {
-            if ((await this.#admin.describeTopics([AUDIT_TOPIC])).length === 0) throw error
-          })
+        // Created meanwhile by another process: no error (KafkaAdmin.createTopics).
+        await this.#admin.createTopics([
+          { name: AUDIT_TOPIC, partitions: 1, configs: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } }
+        ])
       }
       this.#topicReady = true
     }

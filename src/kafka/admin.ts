@@ -1,5 +1,5 @@
 import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
-import { labelled } from './call.ts'
+import { errorNameInChain, labelled } from './call.ts'
 import { toClientOptions } from './options.ts'
 import { type ClusterConnection } from './types.ts'
 
@@ -79,21 +79,33 @@ export class KafkaAdmin {
     return result
   }
 
-  async createTopics(topics: NewTopic[]): Promise<void> {
+  /**
+   * Creates each topic; the names it created. A topic that exists already (another process created
+   * it meanwhile: several workers of a link start together) is what the caller asked for, not an
+   * error; it is left out of the result.
+   */
+  async createTopics(topics: NewTopic[]): Promise<string[]> {
+    const created: string[] = []
     for (const topic of topics) {
       const configs = Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value }))
-      await this.#call(
-        'create topic',
-        () =>
-          this.#admin.createTopics({
-            topics: [topic.name],
-            partitions: topic.partitions,
-            replicas: topic.replicationFactor ?? -1,
-            configs
-          }),
-        topic.name
-      )
+      try {
+        await this.#call(
+          'create topic',
+          () =>
+            this.#admin.createTopics({
+              topics: [topic.name],
+              partitions: topic.partitions,
+              replicas: topic.replicationFactor ?? -1,
+              configs
+            }),
+          topic.name
+        )
+        created.push(topic.name)
+      } catch (error) {
+        if (errorNameInChain(error) !== 'TOPIC_ALREADY_EXISTS') throw error
+      }
     }
+    return created
   }
 
   async deleteTopics(names: string[]): Promise<void> {

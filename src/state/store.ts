@@ -108,20 +108,15 @@ export async function ensureStateTopic(
     await checkCompacted(admin, topic)
     return
   }
-  try {
-    await admin.createTopics([
-      {
-        name: topic,
-        partitions: 1,
-        ...(replicationFactor === null ? {} : { replicationFactor }),
-        configs: STATE_TOPIC_CONFIGS
-      }
-    ])
-  } catch (error) {
-    // Another kafka-dr process may have created it in the meantime.
-    const [now] = await admin.describeTopics([topic])
-    if (now === undefined) throw error
-  }
+  // Another kafka-dr process may create it at the same time: that is no error (KafkaAdmin.createTopics).
+  await admin.createTopics([
+    {
+      name: topic,
+      partitions: 1,
+      ...(replicationFactor === null ? {} : { replicationFactor }),
+      configs: STATE_TOPIC_CONFIGS
+    }
+  ])
 }
 
 async function checkCompacted(admin: KafkaAdmin, topic: string): Promise<void> {

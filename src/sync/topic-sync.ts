@@ -165,7 +165,7 @@ export class TopicSync {
     if (targetCount === undefined) {
       const sourceConfigs = await this.#source.describeTopicConfig(source)
       const configs = configsForNewTarget(sourceConfigs)
-      await this.#target.createTopics([
+      const created = await this.#target.createTopics([
         {
           name: target,
           partitions,
@@ -173,7 +173,10 @@ export class TopicSync {
           configs
         }
       ])
-      this.#log.info({ topic: source, target, partitions, configs }, 'target topic created')
+      this.#log.info(
+        { topic: source, target, partitions, configs },
+        created.length > 0 ? 'target topic created' : 'target topic created meanwhile by another worker of the link'
+      )
       targetCount = partitions
       await this.#checkTargetLimits(target)
     } else if (targetCount < partitions) {

@@ -64,6 +64,28 @@ for (const index of [1, 2]) {
       assert.match(description.clusterId, /^[A-Za-z0-9_-]{22}$/)
     })
 
+    test('two processes creating one topic at once both succeed; only one reports it created', async () => {
+      // Several workers of a link start together and create __kdr_state and the target topics.
+      const topic = uniqueTopic('harness.race')
+      const other = new KafkaAdmin(connection)
+      try {
+        const results = await Promise.all([
+          admin.createTopics([{ name: topic, partitions: 2 }]),
+          other.createTopics([{ name: topic, partitions: 2 }])
+        ])
+        assert.deepEqual(results.flat(), [topic], 'exactly one call created it')
+        assert.deepEqual(
+          await admin.createTopics([{ name: topic, partitions: 2 }]),
+          [],
+          'an existing topic is no error'
+        )
+        const [described] = await admin.describeTopics([topic])
+        assert.equal(described?.partitions.length, 2)
+      } finally {
+        await other.close()
+      }
+    })
+
     test('records produced by our module are read back by kcat with keys, values, headers and timestamps', async () => {
       const topic = uniqueTopic('harness.roundtrip')
       await admin.createTopics([{ name: topic, partitions: 3 }])
