@@ -1,6 +1,7 @@
 /** Config loading: YAML -> secret references resolved -> validated -> compiled for the engine. */
 export {
   ConfigError,
+  defaultWorkersConfig,
   isLoopbackHost,
   loadConfig,
   parseConfig,

@@ -112,6 +112,14 @@ export interface KafkaDrConfig {
   workers: WorkersConfig
 }
 
+/** Prefix of the worker group ids when `workers.group` is not set. */
+const DEFAULT_WORKER_GROUP = 'kafka-dr'
+
+/** The workers section with every default (a config without one; engine users that build no config). */
+export function defaultWorkersConfig(): WorkersConfig {
+  return { ...workersSchema.parse({}), group: DEFAULT_WORKER_GROUP }
+}
+
 export interface WorkersConfig {
   /** Prefix of the group ids: one group per link, `<group>.<link>`. */
   group: string
@@ -406,14 +414,15 @@ class Compilation {
 
   private compileWorkers(raw: unknown): WorkersConfig {
     // Invalid: the issue is recorded (the config is refused) and the defaults stand in meanwhile.
-    const input = this.parse(workersSchema, raw ?? {}, ['workers']) ?? workersSchema.parse({})
+    const input = this.parse(workersSchema, raw ?? {}, ['workers'])
+    if (input === undefined) return defaultWorkersConfig()
     if (input.heartbeatIntervalMs * 3 > input.sessionTimeoutMs) {
       this.issue(
         ['workers', 'heartbeatIntervalMs'],
         `must be at most a third of workers.sessionTimeoutMs (${input.sessionTimeoutMs}), so a worker misses two heartbeats before it counts as gone`
       )
     }
-    return { ...input, group: input.group ?? 'kafka-dr' }
+    return { ...input, group: input.group ?? DEFAULT_WORKER_GROUP }
   }
 
   private compileHttp(raw: unknown): HttpConfig | null {

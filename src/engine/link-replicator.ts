@@ -1,5 +1,4 @@
-import { type LinkConfig, type WorkersConfig } from '../config/index.ts'
-import { workersSchema } from '../config/schema.ts'
+import { type LinkConfig, type WorkersConfig, defaultWorkersConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
@@ -122,7 +121,6 @@ export class LinkReplicator {
   #slot = -1
   /** This worker's membership of the link's worker group (scale-out). */
   readonly #workers: LinkWorkers
-  readonly #workersConfig: WorkersConfig
   /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
   readonly #firstGeneration = Promise.withResolvers<undefined>()
   #joined = false
@@ -174,10 +172,9 @@ export class LinkReplicator {
       this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
       void this.stop()
     })
-    this.#workersConfig = scale?.workers ?? { ...workersSchema.parse({}), group: 'kafka-dr' }
     this.#workers = new LinkWorkers(
       config,
-      this.#workersConfig,
+      scale?.workers ?? defaultWorkersConfig(),
       this.#targetConnection,
       identity,
       {

@@ -289,8 +289,12 @@ export class LinkWorkers {
         out.set(member.memberId, encodeWorkerAssignment(refused))
       }
     }
+    const partitions = this.#deps.partitions()
     for (const member of planned)
       for (const [key, rate] of Object.entries(member.metadata.rates)) this.#rates.set(key, rate)
+    // Bounded by the link's partitions: rates of partitions that no longer exist are dropped.
+    const current = new Set(partitions)
+    for (const key of [...this.#rates.keys()]) if (!current.has(key)) this.#rates.delete(key)
     // Another leader may have planned in between: what this one fenced or handed over is stale then.
     if (generation !== this.#plannedGeneration + 1) {
       this.#fencedFree.clear()
@@ -308,7 +312,7 @@ export class LinkWorkers {
     const plan = planGroup(
       planned,
       this.#metadata(),
-      this.#deps.partitions(),
+      partitions,
       generation,
       this.#workers.maxWorkers,
       this.#rates,
@@ -342,7 +346,7 @@ export class LinkWorkers {
         group: this.groupId,
         generation,
         members: planned.length,
-        partitions: this.#deps.partitions().length,
+        partitions: partitions.length,
         moved: plan.moved,
         withheld: plan.withheld.length,
         // What each member reported: partitions owned, and the bytes/s it measured for them in all.

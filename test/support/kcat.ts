@@ -30,13 +30,27 @@ export type Isolation = 'read_committed' | 'read_uncommitted'
 
 const isolationArgs = (isolation: Isolation): string[] => ['-X', `isolation.level=${isolation}`]
 
+/** kcat consuming `topic` from the beginning, quiet, with `isolation`; `extra` adds e.g. -e, -J, -f. */
+const consumeArgs = (bootstrap: string, topic: string, isolation: Isolation, ...extra: string[]): string[] => [
+  '-b',
+  bootstrap,
+  '-C',
+  '-t',
+  topic,
+  '-o',
+  'beginning',
+  '-q',
+  ...extra,
+  ...isolationArgs(isolation)
+]
+
 /** Reads a whole topic from the beginning to its current end. */
 export async function kcatReadAll(
   bootstrap: string,
   topic: string,
   isolation: Isolation = 'read_committed'
 ): Promise<KcatRecord[]> {
-  const args = ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', ...isolationArgs(isolation)]
+  const args = consumeArgs(bootstrap, topic, isolation, '-e', '-J')
   const { stdout } = await run('kcat', args, { maxBuffer: 256 * 1024 * 1024 })
   return stdout
     .split('\n')
@@ -59,20 +73,7 @@ export async function kcatReadSnapshot(
   const { stdout } = await run('kcat', ['-b', bootstrap, '-Q', '-t', `${topic}:0:-1`])
   const end = Number(/offset (\d+)/.exec(stdout)?.[1])
   if (!Number.isInteger(end)) throw new Error(`kcat -Q gave no end offset for ${topic}: ${stdout}`)
-  const args = [
-    '-b',
-    bootstrap,
-    '-C',
-    '-t',
-    topic,
-    '-p',
-    '0',
-    '-o',
-    'beginning',
-    '-q',
-    '-J',
-    ...isolationArgs(isolation)
-  ]
+  const args = consumeArgs(bootstrap, topic, isolation, '-p', '0', '-J')
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'ignore'] })
   const records: KcatRecord[] = []
   let lastAt = Date.now()
@@ -208,20 +209,7 @@ async function* kcatLines(
   format: string,
   isolation: Isolation
 ): AsyncGenerator<string> {
-  const args = [
-    '-b',
-    bootstrap,
-    '-C',
-    '-t',
-    topic,
-    '-o',
-    'beginning',
-    '-e',
-    '-q',
-    '-f',
-    format,
-    ...isolationArgs(isolation)
-  ]
+  const args = consumeArgs(bootstrap, topic, isolation, '-e', '-f', format)
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
