@@ -48,10 +48,23 @@ export interface PartitionOwner {
 export interface MembershipOptions {
   sessionTimeoutMs: number
   heartbeatIntervalMs: number
+  /**
+   * Right after a generation, heartbeats go every `heartbeatMs` (if shorter than the interval) for
+   * `windowMs`: rebalances come in bursts (workers started together, the round that hands released
+   * partitions over), and each member learns of one only from a heartbeat. Defaults: SETTLING.
+   */
+  settling?: { windowMs: number; heartbeatMs: number }
   /** Leave the group on stop (its partitions move at once); false for a restart within the session timeout. */
   leaveOnStop: boolean
   decode: (assignment: Buffer) => WorkerAssignment
 }
+
+/**
+ * A worker that formed a generation alone while others start, or that waits for partitions another
+ * releases, would otherwise learn of the next round only a heartbeat interval (3 s) later. A
+ * heartbeat is one small request to the coordinator: four a second for ten seconds cost nothing.
+ */
+export const SETTLING = { windowMs: 10_000, heartbeatMs: 250 } as const
 
 export class WorkerMembership {
   readonly #group: MembershipGroup
@@ -65,6 +78,8 @@ export class WorkerMembership {
   /** Set by rejoin(): the heartbeat loop ends and the worker joins again (new partitions to share). */
   #rejoin: (() => void) | null = null
   #rejoinAsked = false
+  /** performance.now() when the last generation was applied (fast heartbeats for SETTLING.windowMs). */
+  #appliedAt = -Infinity
 
   constructor(group: MembershipGroup, owner: PartitionOwner, options: MembershipOptions, log: Logger) {
     this.#group = group
@@ -127,6 +142,7 @@ export class WorkerMembership {
           await this.#lose()
           continue
         }
+        this.#appliedAt = performance.now()
         this.#log.info(
           {
             generation: joined.generation,
@@ -136,8 +152,9 @@ export class WorkerMembership {
           },
           'worker group: assignment applied'
         )
-        // Released partitions wait for their new owner: the next round hands them over.
-        if (released > 0 || this.#rejoinAsked) continue
+        // Released partitions wait for their new owner: the next round hands them over. A rebalance
+        // the coordinator announced while this generation was applied is joined at once too.
+        if (released > 0 || this.#rejoinAsked || beating.rebalance) continue
         await this.#heartbeatUntilRebalance(signal)
       }
       return 'stopped'
@@ -169,14 +186,15 @@ export class WorkerMembership {
    * Heartbeats every interval until stopped (while a generation is applied). A 'rejoin' answer means
    * the coordinator no longer knows this member: its partitions may be another's already (`lost`).
    */
-  #beatInBackground(): { stop: () => void; lost: boolean } {
-    const state = { stop: () => {}, lost: false }
+  #beatInBackground(): { stop: () => void; lost: boolean; rebalance: boolean } {
+    const state = { stop: () => {}, lost: false, rebalance: false }
     const timer = setInterval(() => {
       void this.#group
         .heartbeat()
         .then(answer => {
           if (answer === 'rejoin') state.lost = true
           else this.#lastGood = performance.now() // 'ok', or a rebalance: still a member
+          if (answer === 'rebalance') state.rebalance = true
         })
         .catch(() => {})
     }, this.#options.heartbeatIntervalMs)
@@ -199,12 +217,15 @@ export class WorkerMembership {
     // Past this without a good heartbeat the coordinator may soon evict this worker: everything is
     // released while holds() is still true (one interval before it lapses), so the release may commit.
     const giveUpAfter = sessionTimeoutMs - 2 * heartbeatIntervalMs
+    const settling = this.#options.settling ?? SETTLING
     while (!signal.aborted && !this.#rejoinAsked) {
       const wait = new AbortController()
       const stop = (): void => wait.abort()
       signal.addEventListener('abort', stop, { once: true })
       this.#rejoin = stop
-      await sleep(heartbeatIntervalMs, undefined, { signal: wait.signal }).catch(() => {})
+      const settlingNow = performance.now() - this.#appliedAt < settling.windowMs
+      const pause = settlingNow ? Math.min(heartbeatIntervalMs, settling.heartbeatMs) : heartbeatIntervalMs
+      await sleep(pause, undefined, { signal: wait.signal }).catch(() => {})
       signal.removeEventListener('abort', stop)
       this.#rejoin = null
       if (signal.aborted || this.#rejoinAsked) return

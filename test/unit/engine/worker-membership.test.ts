@@ -165,3 +165,43 @@ test('an empty assignment (joined too late for the leader) is not applied: the w
   assert.equal(await membership.run(stop.signal), 'stopped')
   assert.deepEqual(steps.slice(0, 3), ['join 0', 'join 1', 'acquire t:0 @1'])
 })
+
+test('right after a generation, heartbeats come quickly: a rebalance is joined long before the heartbeat interval', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0'] }, heartbeats: ['ok', 'rebalance'] },
+    { assignment: { partitions: ['t:0'] } }
+  ])
+  // One heartbeat a minute, but a settling window of fast heartbeats after each generation.
+  const slow = { ...options(), heartbeatIntervalMs: 60_000, settling: { windowMs: 60_000, heartbeatMs: 1 } }
+  const membership = new WorkerMembership(group, stopAt(owner, 1, stop), slow, quiet)
+  const bound = AbortSignal.timeout(10_000)
+  const outcome = await Promise.race([
+    membership.run(stop.signal),
+    new Promise(resolve => bound.addEventListener('abort', () => resolve('waited for the heartbeat interval')))
+  ])
+  if (outcome !== 'stopped') stop.abort()
+  assert.equal(outcome, 'stopped')
+  assert.deepEqual(steps.slice(0, 5), ['join 0', 'acquire t:0 @0', 'heartbeat ok', 'heartbeat rebalance', 'join 1'])
+})
+
+test('a rebalance announced while a generation is applied is joined right after, without waiting for a heartbeat', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0'] }, heartbeats: ['rebalance'] },
+    { assignment: { partitions: ['t:0'] }, heartbeats: ['ok'] }
+  ])
+  const slowAcquire = {
+    ...stopAt(owner, 1, stop),
+    // Acquiring takes a while (state read): the background heartbeat hears of the rebalance meanwhile.
+    acquire: async (partitions: readonly string[], g: Generation) => {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      await stopAt(owner, 1, stop).acquire(partitions, g)
+    }
+  }
+  const membership = new WorkerMembership(group, slowAcquire, options(), quiet)
+  assert.equal(await membership.run(stop.signal), 'stopped')
+  const afterAcquire = steps.indexOf('acquire t:0 @0') + 1
+  assert.ok(steps.slice(0, afterAcquire).includes('heartbeat rebalance'), 'heard during the acquire')
+  assert.equal(steps[afterAcquire], 'join 1', 'joins at once after applying')
+})
