@@ -1,4 +1,8 @@
+import { type LinkConfig } from '../config/index.ts'
 import { segmentCopyMap } from '../core/copy-search.ts'
+import { type OriginFilter } from '../core/origin-filter.ts'
+import { type ClusterConnection, type PartitionFetcher, TargetCopyReader, copyIsolation } from '../kafka/index.ts'
+import { partitionKey } from '../state/index.ts'
 import { type PartitionMapping } from '../sync/checkpoints.ts'
 import { type PartitionCopier } from './partition-copier.ts'
 
@@ -26,4 +30,56 @@ export function copierMapping(
   const ahead = recent.translate(replicatedNext)
   const end = ahead === undefined || ahead === null ? targetEnd : ahead.targetOffset
   return { copies: segmentCopyMap(segments, end, reader, recent), replicatedNext }
+}
+
+/**
+ * The copy maps of this worker's partitions, for its checkpoints: each copier's index, and one
+ * fetcher (opened at first need) reading copies on the target where the index is sparse.
+ */
+export class CopyMaps {
+  readonly #config: LinkConfig
+  readonly #target: ClusterConnection
+  readonly #copiers: ReadonlyMap<string, PartitionCopier>
+  readonly #context: CopyMapContext
+  #fetcher: PartitionFetcher | null = null
+
+  constructor(
+    config: LinkConfig,
+    target: ClusterConnection,
+    copiers: ReadonlyMap<string, PartitionCopier>,
+    context: CopyMapContext
+  ) {
+    this.#config = config
+    this.#target = target
+    this.#copiers = copiers
+    this.#context = context
+  }
+
+  /** Where a partition's copies are on the target; undefined without a copier here. */
+  mapping(topic: string, partition: number): PartitionMapping | undefined {
+    const copier = this.#copiers.get(partitionKey(topic, partition))
+    if (copier === undefined) return undefined
+    this.#fetcher ??= TargetCopyReader.fetcher(
+      this.#target,
+      `kafka-dr-${this.#config.name}-copies`,
+      copyIsolation(this.#config.delivery)
+    )
+    const reader = new TargetCopyReader(this.#fetcher, copier.targetTopic, partition, {
+      topic,
+      partition,
+      sourceClusterId: this.#context.sourceClusterId(),
+      origins: this.#context.origins()
+    })
+    return copierMapping(copier, reader, this.#config.delivery === 'exactly-once')
+  }
+
+  close(): Promise<void> | undefined {
+    return this.#fetcher?.close()
+  }
+}
+
+export interface CopyMapContext {
+  sourceClusterId(): string | null
+  /** The link's origin rules (multi-hop routes); null: two clusters. */
+  origins(): OriginFilter | null
 }

@@ -47,30 +47,57 @@ export interface HeartbeatOf {
   worker: string
   generation: number
   members: readonly string[]
+  /** The worker's writer slot; -1 before it joined. */
+  slot: number
+  /** Bytes/s it copied since its previous heartbeat (CopiedRate); null for the first. */
+  bytesPerSecond: number | null
 }
 
-/** The heartbeat state record: liveness, and the partitions that are not running. */
-export function heartbeatEntry(of: HeartbeatOf): StateEntry {
+/**
+ * The heartbeat state records: the link's heartbeat (liveness, the partitions that are not running),
+ * and the same under the worker's slot once it has one (state/records.ts), which status reads per worker.
+ */
+export function heartbeatEntries(of: HeartbeatOf): StateEntry[] {
   const stopped = of.partitions
     .filter(p => p.state !== 'running')
     .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
-  return {
-    kind: 'heartbeat',
-    link: of.link,
-    value: {
-      at: Date.now(),
-      host: hostname(),
-      pid: process.pid,
-      state: of.state,
-      intervalMs: of.intervalMs,
-      committed: of.committed,
-      stopped,
-      schemas: of.schemas === null ? null : heartbeatSchemas(of.schemas),
-      clusterIds: of.clusterIds === null ? null : Object.fromEntries(of.clusterIds),
-      worker: of.worker,
-      generation: of.generation,
-      members: [...of.members]
-    }
+  const value = {
+    at: Date.now(),
+    host: hostname(),
+    pid: process.pid,
+    state: of.state,
+    intervalMs: of.intervalMs,
+    committed: of.committed,
+    stopped,
+    schemas: of.schemas === null ? null : heartbeatSchemas(of.schemas),
+    clusterIds: of.clusterIds === null ? null : Object.fromEntries(of.clusterIds),
+    worker: of.worker,
+    generation: of.generation,
+    members: [...of.members],
+    slot: of.slot,
+    owned: of.partitions.length,
+    bytesPerSecond: of.bytesPerSecond
+  }
+  const link: StateEntry = { kind: 'heartbeat', link: of.link, value }
+  return of.slot < 0 ? [link] : [link, { kind: 'worker', link: of.link, slot: of.slot, value }]
+}
+
+/**
+ * Bytes/s a worker copied between two samples, from its copiers' counters (which only grow while a
+ * copier lives). A partition that came since the last sample counts from its count then, one that
+ * left is no longer counted: a move never shows as a burst or a drop.
+ */
+export class CopiedRate {
+  #last: { at: number; bytes: Map<string, number> } | null = null
+
+  /** `bytes`: per partition, bytes copied so far; the rate since the previous sample, null for the first. */
+  sample(bytes: ReadonlyMap<string, number>, now = performance.now()): number | null {
+    const last = this.#last
+    this.#last = { at: now, bytes: new Map(bytes) }
+    if (last === null || now <= last.at) return null
+    let copied = 0
+    for (const [key, total] of bytes) copied += Math.max(0, total - (last.bytes.get(key) ?? total))
+    return Math.round((copied * 1000) / (now - last.at))
   }
 }
 

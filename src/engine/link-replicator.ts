@@ -1,16 +1,8 @@
 import { type LinkConfig, type WorkersConfig, defaultWorkersConfig } from '../config/index.ts'
 import { TopicNaming } from '../core/naming.ts'
-import { TopicFilter, isInternalGroup } from '../core/topic-filter.ts'
+import { TopicFilter } from '../core/topic-filter.ts'
 import { KdrError, describeCause } from '../errors.ts'
-import {
-  type ClusterConnection,
-  KafkaAdmin,
-  type PartitionFetcher,
-  RecordProducer,
-  TargetCopyReader,
-  type TransactionError,
-  copyIsolation
-} from '../kafka/index.ts'
+import { type ClusterConnection, KafkaAdmin, RecordProducer, type TransactionError } from '../kafka/index.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkRunState, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { TopicSync } from '../sync/topic-sync.ts'
@@ -24,18 +16,18 @@ import { startSchemaSync } from './schema-setup.ts'
 import { FetchLanes } from './fetch-lanes.ts'
 import { LinkPartitions } from './link-partitions.ts'
 import { clusterIds, ensureDeadLetterTopic } from './link-setup.ts'
-import { copierMapping } from './copy-map.ts'
-import { FenceReader, fenceMessage, heartbeatEntry } from './fence-heartbeat.ts'
+import { CopyMaps } from './copy-map.ts'
+import { linkCheckpoints } from './link-checkpoints.ts'
+import { slotFencer, sourceLoad } from './worker-deps.ts'
+import { CopiedRate, FenceReader, fenceMessage, heartbeatEntries } from './fence-heartbeat.ts'
 import { groupStatus } from './link-status.ts'
-import { CheckpointSync, type PartitionMapping } from '../sync/checkpoints.ts'
+import { type CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
 import { WriteLease } from '../core/write-lease.ts'
 import { type PeriodicOptions, runEvery } from './periodic.ts'
 import { LinkWorkers, type WorkerIdentity, defaultWorkerIdentity } from './link-workers.ts'
 import { type Generation } from './worker-membership.ts'
-import { fenceTransactionalIds } from '../kafka/index.ts'
-import { shardTransactionalIds } from '../core/transactional-ids.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
 import {
   type LinkState,
@@ -107,8 +99,10 @@ export class LinkReplicator {
   readonly #fenceReader: FenceReader
   /** Renewed by each heartbeat proven written before any fence; copiers produce only while it holds. */
   readonly #lease: WriteLease
-  /** Reads copies on the target when a checkpoint's offset is older than a copier remembers. */
-  #copyFetcher: PartitionFetcher | null = null
+  /** Where copies are on the target, for checkpoints (copy-map.ts). */
+  readonly #copyMaps: CopyMaps
+  /** This worker's copy rate, between heartbeats (written in each). */
+  readonly #copiedRate = new CopiedRate()
   readonly #registries: ReadonlyMap<string, RegistryConnection>
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
@@ -167,6 +161,10 @@ export class LinkReplicator {
       stopping: () => this.#stopping
     })
     this.#lease = new WriteLease(config.checkpointIntervalMs)
+    this.#copyMaps = new CopyMaps(config, this.#targetConnection, copiers, {
+      sourceClusterId: () => this.#sourceClusterId,
+      origins: () => this.#origins?.filter ?? null
+    })
     this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
       this.#error = fenceMessage(config.name, fence)
       this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
@@ -179,33 +177,8 @@ export class LinkReplicator {
       identity,
       {
         partitions: () => this.#assignable(),
-        sourceLoad: () => {
-          const load = new Map<string, { offset: number; recordBytes: number | null }>()
-          for (const [key, copier] of this.#copiers) {
-            const s = copier.status()
-            // Not fetched yet: the high watermark is unknown (0), not zero records so far.
-            if (s.sourceHighWatermark <= 0n) continue
-            load.set(key, {
-              offset: Number(s.sourceHighWatermark),
-              recordBytes: s.replicatedRecords > 0 ? s.replicatedBytes / s.replicatedRecords : null
-            })
-          }
-          return load
-        },
-        fenceSlots:
-          config.delivery === 'exactly-once'
-            ? async slots => {
-                const ids = slots.flatMap(slot => shardTransactionalIds(config.name, slot))
-                await fenceTransactionalIds(
-                  this.#targetConnection,
-                  ids,
-                  config.transaction.timeoutMs,
-                  `the free writer slots of link ${config.name}`,
-                  `kafka-dr-${config.name}-leader`
-                )
-                this.#log.info({ slots, transactionalIds: ids.length }, 'worker group: free writer slots fenced')
-              }
-            : null
+        sourceLoad: () => sourceLoad(this.#copiers),
+        fenceSlots: slotFencer(config, this.#targetConnection, this.#log)
       },
       this.#log
     )
@@ -483,14 +456,6 @@ export class LinkReplicator {
         loaded.documents.get('heartbeat')?.clusterIds,
         this.#log
       )
-      if (routing.origins.length > 1)
-        this.#log.info(
-          {
-            copies: routing.forwards,
-            deliveredByOtherLinks: routing.origins.filter(o => !routing.forwards.includes(o))
-          },
-          'routes: records of these origins are copied by this link; the others reach the target over other links'
-        )
     }
     this.#fenceReader.readFrom(loaded.end)
     this.#partitions.stored = loaded.partitions
@@ -504,45 +469,22 @@ export class LinkReplicator {
     this.#log.info({ partitions: loaded.partitions.size }, 'stored progress loaded')
   }
 
-  /** Consumer group offsets translated from this link's copies. */
+  /** Consumer group offsets translated from this link's copies, from the stored checkpoints on. */
   #startCheckpoints(): void {
-    const config = this.config
-    const producer = this.#producer!
-    const topicSync = this.#topicSync!
-    this.#checkpoints = new CheckpointSync(
+    this.#checkpoints = linkCheckpoints(
+      this.config,
       {
-        link: config.name,
-        groups: new TopicFilter(config.groups.include, config.groups.exclude, isInternalGroup),
-        syncGroupOffsets: config.syncGroupOffsets,
-        targetTopic: topic => topicSync.known.get(topic)?.target,
-        mapping: (topic, partition) => this.#copyMap(topic, partition),
-        // Nothing new after the fence: a write issued before it lands before the `fenced` heartbeat (one producer, one partition).
-        write: async entries => void (this.#fenceReader.fence === null ? await writeState(producer, entries) : null),
-        mayWrite: () => this.#fenceReader.fence === null && !this.#stopping
+        topicSync: this.#topicSync!,
+        copyMaps: this.#copyMaps,
+        producer: this.#producer!,
+        sourceAdmin: this.#sourceAdmin!,
+        targetAdmin: this.#targetAdmin!,
+        fenced: () => this.#fenceReader.fence !== null,
+        stopping: () => this.#stopping
       },
-      this.#sourceAdmin!,
-      this.#targetAdmin!,
       this.#log
     )
     this.#checkpoints.seed(this.#storedCheckpoints)
-  }
-
-  /** Where a partition's copies are on the target, for checkpoints; undefined without a copier. */
-  #copyMap(topic: string, partition: number): PartitionMapping | undefined {
-    const copier = this.#copiers.get(partitionKey(topic, partition))
-    if (copier === undefined) return undefined
-    this.#copyFetcher ??= TargetCopyReader.fetcher(
-      this.#targetConnection,
-      `kafka-dr-${this.config.name}-copies`,
-      copyIsolation(this.config.delivery)
-    )
-    const reader = new TargetCopyReader(this.#copyFetcher, copier.targetTopic, partition, {
-      topic,
-      partition,
-      sourceClusterId: this.#sourceClusterId,
-      origins: this.#origins?.filter ?? null
-    })
-    return copierMapping(copier, reader, this.#delivery?.mode === 'exactly-once')
   }
 
   #startLoops(): void {
@@ -632,38 +574,11 @@ export class LinkReplicator {
     // acknowledgement); those are awaited after the final heartbeat, below.
     const loopsDone = (await withinDeadline(Promise.all(this.#stateLoops), deadline)).inTime
     const copiers = [...this.#copiers.values()]
-    // exactly-once: writes waiting for a commit to end give up (no commit loop reopens the boundary now);
-    // the writes under way finish and the final commit covers them.
-    this.#delivery?.stopWrites()
-    // Still alive while produces are in flight: failover must not judge this process stale meanwhile.
-    const beating = setInterval(
-      () => void this.#heartbeat('stopping').catch(() => {}),
-      this.config.checkpointIntervalMs
-    ).unref()
-    const drained = await withinDeadline(Promise.all(copiers.map(c => c.drain())), deadline).finally(() =>
-      clearInterval(beating)
-    )
-    const abandoned = new Set<PartitionCopier>()
-    const timedOut = !loopsDone || !drained.inTime
-    if (timedOut) {
-      for (const copier of copiers) if (copier.producing) abandoned.add(copier)
-      for (const copier of copiers) copier.abandon()
-      this.#log.warn(
-        { drainTimeoutMs: this.config.drainTimeoutMs, partitionsInFlight: abandoned.size },
-        'drain timeout passed: writes still in flight are given up; their records will be copied again on restart'
-      )
-    }
+    const abandoned = await this.#drain(copiers, deadline)
+    const timedOut = !loopsDone || abandoned !== null
+    if (!loopsDone && abandoned === null) for (const copier of copiers) copier.abandon()
     const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
-    // Without its group membership, the final commit might store progress for partitions another
-    // worker copies now: it is left out (records since the last commit are copied again).
-    const holds = this.#workers.holds() || this.#workers.current.generation < 0
-    if (!holds) this.#log.warn('stopping without the worker group membership: no final commit')
-    const committed =
-      this.#commits === null || this.#sourceClusterId === null
-        ? true
-        : holds
-          ? await this.#commits.final(this.#sourceClusterId, !timedOut && this.#error === null, writesBy)
-          : (await withinDeadline(this.#delivery!.abandon(), writesBy), false)
+    const committed = await this.#finalCommit(timedOut, writesBy)
     const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
@@ -672,6 +587,63 @@ export class LinkReplicator {
     this.#finalCommitted.resolve(undefined)
     await withinDeadline(this.#workers.stop(), performance.now() + CLOSE_MS)
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
+    await this.#closeClients()
+    this.#leftUncommitted = uncommittedRanges(
+      copiers.map(c => ({
+        topic: c.topic,
+        partition: c.partition,
+        committedNext: c.status().committedNext,
+        replicatedNext: c.replicatedNext,
+        fetchOffset: c.fetchOffset,
+        abandoned: abandoned?.has(c) ?? false
+      }))
+    )
+    logUncommitted(this.#log, this.config.target, this.#leftUncommitted)
+    this.#state = finalState
+    this.#log.info('stopped')
+  }
+
+  /**
+   * The writes under way finish, within the drain deadline; a heartbeat every interval meanwhile, so
+   * failover does not judge this process stale. Past the deadline, the writes still in flight are
+   * given up (never counted as acknowledged): the copiers that had some, or null when all finished.
+   */
+  async #drain(copiers: readonly PartitionCopier[], deadline: number): Promise<Set<PartitionCopier> | null> {
+    // exactly-once: writes waiting for a commit to end give up (no commit loop reopens the boundary now);
+    // the writes under way finish and the final commit covers them.
+    this.#delivery?.stopWrites()
+    const beating = setInterval(
+      () => void this.#heartbeat('stopping').catch(() => {}),
+      this.config.checkpointIntervalMs
+    ).unref()
+    const drained = await withinDeadline(Promise.all(copiers.map(c => c.drain())), deadline).finally(() =>
+      clearInterval(beating)
+    )
+    if (drained.inTime) return null
+    const abandoned = new Set(copiers.filter(c => c.producing))
+    for (const copier of copiers) copier.abandon()
+    this.#log.warn(
+      { drainTimeoutMs: this.config.drainTimeoutMs, partitionsInFlight: abandoned.size },
+      'drain timeout passed: writes still in flight are given up; their records will be copied again on restart'
+    )
+    return abandoned
+  }
+
+  /**
+   * The stop's last commit of progress; whether it was stored. Without its group membership, it might
+   * store progress for partitions another worker copies now: it is left out (records since the last
+   * commit are copied again).
+   */
+  async #finalCommit(timedOut: boolean, writesBy: number): Promise<boolean> {
+    if (this.#commits === null || this.#sourceClusterId === null) return true
+    const holds = this.#workers.holds() || this.#workers.current.generation < 0
+    if (holds) return this.#commits.final(this.#sourceClusterId, !timedOut && this.#error === null, writesBy)
+    this.#log.warn('stopping without the worker group membership: no final commit')
+    await withinDeadline(this.#delivery!.abandon(), writesBy)
+    return false
+  }
+
+  async #closeClients(): Promise<void> {
     await withinDeadline(
       Promise.allSettled([
         ...this.#lanes.close(),
@@ -680,23 +652,10 @@ export class LinkReplicator {
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
         this.#fenceReader.close(),
-        this.#copyFetcher?.close()
+        this.#copyMaps.close()
       ]),
       performance.now() + CLOSE_MS
     )
-    this.#leftUncommitted = uncommittedRanges(
-      copiers.map(c => ({
-        topic: c.topic,
-        partition: c.partition,
-        committedNext: c.status().committedNext,
-        replicatedNext: c.replicatedNext,
-        fetchOffset: c.fetchOffset,
-        abandoned: abandoned.has(c)
-      }))
-    )
-    logUncommitted(this.#log, this.config.target, this.#leftUncommitted)
-    this.#state = finalState
-    this.#log.info('stopped')
   }
 
   /** After stop(): the source offsets whose progress it could not commit, per partition (empty after a clean stop). */
@@ -766,20 +725,26 @@ export class LinkReplicator {
 
   async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
     if (this.#producer === null) return
-    await writeState(this.#producer, [
-      heartbeatEntry({
+    const partitions = [...this.#copiers.values()].map(c => c.status())
+    const copied = new Map(partitions.map(p => [partitionKey(p.topic, p.partition), p.replicatedBytes]))
+    const current = this.#workers.current
+    await writeState(
+      this.#producer,
+      heartbeatEntries({
         link: this.config.name,
         intervalMs: this.config.checkpointIntervalMs,
         state,
         committed,
-        partitions: [...this.#copiers.values()].map(c => c.status()),
+        partitions,
         schemas: this.#schemaSync?.state() ?? null,
         clusterIds: this.#origins?.ids ?? null,
         worker: this.worker,
-        generation: this.#workers.current.generation,
-        members: this.#workers.current.members
+        generation: current.generation,
+        members: current.members,
+        slot: current.slot,
+        bytesPerSecond: this.#copiedRate.sample(copied)
       })
-    ])
+    )
   }
 
   /** One checkpoint pass now (also run every checkpointIntervalMs). */
@@ -800,15 +765,7 @@ export class LinkReplicator {
       lastCommitAt: this.#commits?.lastCommitAt ?? null,
       schemas: this.#schemaSync?.state() ?? null,
       groups: groupStatus(this.#checkpoints?.checkpoints ?? []),
-      worker: {
-        id: this.worker,
-        group: this.#workers.groupId,
-        generation: this.#workers.current.generation,
-        leader: this.#workers.current.leader,
-        slot: this.#workers.current.slot,
-        members: [...this.#workers.current.members],
-        owned: this.#partitions.owned.size
-      },
+      worker: this.#workers.status(this.#partitions.owned.size),
       partitions: [...this.#copiers.values()]
         .map(c => ({ ...c.status(), worker: this.worker }))
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))

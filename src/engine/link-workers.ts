@@ -13,6 +13,7 @@ import {
   encodeWorkerAssignment,
   encodeWorkerMetadata
 } from '../core/worker-metadata.ts'
+import { type WorkerStatus } from '../engine-events/index.ts'
 import { describeCause } from '../errors.ts'
 import { type ClusterConnection } from '../kafka/index.ts'
 import { type GroupMember, WorkerGroup } from '../kafka/worker-group.ts'
@@ -201,6 +202,20 @@ export class LinkWorkers {
     } finally {
       clearInterval(balance)
       clearInterval(sampling)
+    }
+  }
+
+  /** This worker in its link's status (engine-events), owning `owned` partitions. */
+  status(owned: number): WorkerStatus {
+    const current = this.#current
+    return {
+      id: this.identity.worker,
+      group: this.groupId,
+      generation: current.generation,
+      leader: current.leader,
+      slot: current.slot,
+      members: [...current.members],
+      owned
     }
   }
 

@@ -71,6 +71,11 @@ export async function resolveOrigins(
     otherRouteIds: routing.origins.filter(alias => !forwards.has(alias)).map(alias => ids.get(alias)!),
     hopLimit: routing.hopLimit
   })
+  if (routing.origins.length > 1)
+    log.info(
+      { copies: routing.forwards, deliveredByOtherLinks: routing.origins.filter(o => !forwards.has(o)) },
+      'routes: records of these origins are copied by this link; the others reach the target over other links'
+    )
   return { ids, filter }
 }
 

@@ -16,7 +16,7 @@ import {
   loadLinkState,
   writeState
 } from '../state/index.ts'
-import { GroupFenceWatch, seenHeartbeat } from './fence-watch.ts'
+import { seedGroupWatch, seenHeartbeat } from './fence-watch.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
 import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromState } from './translate.ts'
 
@@ -369,12 +369,14 @@ async function waitForFence(
   fenceOffset: bigint,
   timeoutMs: number
 ): Promise<Record<string, unknown>> {
-  const initial = before.documents.get('heartbeat')
-  // Every worker of the link (docs/scale-out.md); the heartbeat of the first read lies before the
-  // fence, its exact offset does not matter.
-  const watch = new GroupFenceWatch(fenceOffset)
-  if (initial !== undefined)
-    watch.observe(initial.worker, initial.members, seenHeartbeat(-1n, initial), performance.now())
+  // Every worker of the link (docs/scale-out.md); the heartbeats of the first read lie before the
+  // fence, their exact offsets do not matter.
+  const watch = seedGroupWatch(
+    fenceOffset,
+    before.documents.get('heartbeat'),
+    before.workers.values(),
+    performance.now()
+  )
   const started = performance.now()
   // Heartbeats are never written in a transaction: read_uncommitted is not held back by open ones.
   const fetcher = new PartitionFetcher(

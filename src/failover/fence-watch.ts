@@ -164,3 +164,27 @@ export class GroupFenceWatch {
     return { done: true, replicator: only.length === 1 ? (only[0] as Record<string, unknown>) : { workers: done } }
   }
 }
+
+/**
+ * The watch of a failover, seeded from the state read before its fence: the link's newest heartbeat
+ * names its generation's members; each worker's own heartbeat (under its writer slot) adds the
+ * workers not named there that were alive then (not stopped or fenced, and heard from within
+ * STALE_HEARTBEAT_INTERVALS of the newest heartbeat), such as a worker that joined since. A slot
+ * heartbeat left by a worker that ended long ago is not waited for.
+ */
+export function seedGroupWatch(
+  fenceOffset: bigint,
+  latest: HeartbeatDocument | undefined,
+  workers: Iterable<HeartbeatDocument>,
+  seenAt: number
+): GroupFenceWatch {
+  const watch = new GroupFenceWatch(fenceOffset)
+  if (latest === undefined) return watch
+  const alive = [...workers]
+    .filter(h => h.worker !== latest.worker && h.state !== 'stopped' && h.state !== 'fenced')
+    .filter(h => latest.at - h.at <= STALE_HEARTBEAT_INTERVALS * h.intervalMs)
+    .sort((a, b) => a.at - b.at)
+  for (const h of alive) watch.observe(h.worker, [], seenHeartbeat(-1n, h), seenAt)
+  watch.observe(latest.worker, latest.members, seenHeartbeat(-1n, latest), seenAt)
+  return watch
+}

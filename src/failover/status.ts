@@ -34,6 +34,22 @@ export interface PartitionRpo {
   worker: string | null
 }
 
+/** A worker of the link as its last heartbeat under its writer slot says (scale-out: docs/scale-out.md). */
+export interface WorkerRpo {
+  slot: number
+  worker: string
+  host: string
+  pid: number
+  /** Its heartbeat's state, or `unresponsive` when that heartbeat is older than three intervals (+5 s). */
+  state: string
+  at: number
+  generation: number
+  /** Partitions it copied then; null when its version did not say. */
+  partitions: number | null
+  /** Bytes/s it copied between its last two heartbeats; null when unknown. */
+  bytesPerSecond: number | null
+}
+
 export interface GroupRpo {
   group: string
   partitions: number
@@ -55,6 +71,8 @@ export interface LinkRpo {
   /** Set when the state was read only up to an open transaction (translate.ts openTransactionNote). */
   stateNote: string | null
   partitions: PartitionRpo[]
+  /** The workers that wrote a heartbeat under a writer slot, by slot (one process alone: one). */
+  workers: WorkerRpo[]
   groups: GroupRpo[]
   /** Schema replication of the link: both registries compared now, plus what the replicator last reported. */
   schemas: {
@@ -78,10 +96,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
   const fence = state.documents.get('fence')
   const failover = state.documents.get('failover') ?? null
   const replicator = describeReplicator(heartbeat, fence)
-  const stopped = new Map<string, { state: string; reason: string | null }>()
-  for (const p of heartbeat?.stopped ?? []) {
-    stopped.set(`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason })
-  }
+  const stopped = stoppedPartitions(heartbeat, state.workers)
   const result: LinkRpo = {
     link: link.name,
     source: link.source,
@@ -97,6 +112,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
     sourceError: null,
     stateNote: openTransactionNote(state),
     partitions: [],
+    workers: workerRows(state.workers),
     groups: [],
     schemas: null
   }
@@ -134,7 +150,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
       if (p.progress === null) continue
       const [topic, partitionText] = key.split('\u0000') as [string, string]
       const partition = Number(partitionText)
-      const s = stopped.get(key)
+      const s = stopped(key, p.progress.worker)
       const row: PartitionRpo = {
         topic,
         partition,
@@ -227,6 +243,48 @@ async function groupRpo(state: LoadedState, source: KafkaAdmin | null): Promise<
   return result.sort((a, b) => (a.group < b.group ? -1 : 1))
 }
 
+/**
+ * The partitions that are not running, as the worker that copies each one said last: its heartbeat
+ * under its slot (every worker of a scaled-out link writes one), or the link's newest heartbeat for
+ * progress of older versions or a worker without one.
+ */
+function stoppedPartitions(
+  latest: HeartbeatDocument | undefined,
+  workers: ReadonlyMap<number, HeartbeatDocument>
+): (key: string, worker: string | undefined) => { state: string; reason: string | null } | undefined {
+  const index = (heartbeat: HeartbeatDocument | undefined): Map<string, { state: string; reason: string | null }> =>
+    new Map(
+      (heartbeat?.stopped ?? []).map(p => [`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason }])
+    )
+  const byWorker = new Map<string, Map<string, { state: string; reason: string | null }>>()
+  // A slot changes hands: the newest heartbeat of a worker id wins.
+  for (const heartbeat of [...workers.values()].sort((a, b) => a.at - b.at))
+    byWorker.set(heartbeat.worker, index(heartbeat))
+  const fallback = index(latest)
+  return (key, worker) => (worker === undefined ? undefined : byWorker.get(worker))?.get(key) ?? fallback.get(key)
+}
+
+function workerRows(workers: ReadonlyMap<number, HeartbeatDocument>): WorkerRpo[] {
+  return [...workers]
+    .sort(([a], [b]) => a - b)
+    .map(([slot, h]) => ({
+      slot,
+      worker: h.worker,
+      host: h.host,
+      pid: h.pid,
+      state: h.state === 'running' && unresponsive(h) ? 'unresponsive' : h.state,
+      at: h.at,
+      generation: h.generation,
+      partitions: h.owned,
+      bytesPerSecond: h.bytesPerSecond
+    }))
+}
+
+/** A running heartbeat older than three of its intervals (and 5 s of clock skew). */
+function unresponsive(heartbeat: HeartbeatDocument): boolean {
+  return Date.now() - heartbeat.at > 3 * heartbeat.intervalMs + 5000
+}
+
 function describeReplicator(heartbeat: HeartbeatDocument | undefined, fence: FenceDocument | undefined): string {
   if (fence !== undefined) return `fenced by failover ${fence.failoverId}`
   if (heartbeat === undefined) return 'never seen'
@@ -234,7 +292,6 @@ function describeReplicator(heartbeat: HeartbeatDocument | undefined, fence: Fen
   const group = heartbeat.members.length > 1 ? `, worker ${heartbeat.worker} of ${heartbeat.members.join(', ')}` : ''
   const where = `${heartbeat.host} pid ${heartbeat.pid}${group}`
   if (heartbeat.state !== 'running') return `${heartbeat.state} (${where}, ${new Date(at).toISOString()})`
-  if (Date.now() - at > 3 * heartbeat.intervalMs + 5000)
-    return `unresponsive since ${new Date(at).toISOString()} (${where})`
+  if (unresponsive(heartbeat)) return `unresponsive since ${new Date(at).toISOString()} (${where})`
   return `running (${where})`
 }

@@ -54,6 +54,12 @@ export interface HeartbeatDocument {
   generation: number
   /** Worker ids of that generation's members, the leader first: failover waits for each of them. */
   members: string[]
+  /** The writer's slot in its worker group (core/group-plan.ts); -1 before it joined (and in older versions). */
+  slot: number
+  /** Partitions the writer copied then; null in older versions. */
+  owned: number | null
+  /** Bytes/s the writer copied since its previous heartbeat; null in older versions and in its first. */
+  bytesPerSecond: number | null
 }
 
 export interface StoppedPartition {
@@ -107,7 +113,10 @@ function encodeHeartbeat(doc: HeartbeatDocument): JsonObject {
     ...(doc.clusterIds === null ? {} : { clusterIds: doc.clusterIds }),
     worker: doc.worker,
     generation: doc.generation,
-    members: doc.members
+    members: doc.members,
+    ...(doc.slot < 0 ? {} : { slot: doc.slot }),
+    ...(doc.owned === null ? {} : { owned: doc.owned }),
+    ...(doc.bytesPerSecond === null ? {} : { bytesPerSecond: doc.bytesPerSecond })
   }
 }
 
@@ -133,7 +142,10 @@ export function decodeHeartbeat(value: unknown): HeartbeatDocument {
     clusterIds: f.has('clusterIds') ? stringMap(f.object('clusterIds')) : null,
     worker: f.has('worker') ? f.string('worker') : `${f.string('host')}:${f.integer('pid')}`,
     generation: f.has('generation') ? f.integer('generation') : -1,
-    members: f.has('members') ? stringList(f, 'members') : []
+    members: f.has('members') ? stringList(f, 'members') : [],
+    slot: f.has('slot') ? f.integer('slot') : -1,
+    owned: f.nullable('owned', n => f.integer(n)),
+    bytesPerSecond: f.nullable('bytesPerSecond', n => f.number(n))
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Segment } from '../core/copy-index.ts'
 import {
+  type HeartbeatDocument,
   type LinkDocumentKind,
   type LinkDocuments,
   decodeDocument,
@@ -30,12 +31,16 @@ import {
  *   ["gap", link, topic, partition, from]        {v:1, to, reason, at}   (records knowingly skipped)
  *   ["checkpoint", link, group, topic, partition] {v:1, sourceOffset, targetOffset, exact, notReplicated, at}
  *   ["heartbeat", link]  {..., v:1}  the replicator's liveness and stopped partitions
+ *   ["worker", link, slot] {..., v:1} the same heartbeat, kept per writer slot of the worker group
  *   ["fence", link]      {..., v:1}  set by failover: a replicator of this link must stop writing
  *   ["failover", link]   {..., v:1}  the failover record (steps done, failover points), read by failback
  * `segments` is the sparse index of where the copies are on the target (core/copy-index.ts), written
  * only when a segment starts or is pruned; `targetEnd` (one past the last copy) rides on progress,
  * so a commit writes one record per partition that moved, whatever gaps the source has.
- * The last three are the link's documents, typed in documents.ts.
+ * `heartbeat`, `fence` and `failover` are the link's documents, typed in documents.ts. Every
+ * worker of a scaled-out link writes `heartbeat` (the newest one wins: liveness, schemas, origin ids)
+ * and its own `worker` record under its slot, so each worker's last word survives compaction; the keys
+ * are bounded by workers.maxWorkers.
  */
 
 export const STATE_TOPIC = '__kdr_state'
@@ -92,6 +97,7 @@ export type StateEntry =
   | { kind: 'segments'; link: string; topic: string; partition: number; value: Segment[] | null }
   | { kind: 'gap'; link: string; topic: string; partition: number; from: bigint; value: GapValue | null }
   | { kind: 'checkpoint'; link: string; group: string; topic: string; partition: number; value: CheckpointValue | null }
+  | { kind: 'worker'; link: string; slot: number; value: HeartbeatDocument | null }
   | DocumentEntry
 
 export function isDocumentEntry(entry: StateEntry): entry is DocumentEntry {
@@ -144,6 +150,11 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
                 reason: entry.value.reason,
                 at: entry.value.at
               })
+      }
+    case 'worker':
+      return {
+        key: key(['worker', entry.link, entry.slot]),
+        value: entry.value === null ? null : json(encodeDocument('heartbeat', entry.value))
       }
     case 'checkpoint':
       return {
@@ -227,6 +238,11 @@ function decodeEntry(k: [string, ...unknown[]], value: unknown, rawKey: string):
   if (isLinkDocumentKind(kind)) {
     keyShape(k, ['string'], rawKey)
     return { kind, link: k[1] as string, value: value === null ? null : decodeDocument(kind, value) } as DocumentEntry
+  }
+  if (kind === 'worker') {
+    keyShape(k, ['string', 'partition'], rawKey)
+    const [, link, slot] = k as [string, string, number]
+    return { kind, link, slot, value: value === null ? null : decodeDocument('heartbeat', value) }
   }
   if (kind === 'checkpoint') {
     keyShape(k, ['string', 'string', 'string', 'partition'], rawKey)

@@ -10,7 +10,7 @@ import {
   type RecordProducer,
   type RecordToProduce
 } from '../kafka/index.ts'
-import { StoredDocuments } from './documents.ts'
+import { type HeartbeatDocument, StoredDocuments } from './documents.ts'
 import {
   type CheckpointValue,
   STATE_TOPIC,
@@ -54,6 +54,8 @@ export interface LoadedState {
   checkpoints: StoredCheckpoint[]
   /** Latest heartbeat, fence and failover documents of the link. */
   documents: StoredDocuments
+  /** Latest heartbeat per writer slot of the link's worker group (scale-out), by slot. */
+  workers: Map<number, HeartbeatDocument>
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
   /** State records of the link that could not be read (corrupt, or written by a newer kafka-dr): skipped. */
@@ -139,6 +141,7 @@ export async function loadLinkState(
   const state: LinkState = new Map()
   const checkpoints = new Map<string, StoredCheckpoint>()
   const documents = new StoredDocuments()
+  const workers = new Map<number, HeartbeatDocument>()
   let unreadable = 0
   const problems: string[] = []
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
@@ -148,6 +151,7 @@ export async function loadLinkState(
       partitions: state,
       checkpoints: [],
       documents,
+      workers,
       unreadable,
       problems,
       end: end ?? 0n,
@@ -177,6 +181,11 @@ export async function loadLinkState(
           if (isDocumentEntry(entry)) {
             if (entry.value === null) documents.delete(entry.kind)
             else documents.set(entry.kind, entry.value)
+            continue
+          }
+          if (entry.kind === 'worker') {
+            if (entry.value === null) workers.delete(entry.slot)
+            else workers.set(entry.slot, entry.value)
             continue
           }
           if (entry.kind === 'checkpoint') {
@@ -251,6 +260,7 @@ export async function loadLinkState(
     partitions: state,
     checkpoints: [...checkpoints.values()],
     documents,
+    workers,
     unreadable,
     problems,
     end: openTransaction?.at ?? end,

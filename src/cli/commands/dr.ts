@@ -44,6 +44,22 @@ export async function statusCommand(options: { config: string; link?: string; js
         ])
       )
     )
+    if (l.workers.length > 0) {
+      console.log(
+        table(
+          ['slot', 'worker', 'state', 'partitions', 'MB/s', 'generation', 'last heartbeat'],
+          l.workers.map(w => [
+            String(w.slot),
+            `${w.worker} (${w.host} pid ${w.pid})`,
+            w.state,
+            show(w.partitions),
+            w.bytesPerSecond === null ? 'unknown' : (w.bytesPerSecond / 1e6).toFixed(2),
+            String(w.generation),
+            new Date(w.at).toISOString()
+          ])
+        )
+      )
+    }
     if (l.groups.length > 0) {
       console.log(
         table(

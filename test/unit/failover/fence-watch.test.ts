@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { FenceWatch, type SeenHeartbeat } from '../../../src/failover/fence-watch.ts'
+import { FenceWatch, type SeenHeartbeat, seedGroupWatch } from '../../../src/failover/fence-watch.ts'
+import { type HeartbeatDocument } from '../../../src/state/index.ts'
 
 const hb = (offset: bigint, state: string, intervalMs = 1000): SeenHeartbeat => ({
   offset,
@@ -70,5 +71,45 @@ describe('FenceWatch: when failover may compute its points', () => {
     watch.observe(hb(15n, 'fenced'), 1)
     watch.observe(hb(12n, 'running'), 2)
     assert.equal(watch.verdict(3).done, true)
+  })
+})
+
+describe('seedGroupWatch: which workers a failover waits for', () => {
+  const doc = (worker: string, at: number, state = 'running', members: string[] = []): HeartbeatDocument => ({
+    at,
+    host: 'h',
+    pid: 1,
+    state,
+    intervalMs: 1000,
+    committed: true,
+    stopped: [],
+    schemas: null,
+    clusterIds: null,
+    worker,
+    generation: 3,
+    members,
+    slot: 0,
+    owned: 1,
+    bytesPerSecond: null
+  })
+  const now = 100_000
+
+  test("the newest heartbeat's members, and a worker alive then that it does not name", () => {
+    const latest = doc('w1', now, 'running', ['w1'])
+    const workers = [latest, doc('w2', now - 500), doc('gone', now - 600_000), doc('w3', now - 200, 'stopped')]
+    const watch = seedGroupWatch(10n, latest, workers, 0)
+    const verdict = watch.verdict(0)
+    assert.equal(verdict.done, false)
+    // w1 acknowledges; w2 (alive, not named by w1's generation) is still waited for.
+    watch.observe('w1', ['w1'], hb(12n, 'fenced'), 100)
+    assert.equal(watch.verdict(100).done, false)
+    watch.observe('w2', [], hb(13n, 'fenced'), 200)
+    const done = watch.verdict(200)
+    assert.ok(done.done)
+    assert.deepEqual(Object.keys(done.replicator.workers as object).sort(), ['w1', 'w2'])
+  })
+
+  test('no heartbeat at all: nothing to wait for', () => {
+    assert.equal(seedGroupWatch(10n, undefined, [], 0).verdict(0).done, true)
   })
 })

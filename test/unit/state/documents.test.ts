@@ -50,7 +50,10 @@ const heartbeat: HeartbeatDocument = {
   clusterIds: { dc1: 'MkU3OEVBNTcwNTJENDM2Qk', dc3: 'XyZ' },
   worker: 'replicator-1-4242',
   generation: 2,
-  members: ['replicator-1-4242']
+  members: ['replicator-1-4242'],
+  slot: 0,
+  owned: 16,
+  bytesPerSecond: 2500000.5
 }
 
 const fence: FenceDocument = { failoverId: '1b7f2c4e-0000-4000-8000-000000000001', at: 1700000000500 }
@@ -129,6 +132,9 @@ describe('link documents: versions', () => {
     const bare = decodeHeartbeat({ at: 5, host: 'h', pid: 1, state: 'running', v: 1 })
     assert.equal(bare.intervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS)
     assert.deepEqual(bare.stopped, [])
+    // Before scale-out: no worker, generation, slot, partition count or rate.
+    assert.equal(bare.worker, 'h:1')
+    assert.deepEqual([bare.generation, bare.slot, bare.owned, bare.bytesPerSecond], [-1, -1, null, null])
   })
 
   test('a failover document without points or groups reads them as empty', () => {

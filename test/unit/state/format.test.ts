@@ -114,12 +114,49 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         clusterIds: { dc1: 'ID1', dc2: 'ID2' },
         worker: 'h1-99',
         generation: 3,
-        members: ['h1-99', 'h2-7']
+        members: ['h1-99', 'h2-7'],
+        slot: 0,
+        owned: 12,
+        bytesPerSecond: 1048576
       }
     },
     key: '["heartbeat","dc1->dc2"]',
     value:
-      '{"at":1700000000003,"host":"h1","pid":99,"state":"running","intervalMs":5000,"committed":true,"stopped":[{"topic":"orders","partition":1,"state":"errored","reason":"boom"}],"schemas":{"mode":"keep-ids","lastSyncAt":1700000000000,"lastError":null,"totals":{"subjects":1,"versions":2,"inSync":2,"pending":0,"failed":0,"softDeleted":0},"ids":2,"subjects":[]},"clusterIds":{"dc1":"ID1","dc2":"ID2"},"worker":"h1-99","generation":3,"members":["h1-99","h2-7"],"v":1}'
+      '{"at":1700000000003,"host":"h1","pid":99,"state":"running","intervalMs":5000,"committed":true,"stopped":[{"topic":"orders","partition":1,"state":"errored","reason":"boom"}],"schemas":{"mode":"keep-ids","lastSyncAt":1700000000000,"lastError":null,"totals":{"subjects":1,"versions":2,"inSync":2,"pending":0,"failed":0,"softDeleted":0},"ids":2,"subjects":[]},"clusterIds":{"dc1":"ID1","dc2":"ID2"},"worker":"h1-99","generation":3,"members":["h1-99","h2-7"],"slot":0,"owned":12,"bytesPerSecond":1048576,"v":1}'
+  },
+  {
+    name: "a worker's heartbeat under its writer slot",
+    entry: {
+      kind: 'worker',
+      link,
+      slot: 1,
+      value: {
+        at: 1700000000003,
+        host: 'h2',
+        pid: 7,
+        state: 'stopped',
+        intervalMs: 5000,
+        committed: true,
+        stopped: [],
+        schemas: null,
+        clusterIds: null,
+        worker: 'h2-7',
+        generation: 3,
+        members: ['h1-99', 'h2-7'],
+        slot: 1,
+        owned: 0,
+        bytesPerSecond: null
+      }
+    },
+    key: '["worker","dc1->dc2",1]',
+    value:
+      '{"at":1700000000003,"host":"h2","pid":7,"state":"stopped","intervalMs":5000,"committed":true,"stopped":[],"worker":"h2-7","generation":3,"members":["h1-99","h2-7"],"slot":1,"owned":0,"v":1}'
+  },
+  {
+    name: 'worker record removed',
+    entry: { kind: 'worker', link, slot: 1, value: null },
+    key: '["worker","dc1->dc2",1]',
+    value: null
   },
   {
     name: 'heartbeat of a fenced replicator without schemas or routes',
@@ -138,7 +175,10 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         clusterIds: null,
         worker: 'h1:99',
         generation: -1,
-        members: []
+        members: [],
+        slot: -1,
+        owned: null,
+        bytesPerSecond: null
       }
     },
     key: '["heartbeat","dc1->dc2"]',
