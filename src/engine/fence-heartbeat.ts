@@ -47,7 +47,7 @@ export interface HeartbeatOf {
   worker: string
   generation: number
   members: readonly string[]
-  /** The worker's writer slot; -1 before it joined. */
+  /** The worker's writer slot; -1 before it joined, or while it may have lost its membership. */
   slot: number
   /** Bytes/s it copied since its previous heartbeat (CopiedRate); null for the first. */
   bytesPerSecond: number | null
@@ -76,10 +76,15 @@ export function heartbeatEntries(of: HeartbeatOf): StateEntry[] {
     members: [...of.members],
     slot: of.slot,
     owned: of.partitions.length,
+    owns: null,
     bytesPerSecond: of.bytesPerSecond
   }
   const link: StateEntry = { kind: 'heartbeat', link: of.link, value }
-  return of.slot < 0 ? [link] : [link, { kind: 'worker', link: of.link, slot: of.slot, value }]
+  if (of.slot < 0) return [link]
+  const owns: Record<string, number[]> = {}
+  for (const p of of.partitions) (owns[p.topic] ??= []).push(p.partition)
+  for (const list of Object.values(owns)) list.sort((a, b) => a - b)
+  return [link, { kind: 'worker', link: of.link, slot: of.slot, value: { ...value, owns } }]
 }
 
 /**

@@ -19,24 +19,18 @@ import { clusterIds, ensureDeadLetterTopic } from './link-setup.ts'
 import { CopyMaps } from './copy-map.ts'
 import { linkCheckpoints } from './link-checkpoints.ts'
 import { slotFencer, sourceLoad } from './worker-deps.ts'
-import { CopiedRate, FenceReader, fenceMessage, heartbeatEntries } from './fence-heartbeat.ts'
+import { fenceMessage } from './fence-heartbeat.ts'
+import { LinkLiveness } from './link-liveness.ts'
 import { groupStatus } from './link-status.ts'
 import { type CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
 import { type LinkRouting } from '../core/routes.ts'
-import { WriteLease } from '../core/write-lease.ts'
 import { type PeriodicOptions, runEvery } from './periodic.ts'
 import { LinkWorkers, type WorkerIdentity, defaultWorkerIdentity } from './link-workers.ts'
 import { type Generation } from './worker-membership.ts'
+import { LinkOwnership } from './link-ownership.ts'
 import { type UncommittedRange, logUncommitted, uncommittedRanges, withinDeadline } from './shutdown.ts'
-import {
-  type LinkState,
-  type StoredCheckpoint,
-  ensureStateTopic,
-  loadLinkState,
-  partitionKey,
-  writeState
-} from '../state/index.ts'
+import { type StoredCheckpoint, ensureStateTopic, loadLinkState, partitionKey, writeState } from '../state/index.ts'
 
 /**
  * Runs one link (source -> target) as one worker of its worker group (link-workers.ts): fetch lanes
@@ -95,14 +89,10 @@ export class LinkReplicator {
   /** Set by stop(): source offsets whose progress the stop could not commit (empty after a clean stop). */
   #leftUncommitted: UncommittedRange[] = []
   #timers: AbortController = new AbortController()
-  /** Reads the state topic's tail for a fence set by failover (fence-heartbeat.ts). */
-  readonly #fenceReader: FenceReader
-  /** Renewed by each heartbeat proven written before any fence; copiers produce only while it holds. */
-  readonly #lease: WriteLease
+  /** Heartbeats, the fence failover may set, and the write lease (link-liveness.ts). */
+  readonly #liveness: LinkLiveness
   /** Where copies are on the target, for checkpoints (copy-map.ts). */
   readonly #copyMaps: CopyMaps
-  /** This worker's copy rate, between heartbeats (written in each). */
-  readonly #copiedRate = new CopiedRate()
   readonly #registries: ReadonlyMap<string, RegistryConnection>
   #schemaSync: SchemaSync | null = null
   #copierSchemas: CopierSchemas | null = null
@@ -115,13 +105,10 @@ export class LinkReplicator {
   #slot = -1
   /** This worker's membership of the link's worker group (scale-out). */
   readonly #workers: LinkWorkers
-  /** Settled by the first generation this worker applied (start() waits for it), or by its failure. */
-  readonly #firstGeneration = Promise.withResolvers<undefined>()
-  #joined = false
+  /** What this worker does when the group gives, takes or refuses (link-ownership.ts). */
+  readonly #ownership: LinkOwnership
   /** A failure of the group while start() runs: start() throws it. */
   #startFailure: KdrError | null = null
-  /** Resolved once a stop's final commit is done: partitions released during a stop wait for it. */
-  readonly #finalCommitted = Promise.withResolvers<undefined>()
 
   constructor(
     config: LinkConfig,
@@ -144,7 +131,6 @@ export class LinkReplicator {
     this.#targetConnection = { ...target, clientId: target.clientId ?? `kafka-dr-${config.name}-target` }
     const identity = scale?.identity ?? defaultWorkerIdentity()
     this.#log = log.child({ link: config.name, worker: identity.worker })
-    this.#firstGeneration.promise.catch(() => {}) // start() reports it; a stop may settle it unobserved
     this.#clusters = clusters
     this.#routing = routing
     const copiers = new Map<string, PartitionCopier>()
@@ -157,19 +143,31 @@ export class LinkReplicator {
       origins: () => this.#origins?.filter ?? null,
       boundary: () => this.#delivery!.boundary,
       deadLetters: () => this.#producer!,
-      mayWrite: () => this.#fenceReader.fence === null && this.#lease.valid() && this.#workers.holds(),
+      mayWrite: () => this.#liveness.mayWrite() && this.#workers.holds(),
       stopping: () => this.#stopping
     })
-    this.#lease = new WriteLease(config.checkpointIntervalMs)
     this.#copyMaps = new CopyMaps(config, this.#targetConnection, copiers, {
       sourceClusterId: () => this.#sourceClusterId,
       origins: () => this.#origins?.filter ?? null
     })
-    this.#fenceReader = new FenceReader(this.#targetConnection, config.name, fence => {
-      this.#error = fenceMessage(config.name, fence)
-      this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
-      void this.stop()
-    })
+    this.#liveness = new LinkLiveness(
+      config,
+      this.#targetConnection,
+      {
+        producer: () => this.#producer,
+        partitions: () => [...this.#copiers.values()].map(c => c.status()),
+        schemas: () => this.#schemaSync?.state() ?? null,
+        clusterIds: () => this.#origins?.ids ?? null,
+        worker: () => this.worker,
+        generation: () => this.#workers.current,
+        holds: () => this.#workers.holds()
+      },
+      fence => {
+        this.#error = fenceMessage(config.name, fence)
+        this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
+        void this.stop()
+      }
+    )
     this.#workers = new LinkWorkers(
       config,
       scale?.workers ?? defaultWorkersConfig(),
@@ -178,7 +176,32 @@ export class LinkReplicator {
       {
         partitions: () => this.#assignable(),
         sourceLoad: () => sourceLoad(this.#copiers),
-        fenceSlots: slotFencer(config, this.#targetConnection, this.#log)
+        fenceSlots: slotFencer(config, this.#targetConnection, this.#log),
+        forgetSlots: async slots => {
+          await writeState(
+            this.#producer!,
+            slots.map(slot => ({ kind: 'worker', link: config.name, slot, value: null }))
+          )
+        }
+      },
+      this.#log
+    )
+    this.#ownership = new LinkOwnership(
+      {
+        link: config.name,
+        target: config.target,
+        groupId: this.#workers.groupId,
+        worker: () => this.worker,
+        holds: () => this.#workers.holds(),
+        stopping: () => this.#stopping,
+        firstAcquire: generation => this.#firstAcquire(generation),
+        transactionalSlot: () => (this.#delivery?.mode === 'exactly-once' ? this.#slot : null),
+        partitions: this.#partitions,
+        topics: () => this.#topicSync!.known.values(),
+        readState: async () =>
+          (await loadLinkState(this.#targetConnection, this.#targetAdmin!, config.name)).partitions,
+        commit: () => this.commit(),
+        fail: error => this.#failWith(error)
       },
       this.#log
     )
@@ -219,7 +242,7 @@ export class LinkReplicator {
 
   async #start(): Promise<void> {
     const config = this.config
-    const ids = await this.#connect()
+    await this.#connect()
     this.#checkNotStopping()
 
     await ensureStateTopic(this.#targetAdmin!, config.replicationFactor)
@@ -253,15 +276,8 @@ export class LinkReplicator {
     this.#checkNotStopping()
     // The group decides what this worker copies: the first generation's acquire() initialises the
     // delivery, reads the state and starts the copiers (worker-membership.ts, link-workers.ts).
-    this.#workers.start(
-      {
-        release: partitions => this.#release(partitions),
-        acquire: (partitions, generation) => this.#acquire(partitions, generation, ids),
-        refuse: reason => this.#refused(reason)
-      },
-      error => this.#membershipFailed(error)
-    )
-    await this.#firstGeneration.promise
+    this.#workers.start(this.#ownership, error => this.#ownership.failed(error))
+    await this.#ownership.firstGeneration
     this.#checkNotStopping()
     this.#state = 'running'
     // Sized for the link from the first fetch on; a failed probe leaves the configured sizes.
@@ -279,106 +295,18 @@ export class LinkReplicator {
    * aborts what an earlier holder of the slot left open, BEFORE the state is read, so none of it is
    * read as progress), the stored state, the checkpoints, and the first heartbeat, before any copy.
    */
-  async #firstAcquire(generation: Generation, ids: { source: string; target: string }): Promise<void> {
+  async #firstAcquire(generation: Generation): Promise<void> {
     await this.#startDelivery(generation.slot)
-    await this.#loadState(ids)
+    await this.#loadState({ source: this.#sourceClusterId!, target: this.#targetClusterId! })
     this.#startCheckpoints()
     // The first heartbeat goes before any record is copied, and the fence is read after it: a failover
     // that wrote its fence before this heartbeat is seen here; one that wrote it after sees this heartbeat
     // and waits for this replicator's acknowledgement (the state topic orders the two).
     this.#checkNotStopping()
-    await this.#renewLease()
-    if (this.#fenceReader.fence !== null) {
+    await this.#liveness.renewLease()
+    if (this.#liveness.fence !== null) {
       throw new KdrError('KDR_ERR_FENCED', this.#error ?? 'fenced', { cluster: this.config.target })
     }
-  }
-
-  /**
-   * Starts copying the partitions the group gave this worker, each from its stored progress (read
-   * again now: their previous owner committed it when it released them, or its slot was fenced).
-   */
-  async #acquire(
-    partitions: readonly string[],
-    generation: Generation,
-    ids: { source: string; target: string }
-  ): Promise<void> {
-    let reload = true
-    if (!this.#joined) {
-      await this.#firstAcquire(generation, ids)
-      this.#joined = true
-      reload = false
-    } else if (this.#delivery?.mode === 'exactly-once' && generation.slot !== this.#slot) {
-      // Another worker holds this worker's former slot now (it was out of the group): it fenced this
-      // worker's transactions. Start again from committed state with the new slot.
-      throw new KdrError(
-        'KDR_ERR_RUNTIME',
-        `link ${this.config.name}: worker ${this.worker} was given writer slot ${generation.slot} instead of ${this.#slot}; restarting from committed state`,
-        { cluster: this.config.target }
-      )
-    }
-    if (this.#stopping) return
-    const reading = async (): Promise<LinkState> =>
-      (await loadLinkState(this.#targetConnection, this.#targetAdmin!, this.config.name)).partitions
-    await this.#partitions.acquire(partitions, this.#topicSync!.known.values(), reload ? reading : null)
-    if (partitions.length > 0)
-      this.#log.info(
-        { generation: generation.generation, partitions: partitions.length, owned: this.#partitions.owned.size },
-        'worker group: partitions acquired'
-      )
-    this.#firstGeneration.resolve(undefined)
-  }
-
-  /**
-   * Stops copying partitions the group moved to another worker: their writes under way finish (within
-   * drainTimeoutMs) and their progress is committed before this worker joins again, so the new owner
-   * starts where this one stopped. A drain that times out or a commit that fails stops the link (it
-   * restarts from committed state; exactly-once aborts what it had open).
-   */
-  async #release(partitions: readonly string[]): Promise<void> {
-    if (this.#stopping) {
-      // The stop drains and commits every partition; the group hears of it afterwards.
-      for (const key of partitions) this.#partitions.owned.delete(key)
-      await this.#finalCommitted.promise
-      return
-    }
-    if (!this.#workers.holds())
-      throw new KdrError(
-        'KDR_ERR_RUNTIME',
-        `link ${this.config.name}: worker ${this.worker} lost its membership of the worker group ${this.#workers.groupId} before it could commit the partitions it gives up; restarting from committed state`,
-        { cluster: this.config.target }
-      )
-    await this.#partitions.release(partitions, () => this.commit())
-    this.#log.info(
-      { partitions: partitions.length, owned: this.#partitions.owned.size },
-      'worker group: partitions released'
-    )
-  }
-
-  /** The group's leader refused this worker (its configuration of the link differs): it stops, not restarted. */
-  #refused(reason: string): void {
-    // A configuration that differs is for an operator to mend; a group already full (maxWorkers) may
-    // have room later: that refusal is retried with the restart backoff.
-    const full = reason.includes('workers.maxWorkers')
-    const error = new KdrError(
-      full ? 'KDR_ERR_RUNTIME' : 'KDR_ERR_CONFIG',
-      `link ${this.config.name}: worker ${this.worker} was refused by the worker group ${this.#workers.groupId}: ${reason}`,
-      { cluster: this.config.target }
-    )
-    this.#log.error({ group: this.#workers.groupId }, error.message)
-    this.#failWith(error)
-  }
-
-  /** The membership failed (coordinator unreachable past the join's bound, a release that failed). */
-  #membershipFailed(cause: unknown): void {
-    const error = KdrError.is(cause)
-      ? cause
-      : new KdrError(
-          'KDR_ERR_RUNTIME',
-          `link ${this.config.name}: worker group ${this.#workers.groupId}: ${describeCause(cause)}`,
-          { cluster: this.config.target },
-          { cause }
-        )
-    this.#failWith(error)
   }
 
   /** Before the first generation: start() fails with it. After: the link stops and onFailed decides. */
@@ -386,7 +314,7 @@ export class LinkReplicator {
     if (this.#starting !== null) {
       // start() fails with it (the Replicator retries or gives up as for any start failure).
       this.#startFailure = error
-      this.#firstGeneration.reject(error)
+      this.#ownership.abortStart(error)
       void this.stop()
       return
     }
@@ -421,14 +349,13 @@ export class LinkReplicator {
     this.#checkNotStopping()
   }
 
-  /** Connects to both clusters; their ids. */
-  async #connect(): Promise<{ source: string; target: string }> {
+  /** Connects to both clusters and learns their ids. */
+  async #connect(): Promise<void> {
     this.#sourceAdmin = new KafkaAdmin(this.#sourceConnection)
     this.#targetAdmin = new KafkaAdmin(this.#targetConnection)
     const ids = await clusterIds(this.config, this.#sourceAdmin, this.#targetAdmin, this.#log)
     this.#sourceClusterId = ids.source
     this.#targetClusterId = ids.target
-    return ids
   }
 
   /** Loads stored progress, checkpoints and the fence; resolves the routes' origins. */
@@ -437,7 +364,7 @@ export class LinkReplicator {
     const loaded = await loadLinkState(this.#targetConnection, this.#targetAdmin!, config.name)
     const fence = loaded.documents.get('fence')
     if (fence !== undefined) {
-      this.#fenceReader.found(fence)
+      this.#liveness.loaded(fence, loaded.end)
       this.#state = 'fenced'
       this.#error = fenceMessage(config.name, fence)
       throw new KdrError('KDR_ERR_FENCED', this.#error, { cluster: config.target })
@@ -457,7 +384,7 @@ export class LinkReplicator {
         this.#log
       )
     }
-    this.#fenceReader.readFrom(loaded.end)
+    this.#liveness.loaded(undefined, loaded.end)
     this.#partitions.stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
@@ -479,7 +406,7 @@ export class LinkReplicator {
         producer: this.#producer!,
         sourceAdmin: this.#sourceAdmin!,
         targetAdmin: this.#targetAdmin!,
-        fenced: () => this.#fenceReader.fence !== null,
+        fenced: () => this.#liveness.fence !== null,
         stopping: () => this.#stopping
       },
       this.#log
@@ -495,7 +422,7 @@ export class LinkReplicator {
       this.#every(
         config.commitIntervalMs,
         async () => {
-          if (await this.#fenced()) return
+          if (await this.#liveness.fenced()) return
           // A worker that may have lost its group membership commits nothing (at-least-once: its
           // partitions may have a new owner already; exactly-once: the leader fences its slot anyway).
           if (!this.#workers.holds()) return
@@ -510,8 +437,8 @@ export class LinkReplicator {
       ),
       // Liveness in its own loop: a slow source cannot delay it, and failover judges staleness by it.
       this.#every(config.checkpointIntervalMs, async () => {
-        if (await this.#fenced()) return
-        await this.#renewLease()
+        if (await this.#liveness.fenced()) return
+        await this.#liveness.renewLease()
       })
     ]
     // Topic, config and schema sync run on the group's leader only (a non-leader still looks at the
@@ -534,7 +461,7 @@ export class LinkReplicator {
         if (leader()) await this.#topicSync!.syncConfigs()
       }),
       this.#every(config.checkpointIntervalMs, async () => {
-        if (this.#fenceReader.fence === null) await this.checkpoint()
+        if (this.#liveness.fence === null) await this.checkpoint()
       })
     ]
   }
@@ -559,7 +486,7 @@ export class LinkReplicator {
     this.#timers.abort()
     this.#lanes.stop()
     // A start waiting for its first generation ends now.
-    this.#firstGeneration.reject(
+    this.#ownership.abortStart(
       new KdrError('KDR_ERR_RUNTIME', `link ${this.config.name} was stopped while starting`, {
         cluster: this.config.target
       })
@@ -576,15 +503,21 @@ export class LinkReplicator {
     const copiers = [...this.#copiers.values()]
     const abandoned = await this.#drain(copiers, deadline)
     const timedOut = !loopsDone || abandoned !== null
-    if (!loopsDone && abandoned === null) for (const copier of copiers) copier.abandon()
+    if (!loopsDone && abandoned === null) {
+      for (const copier of copiers) copier.abandon()
+      this.#log.warn(
+        { drainTimeoutMs: this.config.drainTimeoutMs },
+        'drain timeout passed: the commit and heartbeat loops did not end (the target is slow); the final commit is tried, no final heartbeat is written'
+      )
+    }
     const writesBy = Math.max(deadline, performance.now() + FINAL_WRITE_MS)
     const committed = await this.#finalCommit(timedOut, writesBy)
-    const finalState = this.#fenceReader.fence === null ? 'stopped' : 'fenced'
+    const finalState = this.#liveness.fence === null ? 'stopped' : 'fenced'
     // The last state record of this process: failover takes a `fenced` heartbeat written after its fence
     // as the proof that nothing more is written, so none is written while a given-up produce may still land.
-    if (!timedOut) await withinDeadline(this.#heartbeat(finalState, committed), writesBy).catch(() => {})
+    if (!timedOut) await withinDeadline(this.#liveness.heartbeat(finalState, committed), writesBy).catch(() => {})
     // Only now may the group hand this worker's partitions to another: it starts from what was committed.
-    this.#finalCommitted.resolve(undefined)
+    this.#ownership.finalCommitted()
     await withinDeadline(this.#workers.stop(), performance.now() + CLOSE_MS)
     await withinDeadline(Promise.all(this.#loops), Math.max(deadline, performance.now() + CLOSE_MS))
     await this.#closeClients()
@@ -613,7 +546,7 @@ export class LinkReplicator {
     // the writes under way finish and the final commit covers them.
     this.#delivery?.stopWrites()
     const beating = setInterval(
-      () => void this.#heartbeat('stopping').catch(() => {}),
+      () => void this.#liveness.heartbeat('stopping').catch(() => {}),
       this.config.checkpointIntervalMs
     ).unref()
     const drained = await withinDeadline(Promise.all(copiers.map(c => c.drain())), deadline).finally(() =>
@@ -651,7 +584,7 @@ export class LinkReplicator {
         this.#delivery?.close(),
         this.#sourceAdmin?.close(),
         this.#targetAdmin?.close(),
-        this.#fenceReader.close(),
+        this.#liveness.close(),
         this.#copyMaps.close()
       ]),
       performance.now() + CLOSE_MS
@@ -680,7 +613,7 @@ export class LinkReplicator {
     void (async () => {
       // Any failure may come from failover's hard fence (a produce refused with INVALID_PRODUCER_EPOCH,
       // an abort): its fence document, written before it, tells.
-      const byFailover = error.kind !== 'fatal' && (await this.#fenced().catch(() => false))
+      const byFailover = error.kind !== 'fatal' && (await this.#liveness.fenced().catch(() => false))
       if (byFailover) {
         this.#log.error(
           { transactionalId: error.message },
@@ -700,51 +633,6 @@ export class LinkReplicator {
       await this.stop()
       this.onFailed(error)
     })()
-  }
-
-  /**
-   * Reads state records written since the last look; a fence for this link (set by failover) stops
-   * the link: no fetch or write after in-flight batches finish, a final commit, and a `fenced`
-   * heartbeat that failover waits for.
-   */
-  #fenced(): Promise<boolean> {
-    return this.#fenceReader.fenced()
-  }
-
-  /**
-   * Writes a `running` heartbeat, then reads the state topic to its end: found no fence, the write
-   * lease (core/write-lease.ts) runs again from the moment the heartbeat was issued. While it has run
-   * out (the state topic cannot be written or read) copiers start no produce, so failover's stale
-   * verdict never meets a replicator still writing (bar one produce in flight).
-   */
-  async #renewLease(): Promise<void> {
-    const issued = this.#lease.issue()
-    await this.#heartbeat('running')
-    if (!(await this.#fenced()) && this.#fenceReader.lastReadComplete) this.#lease.renew(issued)
-  }
-
-  async #heartbeat(state: 'running' | 'stopping' | 'stopped' | 'fenced', committed = true): Promise<void> {
-    if (this.#producer === null) return
-    const partitions = [...this.#copiers.values()].map(c => c.status())
-    const copied = new Map(partitions.map(p => [partitionKey(p.topic, p.partition), p.replicatedBytes]))
-    const current = this.#workers.current
-    await writeState(
-      this.#producer,
-      heartbeatEntries({
-        link: this.config.name,
-        intervalMs: this.config.checkpointIntervalMs,
-        state,
-        committed,
-        partitions,
-        schemas: this.#schemaSync?.state() ?? null,
-        clusterIds: this.#origins?.ids ?? null,
-        worker: this.worker,
-        generation: current.generation,
-        members: current.members,
-        slot: current.slot,
-        bytesPerSecond: this.#copiedRate.sample(copied)
-      })
-    )
   }
 
   /** One checkpoint pass now (also run every checkpointIntervalMs). */

@@ -73,6 +73,8 @@ export interface LinkWorkersDeps {
   sourceLoad(): ReadonlyMap<string, { offset: number; recordBytes: number | null }>
   /** exactly-once: fences the transactional ids of these writer slots; null under at-least-once. */
   fenceSlots: ((slots: readonly number[]) => Promise<void>) | null
+  /** Deletes the heartbeat records of these writer slots. */
+  forgetSlots(slots: readonly number[]): Promise<void>
 }
 
 export class LinkWorkers {
@@ -99,6 +101,8 @@ export class LinkWorkers {
   #handover = new Map<string, string>()
   /** Leader only: free slots fenced since it became leader (a slot handed out leaves the set). */
   readonly #fencedFree = new Set<number>()
+  /** Leader only: free slots whose heartbeat records it removed since it became leader. */
+  readonly #forgottenFree = new Set<number>()
   readonly #stop = new AbortController()
   #running: Promise<void> | null = null
 
@@ -163,6 +167,7 @@ export class LinkWorkers {
       acquire: async (partitions, generation) => {
         if (!generation.leader) {
           this.#fencedFree.clear()
+          this.#forgottenFree.clear()
           this.#handover.clear()
         }
         this.#current = generation
@@ -285,6 +290,27 @@ export class LinkWorkers {
     return rates
   }
 
+  /**
+   * Removes the heartbeat records (state/records.ts `worker`) of slots nobody holds: status and
+   * failover would otherwise show or wait for a worker that is gone. Their holders cannot write them
+   * any more (a worker writes its slot's record only while it holds its membership). Best effort: a
+   * failure is logged and tried again at the next plan.
+   */
+  async #forgetFreeSlots(freeSlots: readonly number[]): Promise<void> {
+    for (const slot of this.#forgottenFree) if (!freeSlots.includes(slot)) this.#forgottenFree.delete(slot)
+    const forget = freeSlots.filter(slot => !this.#forgottenFree.has(slot))
+    if (forget.length === 0) return
+    try {
+      await this.#deps.forgetSlots(forget)
+      for (const slot of forget) this.#forgottenFree.add(slot)
+    } catch (error) {
+      this.#log.warn(
+        { group: this.groupId, slots: forget, err: describeCause(error) },
+        'worker group: could not remove the heartbeat records of free slots; trying again at the next assignment'
+      )
+    }
+  }
+
   /** Leader: the plan, then (exactly-once) the fence of free slots, then the assignments. */
   async #assign(members: readonly GroupMember[], generation: number): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>()
@@ -313,6 +339,7 @@ export class LinkWorkers {
     // Another leader may have planned in between: what this one fenced or handed over is stale then.
     if (generation !== this.#plannedGeneration + 1) {
       this.#fencedFree.clear()
+      this.#forgottenFree.clear()
       this.#handover.clear()
     }
     // A handover completes only among the members it was planned for: one that joined or left since
@@ -344,6 +371,7 @@ export class LinkWorkers {
       await this.#deps.fenceSlots(toFence)
       for (const slot of unfenced) this.#fencedFree.add(slot)
     }
+    await this.#forgetFreeSlots(plan.freeSlots)
     if (plan.followUp) {
       // The owners of withheld partitions rejoin once released; one that stops in between would leave
       // them unassigned until the next balance round: ask for a round after the rebalance timeout.

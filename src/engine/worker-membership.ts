@@ -225,12 +225,15 @@ export class WorkerMembership {
       this.#rejoin = stop
       const settlingNow = performance.now() - this.#appliedAt < settling.windowMs
       const pause = settlingNow ? Math.min(heartbeatIntervalMs, settling.heartbeatMs) : heartbeatIntervalMs
-      await sleep(pause, undefined, { signal: wait.signal }).catch(() => {})
+      // Never past the give-up point: a worker whose heartbeats hang (a cut-off coordinator) must
+      // release while holds() is still true, so the release may commit.
+      const untilGiveUp = this.#lastGood + giveUpAfter - performance.now()
+      await sleep(Math.max(0, Math.min(pause, untilGiveUp)), undefined, { signal: wait.signal }).catch(() => {})
       signal.removeEventListener('abort', stop)
       this.#rejoin = null
       if (signal.aborted || this.#rejoinAsked) return
       try {
-        const answer = await this.#group.heartbeat()
+        const answer = await answerBy(this.#group.heartbeat(), this.#lastGood + giveUpAfter)
         if (answer === 'rejoin') {
           // The coordinator expelled this worker (UNKNOWN_MEMBER_ID): its partitions may be another's.
           this.#log.warn(
@@ -264,5 +267,24 @@ export class WorkerMembership {
     const all = this.#owned
     await this.#owner.release(all)
     this.#owned = []
+  }
+}
+
+/**
+ * The heartbeat's answer, or a failure at `deadline` (performance.now() time) if it has not come by
+ * then: a request to a coordinator that hangs (a network partition) must not hold the worker past
+ * the moment it has to give its partitions up.
+ */
+async function answerBy(heartbeat: Promise<HeartbeatAnswer>, deadline: number): Promise<HeartbeatAnswer> {
+  const timer = new AbortController()
+  const late = sleep(Math.max(0, deadline - performance.now()), undefined, { signal: timer.signal }).then(() => {
+    throw new Error('no heartbeat answer before this worker must give its partitions up')
+  })
+  late.catch(() => {})
+  try {
+    return await Promise.race([heartbeat, late])
+  } finally {
+    timer.abort()
+    heartbeat.catch(() => {}) // answered late or failed after the deadline: nothing waits for it
   }
 }

@@ -167,10 +167,11 @@ export class GroupFenceWatch {
 
 /**
  * The watch of a failover, seeded from the state read before its fence: the link's newest heartbeat
- * names its generation's members; each worker's own heartbeat (under its writer slot) adds the
- * workers not named there that were alive then (not stopped or fenced, and heard from within
- * STALE_HEARTBEAT_INTERVALS of the newest heartbeat), such as a worker that joined since. A slot
- * heartbeat left by a worker that ended long ago is not waited for.
+ * names its generation's members; each worker's own heartbeat (under its writer slot, the newest per
+ * worker) adds the workers not named there, such as one that joined since or whose heartbeat came
+ * from another generation, and tells of named members that stopped. No clocks are compared: a slot
+ * record of a worker that ended without a last word is waited for until it goes stale (three
+ * intervals); the group's leader removes the records of free slots (link-workers.ts).
  */
 export function seedGroupWatch(
   fenceOffset: bigint,
@@ -180,11 +181,13 @@ export function seedGroupWatch(
 ): GroupFenceWatch {
   const watch = new GroupFenceWatch(fenceOffset)
   if (latest === undefined) return watch
-  const alive = [...workers]
-    .filter(h => h.worker !== latest.worker && h.state !== 'stopped' && h.state !== 'fenced')
-    .filter(h => latest.at - h.at <= STALE_HEARTBEAT_INTERVALS * h.intervalMs)
-    .sort((a, b) => a.at - b.at)
-  for (const h of alive) watch.observe(h.worker, [], seenHeartbeat(-1n, h), seenAt)
+  const newest = new Map<string, HeartbeatDocument>()
+  for (const h of workers) {
+    const seen = newest.get(h.worker)
+    if (seen === undefined || h.at > seen.at) newest.set(h.worker, h)
+  }
+  newest.delete(latest.worker)
+  for (const h of newest.values()) watch.observe(h.worker, [], seenHeartbeat(-1n, h), seenAt)
   watch.observe(latest.worker, latest.members, seenHeartbeat(-1n, latest), seenAt)
   return watch
 }

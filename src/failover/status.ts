@@ -6,6 +6,7 @@ import { TopicFilter } from '../core/topic-filter.ts'
 import { compareRegistries, type RegistryComparison } from '../schemas/compare.ts'
 import { RegistryClient } from '../schemas/registry-client.ts'
 import { type FenceDocument, type HeartbeatDocument, type HeartbeatSchemas, type LoadedState } from '../state/index.ts'
+import { partitionOwners, unresponsive } from './partition-owners.ts'
 import { clusterOf, openTransactionNote, readTargetState } from './translate.ts'
 
 /**
@@ -96,7 +97,12 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
   const fence = state.documents.get('fence')
   const failover = state.documents.get('failover') ?? null
   const replicator = describeReplicator(heartbeat, fence)
-  const stopped = stoppedPartitions(heartbeat, state.workers)
+  const partitionState = partitionStates(
+    heartbeat,
+    // A fence stops every worker: what they said before it no longer tells who copies what.
+    fence !== undefined ? new Map() : state.workers,
+    fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped'
+  )
   const result: LinkRpo = {
     link: link.name,
     source: link.source,
@@ -150,7 +156,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
       if (p.progress === null) continue
       const [topic, partitionText] = key.split('\u0000') as [string, string]
       const partition = Number(partitionText)
-      const s = stopped(key, p.progress.worker)
+      const s = partitionState(key, p.progress.worker)
       const row: PartitionRpo = {
         topic,
         partition,
@@ -161,9 +167,9 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
         bytes: null,
         bytesEstimated: false,
         seconds: null,
-        state: s?.state ?? (fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped'),
-        reason: s?.reason ?? null,
-        worker: p.progress.worker ?? null
+        state: s.state,
+        reason: s.reason,
+        worker: s.worker
       }
       if (result.sourceReachable) {
         const end = (await source.listOffsets(topic, [partition], 'latest').catch(() => null))?.get(partition) ?? null
@@ -244,24 +250,22 @@ async function groupRpo(state: LoadedState, source: KafkaAdmin | null): Promise<
 }
 
 /**
- * The partitions that are not running, as the worker that copies each one said last: its heartbeat
- * under its slot (every worker of a scaled-out link writes one), or the link's newest heartbeat for
- * progress of older versions or a worker without one.
+ * A partition's state and worker: from the worker that copies it (partition-owners.ts), else, for
+ * older versions or when no worker copies it, the link's newest heartbeat and the progress record.
  */
-function stoppedPartitions(
+function partitionStates(
   latest: HeartbeatDocument | undefined,
-  workers: ReadonlyMap<number, HeartbeatDocument>
-): (key: string, worker: string | undefined) => { state: string; reason: string | null } | undefined {
-  const index = (heartbeat: HeartbeatDocument | undefined): Map<string, { state: string; reason: string | null }> =>
-    new Map(
-      (heartbeat?.stopped ?? []).map(p => [`${p.topic}\u0000${p.partition}`, { state: p.state, reason: p.reason }])
-    )
-  const byWorker = new Map<string, Map<string, { state: string; reason: string | null }>>()
-  // A slot changes hands: the newest heartbeat of a worker id wins.
-  for (const heartbeat of [...workers.values()].sort((a, b) => a.at - b.at))
-    byWorker.set(heartbeat.worker, index(heartbeat))
-  const fallback = index(latest)
-  return (key, worker) => (worker === undefined ? undefined : byWorker.get(worker))?.get(key) ?? fallback.get(key)
+  workers: ReadonlyMap<number, HeartbeatDocument>,
+  fallbackState: string
+): (key: string, committedBy: string | undefined) => { state: string; reason: string | null; worker: string | null } {
+  const owners = partitionOwners(workers.values())
+  const stopped = new Map((latest?.stopped ?? []).map(p => [`${p.topic}\u0000${p.partition}`, p]))
+  return (key, committedBy) => {
+    const owner = owners.get(key)
+    if (owner !== undefined) return owner
+    const s = stopped.get(key)
+    return { state: s?.state ?? fallbackState, reason: s?.reason ?? null, worker: committedBy ?? null }
+  }
 }
 
 function workerRows(workers: ReadonlyMap<number, HeartbeatDocument>): WorkerRpo[] {
@@ -272,17 +276,12 @@ function workerRows(workers: ReadonlyMap<number, HeartbeatDocument>): WorkerRpo[
       worker: h.worker,
       host: h.host,
       pid: h.pid,
-      state: h.state === 'running' && unresponsive(h) ? 'unresponsive' : h.state,
+      state: unresponsive(h) ? 'unresponsive' : h.state,
       at: h.at,
       generation: h.generation,
       partitions: h.owned,
       bytesPerSecond: h.bytesPerSecond
     }))
-}
-
-/** A running heartbeat older than three of its intervals (and 5 s of clock skew). */
-function unresponsive(heartbeat: HeartbeatDocument): boolean {
-  return Date.now() - heartbeat.at > 3 * heartbeat.intervalMs + 5000
 }
 
 function describeReplicator(heartbeat: HeartbeatDocument | undefined, fence: FenceDocument | undefined): string {

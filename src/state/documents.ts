@@ -58,6 +58,11 @@ export interface HeartbeatDocument {
   slot: number
   /** Partitions the writer copied then; null in older versions. */
   owned: number | null
+  /**
+   * Which partitions, per source topic (partition numbers, ascending): only in the record under the
+   * worker's slot, where status learns who copies what; null in the link's heartbeat and older versions.
+   */
+  owns: Record<string, number[]> | null
   /** Bytes/s the writer copied since its previous heartbeat; null in older versions and in its first. */
   bytesPerSecond: number | null
 }
@@ -116,6 +121,7 @@ function encodeHeartbeat(doc: HeartbeatDocument): JsonObject {
     members: doc.members,
     ...(doc.slot < 0 ? {} : { slot: doc.slot }),
     ...(doc.owned === null ? {} : { owned: doc.owned }),
+    ...(doc.owns === null ? {} : { owns: doc.owns }),
     ...(doc.bytesPerSecond === null ? {} : { bytesPerSecond: doc.bytesPerSecond })
   }
 }
@@ -145,8 +151,20 @@ export function decodeHeartbeat(value: unknown): HeartbeatDocument {
     members: f.has('members') ? stringList(f, 'members') : [],
     slot: f.has('slot') ? f.integer('slot') : -1,
     owned: f.nullable('owned', n => f.integer(n)),
+    owns: f.has('owns') ? partitionLists(f.object('owns')) : null,
     bytesPerSecond: f.nullable('bytesPerSecond', n => f.number(n))
   }
+}
+
+function partitionLists(f: Fields): Record<string, number[]> {
+  const lists: Record<string, number[]> = {}
+  for (const topic of f.names())
+    lists[topic] = f.array(topic).map((p, i) => {
+      if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0)
+        throw new StateFormatError(`heartbeat document: owns.${topic}[${i}] must be a partition number`)
+      return p
+    })
+  return lists
 }
 
 function stringList(f: Fields, name: string): string[] {

@@ -110,8 +110,9 @@ export async function ensureStateTopic(
     await checkCompacted(admin, topic)
     return
   }
-  // Another kafka-dr process may create it at the same time: that is no error (KafkaAdmin.createTopics).
-  await admin.createTopics([
+  // Another process may create it at the same time: no error (KafkaAdmin.createTopics), but then it
+  // is checked as any existing one.
+  const created = await admin.createTopics([
     {
       name: topic,
       partitions: 1,
@@ -119,6 +120,7 @@ export async function ensureStateTopic(
       configs: STATE_TOPIC_CONFIGS
     }
   ])
+  if (created.length === 0) await checkCompacted(admin, topic)
 }
 
 async function checkCompacted(admin: KafkaAdmin, topic: string): Promise<void> {

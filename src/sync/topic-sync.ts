@@ -173,13 +173,20 @@ export class TopicSync {
           configs
         }
       ])
-      this.#log.info(
-        { topic: source, target, partitions, configs },
-        created.length > 0 ? 'target topic created' : 'target topic created meanwhile by another worker of the link'
-      )
-      targetCount = partitions
-      await this.#checkTargetLimits(target)
-    } else if (targetCount < partitions) {
+      if (created.length > 0) {
+        this.#log.info({ topic: source, target, partitions, configs }, 'target topic created')
+        await this.#checkTargetLimits(target)
+        this.#targetPartitions.set(target, partitions)
+        return { source, target, partitions, topicId: description.topicId }
+      }
+      // Created meanwhile by another process (another worker of the link starting too, or not
+      // kafka-dr at all): looked at as any existing topic, since its partition count may differ.
+      const [now] = await this.#target.describeTopics([target])
+      if (now === undefined) return null // deleted again at once: the next pass decides
+      this.#log.info({ topic: source, target }, 'target topic created meanwhile by another process')
+      targetCount = now.partitions.length
+    }
+    if (targetCount < partitions) {
       await this.#target.createPartitions(target, partitions)
       const fields = { topic: source, target, from: targetCount, to: partitions }
       if (this.#known.has(source)) {

@@ -10,7 +10,7 @@ import { type Worker, auditTarget, balanced, keepWriting, startWorker, view } fr
 
 /**
  * Scale-out when the target cluster, which holds the worker group's coordinator, the state topic and
- * the copies, stops answering (docs/scale-out.md, "Losing the coordinator"). The broker is frozen
+ * the copies, stops answering (docs/scale-out.md, "One writer per partition"). The broker is frozen
  * (SIGSTOP): requests hang as on a network partition, rather than fail fast as on a refused
  * connection. Briefly (less than the session timeout less two heartbeat intervals), the workers keep
  * their partitions: same generation, same owners. Long (past the session timeout), they give
@@ -110,6 +110,9 @@ test('the target frozen past the session timeout: the workers give their partiti
       const said = since.split('\n').filter(l => /worker group|link stopped|restarting/.test(l))
       console.log(`[scale-out-outage] ${w.id}:\n${said.map(l => l.slice(0, 300)).join('\n')}`)
       assert.match(since, /releasing every partition/, `${w.id} gave its partitions up`)
+      // ... while it still held its membership, so that the release committed (no restart of the link).
+      assert.match(since, /partitions released/, `${w.id} released (drained and committed)`)
+      assert.doesNotMatch(since, /lost its membership/, `${w.id} released in time`)
     })
   } finally {
     await writing.stop()

@@ -87,7 +87,6 @@ test("three workers share 2 topics x 12 partitions; a killed worker's partitions
       return running.length === 3 && running.every(w => (w.bytesPerSecond ?? 0) > 0) ? running : undefined
     })
     assert.deepEqual(rows.map(w => w.worker).sort(), ['w1', 'w2', 'w3'])
-    assert.deepEqual(new Set(rows.map(w => w.slot)).size, 3, 'one slot each')
     for (const row of rows) assert.equal(row.partitions, first.get(row.worker)!.length, `${row.worker}'s partitions`)
     const killed = workers.get('w2')!
     const orphaned = first.get('w2')!

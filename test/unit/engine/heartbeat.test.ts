@@ -52,7 +52,8 @@ test("a worker with a slot writes the link's heartbeat and the same under its sl
   )
   const [link, mine] = entries
   assert.ok(link?.kind === 'heartbeat' && mine?.kind === 'worker')
-  assert.deepEqual(mine.value, link.value)
+  assert.deepEqual(mine.value, { ...link.value, owns: { t: [0, 1] } }, 'the same, with the partitions it copies')
+  assert.equal(link.value?.owns, null, "the link's heartbeat does not list them")
   assert.equal(link.value?.owned, 2)
   assert.equal(link.value?.bytesPerSecond, 1234)
   assert.deepEqual(

@@ -205,3 +205,38 @@ test('a rebalance announced while a generation is applied is joined right after,
   assert.ok(steps.slice(0, afterAcquire).includes('heartbeat rebalance'), 'heard during the acquire')
   assert.equal(steps[afterAcquire], 'join 1', 'joins at once after applying')
 })
+
+test('heartbeats that hang (a cut-off coordinator) still release everything while the worker holds, so the release may commit', async () => {
+  const stop = new AbortController()
+  const { steps, group, owner } = fakeGroup([
+    { assignment: { partitions: ['t:0'] } },
+    { assignment: { partitions: ['t:0'] } }
+  ])
+  let beats = 0
+  const hanging = {
+    ...group,
+    heartbeat: (): Promise<HeartbeatAnswer> => {
+      beats++
+      steps.push('heartbeat hangs')
+      return beats === 1 ? Promise.resolve('ok') : new Promise<HeartbeatAnswer>(() => {})
+    }
+  }
+  const holdsAtRelease: boolean[] = []
+  const membership: WorkerMembership = new WorkerMembership(
+    hanging,
+    {
+      ...stopAt(owner, 1, stop),
+      release: async (partitions: readonly string[]) => {
+        holdsAtRelease.push(membership.holds())
+        await owner.release(partitions)
+      }
+    },
+    // Past the settling window at once: heartbeats every interval, each one hanging.
+    { ...options(), sessionTimeoutMs: 300, heartbeatIntervalMs: 60, settling: { windowMs: 0, heartbeatMs: 1 } },
+    quiet
+  )
+  assert.equal(await membership.run(stop.signal), 'stopped')
+  assert.ok(steps.includes('release t:0'), steps.join(', '))
+  assert.equal(holdsAtRelease[0], true, 'released before the membership could lapse')
+  assert.equal(steps[steps.indexOf('release t:0') + 1], 'join 1', 'then joins again')
+})

@@ -90,23 +90,30 @@ describe('seedGroupWatch: which workers a failover waits for', () => {
     members,
     slot: 0,
     owned: 1,
+    owns: null,
     bytesPerSecond: null
   })
   const now = 100_000
 
-  test("the newest heartbeat's members, and a worker alive then that it does not name", () => {
-    const latest = doc('w1', now, 'running', ['w1'])
-    const workers = [latest, doc('w2', now - 500), doc('gone', now - 600_000), doc('w3', now - 200, 'stopped')]
+  test("the newest heartbeat's members, and a worker it does not name; a member whose own record says stopped is not waited for", () => {
+    const latest = doc('w1', now, 'running', ['w1', 'w3'])
+    const workers = [latest, doc('w2', now - 500), doc('w3', now - 200, 'stopped'), doc('w2', now - 9000, 'stopped')]
     const watch = seedGroupWatch(10n, latest, workers, 0)
-    const verdict = watch.verdict(0)
-    assert.equal(verdict.done, false)
-    // w1 acknowledges; w2 (alive, not named by w1's generation) is still waited for.
+    assert.equal(watch.verdict(0).done, false)
+    // w1 acknowledges; w2 (running by its newest record, not named by w1's generation) is still waited for.
     watch.observe('w1', ['w1'], hb(12n, 'fenced'), 100)
     assert.equal(watch.verdict(100).done, false)
     watch.observe('w2', [], hb(13n, 'fenced'), 200)
     const done = watch.verdict(200)
     assert.ok(done.done)
-    assert.deepEqual(Object.keys(done.replicator.workers as object).sort(), ['w1', 'w2'])
+    assert.deepEqual(Object.keys(done.replicator.workers as object).sort(), ['w1', 'w2', 'w3'])
+  })
+
+  test('a slot record of a worker that ended without a last word is waited for only until it is stale', () => {
+    const latest = doc('w1', now, 'fenced', ['w1'])
+    const watch = seedGroupWatch(10n, latest, [latest, doc('crashed', now - 600_000)], 0)
+    assert.equal(watch.verdict(0).done, false)
+    assert.equal(watch.verdict(watch.staleAfterMs + 1).done, true)
   })
 
   test('no heartbeat at all: nothing to wait for', () => {

@@ -53,6 +53,7 @@ const heartbeat: HeartbeatDocument = {
   members: ['replicator-1-4242'],
   slot: 0,
   owned: 16,
+  owns: { orders: [0, 2, 5] },
   bytesPerSecond: 2500000.5
 }
 
@@ -134,7 +135,10 @@ describe('link documents: versions', () => {
     assert.deepEqual(bare.stopped, [])
     // Before scale-out: no worker, generation, slot, partition count or rate.
     assert.equal(bare.worker, 'h:1')
-    assert.deepEqual([bare.generation, bare.slot, bare.owned, bare.bytesPerSecond], [-1, -1, null, null])
+    assert.deepEqual(
+      [bare.generation, bare.slot, bare.owned, bare.owns, bare.bytesPerSecond],
+      [-1, -1, null, null, null]
+    )
   })
 
   test('a failover document without points or groups reads them as empty', () => {

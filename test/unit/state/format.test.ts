@@ -117,6 +117,7 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         members: ['h1-99', 'h2-7'],
         slot: 0,
         owned: 12,
+        owns: null,
         bytesPerSecond: 1048576
       }
     },
@@ -144,13 +145,14 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         generation: 3,
         members: ['h1-99', 'h2-7'],
         slot: 1,
-        owned: 0,
+        owned: 2,
+        owns: { orders: [0, 3] },
         bytesPerSecond: null
       }
     },
     key: '["worker","dc1->dc2",1]',
     value:
-      '{"at":1700000000003,"host":"h2","pid":7,"state":"stopped","intervalMs":5000,"committed":true,"stopped":[],"worker":"h2-7","generation":3,"members":["h1-99","h2-7"],"slot":1,"owned":0,"v":1}'
+      '{"at":1700000000003,"host":"h2","pid":7,"state":"stopped","intervalMs":5000,"committed":true,"stopped":[],"worker":"h2-7","generation":3,"members":["h1-99","h2-7"],"slot":1,"owned":2,"owns":{"orders":[0,3]},"v":1}'
   },
   {
     name: 'worker record removed',
@@ -178,6 +180,7 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
         members: [],
         slot: -1,
         owned: null,
+        owns: null,
         bytesPerSecond: null
       }
     },
