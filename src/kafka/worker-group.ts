@@ -178,6 +178,28 @@ export class WorkerGroup {
     this.#generation = joined.generationId
     this.#protocol = joined.protocolName ?? protocol
     const isLeader = joined.leader === joined.memberId
+    // Until SyncGroup answers, the session timeout runs: the leader's assignment may take a while (it
+    // fences free writer slots, which waits for their open transactions to abort), and a member waits
+    // in SyncGroup for it. The coordinator takes heartbeats in this state (CompletingRebalance) and
+    // restarts the member's session timer, as the Java consumer's heartbeat thread relies on.
+    const beating = setInterval(
+      () => void this.heartbeat().catch(() => {}),
+      Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3))
+    )
+    try {
+      return await this.#sync(coordinator, joined, isLeader)
+    } finally {
+      clearInterval(beating)
+    }
+  }
+
+  /** The leader's assignment (computed here) or the others' wait: SyncGroup of the joined generation. */
+  async #sync(
+    coordinator: Connection,
+    joined: Awaited<ReturnType<typeof joinGroupV9.api.async>>,
+    isLeader: boolean
+  ): Promise<Joined> {
+    const { groupId, instanceId, protocolType } = this.options
     const assignments = isLeader
       ? [
           ...(await this.options.assign(

@@ -89,15 +89,30 @@ test('the target frozen past the session timeout: the workers give their partiti
   const writing = keepWriting([writer])
   try {
     await balanced(workers, PARTITIONS)
-    const generation = (await view(workers[0]!))!.generation
     const marks = workers.map(w => w.proc.output().length)
     await freezeTarget(SESSION_MS + 6000)
     const thawedAt = performance.now()
-    // The coordinator expelled both (no heartbeat for a session): a new generation shares the partitions.
-    const again = await waitFor('a new generation sharing every partition', 120_000, async () => {
-      const views = await Promise.all(workers.map(view))
-      if (views.some(v => v === null || v.generation <= generation)) return undefined
-      return balanced(workers, PARTITIONS, 1000).catch(() => undefined)
+    // Both gave everything up, then a new generation shares the partitions. Its number says nothing:
+    // with every member expelled the coordinator may drop the empty group and count from 1 again.
+    const again = await waitFor(
+      'every worker releasing, then acquiring again, all partitions shared',
+      120_000,
+      async () => {
+        const regrouped = workers.every((w, i) => {
+          const since = w.proc.output().slice(marks[i])
+          const released = since.indexOf('worker group: partitions released')
+          return released >= 0 && since.indexOf('worker group: partitions acquired', released) >= 0
+        })
+        return regrouped ? balanced(workers, PARTITIONS, 1000).catch(() => undefined) : undefined
+      }
+    ).catch(async (error: unknown) => {
+      // What each worker saw and said, for the failure report.
+      for (const [i, w] of workers.entries()) {
+        console.log(`[scale-out-outage] ${w.id} view: ${JSON.stringify(await view(w))}`)
+        const lines = w.proc.output().slice(marks[i]).split('\n')
+        console.log(`[scale-out-outage] ${w.id} log since the freeze:\n${lines.map(l => l.slice(0, 400)).join('\n')}`)
+      }
+      throw error
     })
     const backMs = performance.now() - thawedAt
     console.log(

@@ -39,7 +39,12 @@ after(async () => {
 })
 
 /** A worker: its group membership and what it owns (the metadata it reports at each join). */
-function worker(groupId: string, id: string, linkConfig = config) {
+function worker(
+  groupId: string,
+  id: string,
+  linkConfig = config,
+  timing = { sessionTimeoutMs: 10_000, assignDelayMs: 0 }
+) {
   let owned: string[] = []
   const metadata = (): WorkerMetadata => ({
     version: 1,
@@ -55,10 +60,12 @@ function worker(groupId: string, id: string, linkConfig = config) {
     instanceId: id,
     protocolType: WORKER_PROTOCOL_TYPE,
     protocol: WORKER_PROTOCOL,
-    sessionTimeoutMs: 10_000,
+    sessionTimeoutMs: timing.sessionTimeoutMs,
     rebalanceTimeoutMs: 15_000,
     metadata: () => encodeWorkerMetadata(metadata()),
-    assign: (members, generation) => {
+    assign: async (members, generation) => {
+      // The engine's leader fences free writer slots here, which can take a while.
+      if (timing.assignDelayMs > 0) await new Promise(resolve => setTimeout(resolve, timing.assignDelayMs))
       const plan = planGroup(
         members.map(m => ({ memberId: m.memberId, metadata: decodeWorkerMetadata(m.metadata, m.memberId) })),
         metadata(),
@@ -206,5 +213,27 @@ test('a worker whose link configuration differs gets nothing and the keys that d
     assert.equal(kept.partitions.length, partitions.length)
   } finally {
     await Promise.allSettled([a.group.close(), b.group.close()])
+  }
+})
+
+test('a leader whose assignment takes longer than the session timeout keeps the group: heartbeats go on until SyncGroup', async () => {
+  const groupId = uniqueTopic('kdr.workers.slow')
+  // 6 s is the brokers' smallest session timeout (group.min.session.timeout.ms); the leader takes 9 s.
+  const timing = { sessionTimeoutMs: 6000, assignDelayMs: 9000 }
+  const members = ['s1', 's2'].map(id => worker(groupId, id, config, timing))
+  try {
+    const first = await formGroup(members)
+    assert.equal(new Set(first.map(j => j.generation)).size, 1)
+    const generation = first[0]!.generation
+    assert.deepEqual(
+      first.map(j => j.partitions.length),
+      [12, 12]
+    )
+    // Nobody was expelled meanwhile: the same generation still stands.
+    for (const m of members) assert.equal(await m.group.heartbeat(), 'ok', `${m.id} is still a member`)
+    assert.equal((await admin.describeGroups([groupId])).groups[0]!.members.length, 2)
+    assert.equal(members[0]!.group.generation, generation)
+  } finally {
+    await Promise.allSettled(members.map(m => m.group.close()))
   }
 })
