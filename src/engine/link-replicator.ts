@@ -168,9 +168,16 @@ export class LinkReplicator {
         void this.stop()
       }
     )
-    this.#workers = new LinkWorkers(
+    this.#workers = this.#newWorkers(scale?.workers ?? defaultWorkersConfig(), identity)
+    this.#ownership = this.#newOwnership()
+  }
+
+  /** This process's membership of the link's worker group (link-workers.ts). */
+  #newWorkers(workers: WorkersConfig, identity: WorkerIdentity): LinkWorkers {
+    const config = this.config
+    return new LinkWorkers(
       config,
-      scale?.workers ?? defaultWorkersConfig(),
+      workers,
       this.#targetConnection,
       identity,
       {
@@ -186,7 +193,12 @@ export class LinkReplicator {
       },
       this.#log
     )
-    this.#ownership = new LinkOwnership(
+  }
+
+  /** What this link does when its group gives, takes or refuses partitions (link-ownership.ts). */
+  #newOwnership(): LinkOwnership {
+    const config = this.config
+    return new LinkOwnership(
       {
         link: config.name,
         target: config.target,
