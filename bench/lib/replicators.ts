@@ -172,8 +172,21 @@ function track(child: ChildProcess): Promise<number | null> {
   return new Promise(resolve => child.once('exit', code => resolve(code)))
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+/** How long a profiled kafka-dr gets to stop and write its CPU profile before it is killed. */
+const PROFILE_STOP_MS = 30_000
+
+/**
+ * SIGKILL, the same for both tools. A CPU-profiled kafka-dr (--profile) is stopped with SIGTERM
+ * first: V8 writes the profile (--cpu-prof) only when the process exits by itself.
+ */
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, graceful: boolean): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
+  if (graceful) {
+    child.kill('SIGTERM')
+    const timer = new Promise(resolve => setTimeout(resolve, PROFILE_STOP_MS).unref())
+    await Promise.race([exited, timer])
+    if (child.exitCode !== null || child.signalCode !== null) return
+  }
   child.kill('SIGKILL')
   await exited
 }
@@ -248,6 +261,6 @@ export function startReplicator(spec: ReplicatorSpec): RunningReplicator {
     signal: signal => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     },
-    stop: () => stopChild(child, exited)
+    stop: () => stopChild(child, exited, spec.profile === 'cpu')
   }
 }
