@@ -1,5 +1,6 @@
-import { hostname, networkInterfaces } from 'node:os'
+import { hostname } from 'node:os'
 import { type LinkConfig, type WorkersConfig } from '../config/index.ts'
+import { FreeSlotsDone } from '../core/free-slots.ts'
 import { type PlannedMember, planGroup } from '../core/group-plan.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import {
@@ -18,6 +19,7 @@ import { describeCause } from '../errors.ts'
 import { type ClusterConnection } from '../kafka/index.ts'
 import { type GroupMember, WorkerGroup } from '../kafka/worker-group.ts'
 import { type Logger } from '../observability/logger.ts'
+import { deadOnThisHost } from './dead-predecessors.ts'
 import { type Generation, type PartitionOwner, WorkerMembership } from './worker-membership.ts'
 
 /**
@@ -99,10 +101,10 @@ export class LinkWorkers {
   #plannedWorkers = ''
   /** Leader only: the last plan's handover (core/group-plan.ts), completed by the next plan. */
   #handover = new Map<string, string>()
-  /** Leader only: free slots fenced since it became leader (a slot handed out leaves the set). */
-  readonly #fencedFree = new Set<number>()
+  /** Leader only: free slots fenced since it became leader. */
+  readonly #fencedFree = new FreeSlotsDone()
   /** Leader only: free slots whose heartbeat records it removed since it became leader. */
-  readonly #forgottenFree = new Set<number>()
+  readonly #forgottenFree = new FreeSlotsDone()
   readonly #stop = new AbortController()
   #running: Promise<void> | null = null
 
@@ -165,11 +167,7 @@ export class LinkWorkers {
     const tracking: PartitionOwner = {
       release: partitions => owner.release(partitions),
       acquire: async (partitions, generation) => {
-        if (!generation.leader) {
-          this.#fencedFree.clear()
-          this.#forgottenFree.clear()
-          this.#handover.clear()
-        }
+        if (!generation.leader) this.#forgetLeaderState()
         this.#current = generation
         await owner.acquire(partitions, generation)
       },
@@ -242,17 +240,8 @@ export class LinkWorkers {
    * judged from here; they leave when their session times out.)
    */
   async #evictDeadPredecessors(): Promise<void> {
-    const pattern = new RegExp(`^${escapeRegExp(hostname())}-(\\d+)(?:-\\d+)?$`)
     try {
-      const local = localAddresses()
-      const dead = (await this.#group.staticMembers())
-        // Connected from this host (a worker elsewhere may be named like this one), and its process ended.
-        .filter(m => local.has(m.clientHost))
-        .map(m => m.instanceId)
-        .filter(id => {
-          const pid = Number(pattern.exec(id)?.[1])
-          return id !== this.identity.worker && Number.isInteger(pid) && pid !== process.pid && !processRuns(pid)
-        })
+      const dead = deadOnThisHost(await this.#group.staticMembers(), this.identity.worker)
       if (dead.length === 0) return
       await this.#group.evict(dead, `its process no longer runs (found by worker ${this.identity.worker})`)
       this.#log.info(
@@ -297,18 +286,24 @@ export class LinkWorkers {
    * failure is logged and tried again at the next plan.
    */
   async #forgetFreeSlots(freeSlots: readonly number[]): Promise<void> {
-    for (const slot of this.#forgottenFree) if (!freeSlots.includes(slot)) this.#forgottenFree.delete(slot)
-    const forget = freeSlots.filter(slot => !this.#forgottenFree.has(slot))
+    const forget = this.#forgottenFree.pending(freeSlots)
     if (forget.length === 0) return
     try {
       await this.#deps.forgetSlots(forget)
-      for (const slot of forget) this.#forgottenFree.add(slot)
+      this.#forgottenFree.done(forget)
     } catch (error) {
       this.#log.warn(
         { group: this.groupId, slots: forget, err: describeCause(error) },
         'worker group: could not remove the heartbeat records of free slots; trying again at the next assignment'
       )
     }
+  }
+
+  /** What a leader keeps between consecutive plans: stale once another worker may have planned. */
+  #forgetLeaderState(): void {
+    this.#fencedFree.clear()
+    this.#forgottenFree.clear()
+    this.#handover.clear()
   }
 
   /** Leader: the plan, then (exactly-once) the fence of free slots, then the assignments. */
@@ -337,11 +332,7 @@ export class LinkWorkers {
     const current = new Set(partitions)
     for (const key of [...this.#rates.keys()]) if (!current.has(key)) this.#rates.delete(key)
     // Another leader may have planned in between: what this one fenced or handed over is stale then.
-    if (generation !== this.#plannedGeneration + 1) {
-      this.#fencedFree.clear()
-      this.#forgottenFree.clear()
-      this.#handover.clear()
-    }
+    if (generation !== this.#plannedGeneration + 1) this.#forgetLeaderState()
     // A handover completes only among the members it was planned for: one that joined or left since
     // makes this a plan of its own (balanced anew, the handover still a hint through what is claimed).
     const workers = planned
@@ -361,15 +352,14 @@ export class LinkWorkers {
       this.#handover
     )
     this.#handover = plan.handover
-    for (const slot of this.#fencedFree) if (!plan.freeSlots.includes(slot)) this.#fencedFree.delete(slot)
-    const unfenced = plan.freeSlots.filter(slot => !this.#fencedFree.has(slot))
+    const unfenced = this.#fencedFree.pending(plan.freeSlots)
     const toFence = [...unfenced, ...plan.takenOver]
     if (this.#deps.fenceSlots !== null && toFence.length > 0) {
       // Before anyone gets the assignment: a worker that left without releasing (killed, paused, cut off)
       // held a slot that is free now or given to another member; once fenced it can commit nothing more,
       // so the partitions it copied start from committed progress on their new owner.
       await this.#deps.fenceSlots(toFence)
-      for (const slot of unfenced) this.#fencedFree.add(slot)
+      this.#fencedFree.done(unfenced)
     }
     await this.#forgetFreeSlots(plan.freeSlots)
     if (plan.followUp) {
@@ -409,25 +399,4 @@ export class LinkWorkers {
     for (const [memberId, assignment] of plan.assignments) out.set(memberId, encodeWorkerAssignment(assignment))
     return out
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
-/** Whether a process with this pid runs on this host (EPERM: it runs, under another user). */
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** The addresses of this host's interfaces, as a broker sees a client connect from them. */
-function localAddresses(): Set<string> {
-  const addresses = new Set<string>()
-  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) addresses.add(entry.address)
-  return addresses
 }

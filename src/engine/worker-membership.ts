@@ -3,6 +3,7 @@ import { type WorkerAssignment } from '../core/worker-metadata.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type HeartbeatAnswer, type Joined } from '../kafka/worker-group.ts'
 import { type Logger } from '../observability/logger.ts'
+import { withinDeadline } from './shutdown.ts'
 
 /**
  * One worker's side of a scaled-out link (issue 16): join the worker group, copy what the leader
@@ -233,7 +234,11 @@ export class WorkerMembership {
       this.#rejoin = null
       if (signal.aborted || this.#rejoinAsked) return
       try {
-        const answer = await answerBy(this.#group.heartbeat(), this.#lastGood + giveUpAfter)
+        // A request to a coordinator that hangs (a network partition) must not hold the worker past
+        // the moment it has to give its partitions up.
+        const answered = await withinDeadline(this.#group.heartbeat(), this.#lastGood + giveUpAfter)
+        if (!answered.inTime) throw new Error('no heartbeat answer before this worker must give its partitions up')
+        const answer = answered.value
         if (answer === 'rejoin') {
           // The coordinator expelled this worker (UNKNOWN_MEMBER_ID): its partitions may be another's.
           this.#log.warn(
@@ -267,24 +272,5 @@ export class WorkerMembership {
     const all = this.#owned
     await this.#owner.release(all)
     this.#owned = []
-  }
-}
-
-/**
- * The heartbeat's answer, or a failure at `deadline` (performance.now() time) if it has not come by
- * then: a request to a coordinator that hangs (a network partition) must not hold the worker past
- * the moment it has to give its partitions up.
- */
-async function answerBy(heartbeat: Promise<HeartbeatAnswer>, deadline: number): Promise<HeartbeatAnswer> {
-  const timer = new AbortController()
-  const late = sleep(Math.max(0, deadline - performance.now()), undefined, { signal: timer.signal }).then(() => {
-    throw new Error('no heartbeat answer before this worker must give its partitions up')
-  })
-  late.catch(() => {})
-  try {
-    return await Promise.race([heartbeat, late])
-  } finally {
-    timer.abort()
-    heartbeat.catch(() => {}) // answered late or failed after the deadline: nothing waits for it
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FenceWatch, type SeenHeartbeat, seedGroupWatch } from '../../../src/failover/fence-watch.ts'
 import { type HeartbeatDocument } from '../../../src/state/index.ts'
+import { heartbeatDoc } from '../../support/heartbeats.ts'
 
 const hb = (offset: bigint, state: string, intervalMs = 1000): SeenHeartbeat => ({
   offset,
@@ -75,24 +76,8 @@ describe('FenceWatch: when failover may compute its points', () => {
 })
 
 describe('seedGroupWatch: which workers a failover waits for', () => {
-  const doc = (worker: string, at: number, state = 'running', members: string[] = []): HeartbeatDocument => ({
-    at,
-    host: 'h',
-    pid: 1,
-    state,
-    intervalMs: 1000,
-    committed: true,
-    stopped: [],
-    schemas: null,
-    clusterIds: null,
-    worker,
-    generation: 3,
-    members,
-    slot: 0,
-    owned: 1,
-    owns: null,
-    bytesPerSecond: null
-  })
+  const doc = (worker: string, at: number, state = 'running', members: string[] = []): HeartbeatDocument =>
+    heartbeatDoc(worker, at, { state, members, generation: 3, owned: 1 })
   const now = 100_000
 
   test("the newest heartbeat's members, and a worker it does not name; a member whose own record says stopped is not waited for", () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { partitionOwners } from '../../../src/failover/partition-owners.ts'
 import { type HeartbeatDocument } from '../../../src/state/index.ts'
+import { heartbeatDoc } from '../../support/heartbeats.ts'
 
 /** Who copies each partition, as `kafka-dr status` reads it from the workers' own heartbeat records. */
 
@@ -11,26 +12,7 @@ const record = (
   at: number,
   owns: Record<string, number[]> | null,
   extra: Partial<HeartbeatDocument> = {}
-) =>
-  ({
-    at,
-    host: 'h',
-    pid: 1,
-    state: 'running',
-    intervalMs: 1000,
-    committed: true,
-    stopped: [],
-    schemas: null,
-    clusterIds: null,
-    worker,
-    generation: 2,
-    members: [],
-    slot: 0,
-    owned: null,
-    owns,
-    bytesPerSecond: null,
-    ...extra
-  }) satisfies HeartbeatDocument
+): HeartbeatDocument => heartbeatDoc(worker, at, { owns, ...extra })
 
 test('each partition belongs to the worker that lists it; its stopped entry gives the state', () => {
   const owners = partitionOwners(
