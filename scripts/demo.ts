@@ -3,6 +3,8 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel } from 'kafkajs'
 import { loadConfig } from '../src/config/index.ts'
 import { Replicator } from '../src/engine/replicator.ts'
+import { drillLink } from '../src/failover/drill.ts'
+import { failover } from '../src/failover/failover.ts'
 import {
   KafkaAdmin,
   PartitionFetcher,
@@ -17,8 +19,8 @@ import { registryUrl } from '../tools/harness/registry.ts'
 /**
  * `npm run demo`: two local clusters with their schema registries, sample traffic in dc1 (JSON, and
  * Avro in the Confluent wire format), replicated to dc2 by kafka-dr with examples/kafka-dr.yaml, then
- * a summary read back from both clusters, and Avro records decoded on dc2 with dc2's registry. The
- * clusters stay up.
+ * a summary read back from both clusters, Avro records decoded on dc2 with dc2's registry, a DR drill
+ * of a demo consumer group (would it resume exactly on dc2?) and a failover dry run. The clusters stay up.
  */
 const CONFIG = 'examples/kafka-dr.yaml'
 const TOPICS = [
@@ -28,6 +30,8 @@ const TOPICS = [
   { name: 'orders.avro', partitions: 4, records: 2_000 }
 ]
 const AVRO_TOPIC = 'orders.avro'
+/** A consumer group of dc1 that has read half of `orders`: the drill checks it would resume exactly on dc2. */
+const DEMO_GROUP = 'demo-billing'
 const orderSchema = {
   type: 'record',
   name: 'Order',
@@ -83,6 +87,24 @@ for (const topic of TOPICS) {
   await producer.send(topic.name, batch.splice(0))
 }
 await producer.close()
+
+// The demo group read half of each orders partition on dc1 and committed there.
+const groupAdmin = new Kafka({
+  clientId: 'kafka-dr-demo',
+  brokers: [clusters[0]!.bootstrap],
+  logLevel: logLevel.NOTHING
+}).admin()
+await groupAdmin.connect()
+const ordersTopic = TOPICS[0]!
+await groupAdmin.setOffsets({
+  groupId: DEMO_GROUP,
+  topic: ordersTopic.name,
+  partitions: [...Array(ordersTopic.partitions).keys()].map(partition => ({
+    partition,
+    offset: String(ordersTopic.records / ordersTopic.partitions / 2)
+  }))
+})
+await groupAdmin.disconnect()
 
 console.log(`replicating dc1 -> dc2 with kafka-dr (${CONFIG}) ...`)
 const config = loadConfig(CONFIG)
@@ -170,9 +192,29 @@ await new Promise<void>(resolve => {
 })
 await consumer.disconnect()
 
+// The DR drill and the failover dry run read what kafka-dr stored on dc2: replication is stopped.
+const link = config.links[0]!.name
+const drill = await drillLink(config, link, [DEMO_GROUP], { records: 100 })
+for (const group of drill.groups) {
+  const matched = group.partitions.reduce((n, p) => n + p.matched, 0)
+  console.log(
+    `\ndrill of group ${group.group}: ${group.exact ? 'EXACT' : 'NOT EXACT'}, it would resume on dc2 where it stopped on dc1: ${matched} records compared over ${group.partitions.length} partitions, nothing committed; RTO: translate ${Math.round(group.rto.translateMs)} ms, first record on dc2 ${group.rto.firstTargetRecordMs === null ? '-' : `${Math.round(group.rto.firstTargetRecordMs)} ms`}, total ${Math.round(group.rto.totalMs)} ms`
+  )
+}
+if (!drill.exact) {
+  console.error('the drill found that the demo group would not resume exactly: see `kafka-dr drill --json`')
+  process.exitCode = 1
+}
+const dryRun = await failover(config, { link, dryRun: true, groups: [DEMO_GROUP] })
+console.log(
+  `failover dry run of ${link}: RPO ${dryRun.rpoRecords ?? 'unknown'} records not replicated; group ${DEMO_GROUP} would move to ${dryRun.groups[0]?.rows.filter(r => r.exact).length ?? 0} exact positions on dc2; nothing changed`
+)
+
 console.log(`
 try:   kcat -b 127.0.0.1:29092 -C -t orders -c 3 -J                    # a replicated record, with its kdr-prov header
        npm run kafka-dr -- status --config ${CONFIG}       # lag, RPO and schema sync state
+       npm run kafka-dr -- drill --config ${CONFIG} --link 'dc1->dc2' --groups ${DEMO_GROUP}   # rehearse a failover, touching nothing
+       npm run kafka-dr -- failover --config ${CONFIG} --link 'dc1->dc2' --dry-run
        npm run kafka-dr -- replicate --config ${CONFIG}    # keep replicating (Ctrl-C stops gracefully);
                                                                   # meanwhile http://127.0.0.1:9644/ is the dashboard
 stop:  npm run kafka -- down`)

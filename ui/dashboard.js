@@ -114,8 +114,11 @@
     $(node, '.mbps').textContent = bytesRate === null ? '–' : (bytesRate / 1e6).toFixed(2)
     $(node, '.lag').textContent = fmt(link.lagRecords)
     $(node, '.lag-seconds').textContent = link.lagSeconds === null ? '–' : link.lagSeconds.toFixed(1)
-    const stopped = link.partitions.filter(p => p.state !== 'running').length
+    // Paused partitions are an operator's choice (kafka-dr pause): counted apart from stopped ones.
+    const paused = link.partitions.filter(p => p.state === 'paused').length
+    const stopped = link.partitions.filter(p => p.state !== 'running' && p.state !== 'paused').length
     $(node, '.stopped').textContent = String(stopped)
+    $(node, '.paused').textContent = String(paused)
     const times = samples.map(s => s.t / 1000)
     view.throughput.setData([times, rates])
     // How many polls the chart holds: lets a test (or an operator's script) see the page take new samples.
@@ -159,6 +162,41 @@
     $(node, '.schemas').textContent = s
       ? `${s.mode}: ${s.totals.subjects} subjects, ${s.totals.versions} versions: ${s.totals.inSync} in sync, ${s.totals.pending} pending, ${s.totals.failed} failed subjects${s.failed.length ? ` (${s.failed.map(f => `${f.subject}: ${f.reason}`).join('; ')})` : ''}, ${s.totals.softDeleted} soft-deleted on the source`
       : 'not replicated on this link'
+    renderVerification(node, link.verification)
+  }
+
+  /** Continuous verification (verify: in the link's config): totals since the start, the last pass's findings. */
+  function renderVerification(node, v) {
+    const body = $(node, '.verification tbody')
+    body.replaceChildren()
+    const note = $(node, '.verification-note')
+    if (!v) {
+      note.textContent = 'not configured on this link (verify: { intervalMs, recordsPerPartition })'
+      return
+    }
+    const row = document.createElement('tr')
+    const last = v.lastPass
+    row.className = last && last.missing + last.altered > 0 ? 'mismatch' : last && last.errors > 0 ? 'unchecked' : ''
+    cell(row, ago(v.lastPassAt), 'last-check')
+    cell(row, ago(v.lastSuccessAt), 'last-success')
+    cell(row, fmt(v.totals.windows), 'windows')
+    cell(row, fmt(v.totals.matched), 'matched')
+    cell(row, fmt(v.totals.missing), 'missing')
+    cell(row, fmt(v.totals.altered), 'altered')
+    cell(row, fmt(v.totals.errors), 'errors')
+    body.appendChild(row)
+    const problems = v.problems.map(
+      p =>
+        `${p.topic}/${p.partition} offsets ${p.from}..${p.to - 1}: ${p.error ?? `${p.missing} missing, ${p.altered} altered`}`
+    )
+    note.textContent = [
+      `every ${v.intervalMs / 1000} s, the newest ${fmt(v.recordsPerPartition)} replicated records of each partition this worker copies`,
+      last ? `last pass: ${last.windows} windows, ${last.missing} missing, ${last.altered} altered` : 'no pass yet',
+      v.lastError ? `error: ${v.lastError}` : '',
+      problems.length ? `problems: ${problems.join('; ')}` : ''
+    ]
+      .filter(Boolean)
+      .join(' · ')
   }
 
   async function poll() {

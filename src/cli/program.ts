@@ -4,6 +4,9 @@ import { KafkaAdmin } from '../kafka/index.ts'
 import { version } from '../version.ts'
 import { replicate } from './commands/replicate.ts'
 import { failbackCommand, failoverCommand, statusCommand } from './commands/dr.ts'
+import { type DrillCommandOptions, drillCommand } from './commands/drill.ts'
+import { type PauseCommandOptions, pauseCommand, resumeCommand } from './commands/pause.ts'
+import { driftCommand } from './commands/drift.ts'
 import { translate } from './commands/translate.ts'
 import { validate } from './commands/validate.ts'
 import { type VerifyCommandOptions, verifyCommand } from './commands/verify.ts'
@@ -92,6 +95,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
     .option('--groups <ids>', 'comma-separated groups to move (default: all groups of the link)')
     .option('--dry-run', 'check and report without changing anything')
+    .option(
+      '--grant-writes',
+      'after the failover, create on the target the write ACLs that ACL sync held back (the dry run lists them)'
+    )
     .option('--audit-file <file>', 'audit log file', 'kafka-dr-audit.jsonl')
     .option('--json', 'machine-readable output')
     .action(
@@ -100,6 +107,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         link: string
         groups?: string
         dryRun?: boolean
+        grantWrites?: boolean
         json?: boolean
         auditFile?: string
       }) => {
@@ -133,6 +141,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
       }
     )
 
+  for (const [name, description, run] of [
+    [
+      'pause',
+      'stop copying a link, or some of its topics, until resumed: stored on the target, obeyed by every worker within a commit interval and after a restart; lag keeps being measured',
+      pauseCommand
+    ],
+    [
+      'resume',
+      'resume a paused link (every pause of it) or paused topics: copying continues from stored progress',
+      resumeCommand
+    ]
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+      .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
+      .option('--topics <names>', 'comma-separated source topics (default: the whole link)')
+      .option('--reason <text>', 'why (shown by status, the dashboard and the audit log)')
+      .option('--audit-file <file>', 'audit log file', 'kafka-dr-audit.jsonl')
+      .option('--json', 'machine-readable output')
+      .action(async (opts: PauseCommandOptions) => {
+        setExit(await run(opts))
+      })
+  }
+
   program
     .command('verify')
     .description(
@@ -149,8 +183,38 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--json', 'machine-readable output')
     .option('--quiet', 'no progress on stderr')
+    .option(
+      '--watch <interval>',
+      'run the check again every interval (30s, 5m, 1h) and print each result until SIGINT; exit code of the last run'
+    )
     .action(async (opts: VerifyCommandOptions) => {
       setExit(await verifyCommand(opts))
+    })
+
+  program
+    .command('drill')
+    .description(
+      'rehearse the failover of consumer groups without changing anything: translate their offsets, compare the next records on the target with the source (matched, mismatched, re-read, skipped, not replicated), measure RTO; exit 0 only if every group would resume exactly'
+    )
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .requiredOption('--link <name>', 'link name, e.g. dc1->dc2')
+    .requiredOption('--groups <ids>', 'comma-separated consumer groups')
+    .option('--records <n>', 'records compared per partition', '100')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: DrillCommandOptions) => {
+      setExit(await drillCommand(opts))
+    })
+
+  program
+    .command('drift')
+    .description(
+      'per replicated topic: what differs between source and target (partitions, configs, foreign or shared target topics, schemas) and what the link does about it (exit 1 on drift the link cannot fix)'
+    )
+    .requiredOption('-c, --config <file>', 'kafka-dr YAML config')
+    .option('--link <name>', 'only this link')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; link?: string; json?: boolean }) => {
+      setExit(await driftCommand(opts))
     })
 
   program

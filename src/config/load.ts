@@ -4,6 +4,7 @@ import { type ConnectionOptions as TlsOptions } from 'node:tls'
 import { LineCounter, parseDocument } from 'yaml'
 import { type z } from 'zod'
 import { RoutePlan } from '../core/routes.ts'
+import { collisionFindings } from './collisions.ts'
 import { KdrError } from '../errors.ts'
 import { parseBroker, type ClusterConnection } from '../kafka/index.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
@@ -38,6 +39,15 @@ export interface LinkConfig {
   replicationFactor: number | null
   startFrom: 'earliest' | 'latest'
   onDataLoss: 'stop' | 'skip'
+  /**
+   * A target partition the link has no stored progress for that holds records without kafka-dr's
+   * provenance (written by someone else): `stop` the partition (default) or `append` after them
+   * (engine/foreign-target.ts). Not checked where the target is also a source of the config (its
+   * own producers write there: active-active, hub and mesh topologies).
+   */
+  onForeignTarget: 'stop' | 'append'
+  /** Whether a link of the config reads from this link's target (set once every link is compiled). */
+  targetIsSource: boolean
   onRecordError: 'stop' | 'dead-letter'
   deadLetterTopic: string
   /** Consumer groups whose offsets are translated (same literal/regex rules as topics). */
@@ -75,6 +85,12 @@ export interface LinkConfig {
   }
   /** Schema Registry replication; null when the link copies records only. */
   schemas: SchemasConfig | null
+  /** Continuous verification in `replicate` (verify/continuous.ts); absent when the link has none. */
+  verify?: { intervalMs: number; recordsPerPartition: number }
+  /** Scheduled DR drills run by `replicate` (failover/drill.ts); null when none are configured. */
+  drill: { intervalMs: number; groups: string[]; records: number } | null
+  /** ACL sync (sync/acl-sync.ts); absent unless `acls.sync` is true. groups: GROUP ACLs of the link's groups too. */
+  acls?: { groups: boolean; intervalMs: number }
 }
 
 export interface SchemasConfig {
@@ -275,6 +291,7 @@ class Compilation {
       const sasl = cluster.sasl
       const tls = cluster.tls
       if (isRecord(sasl) && typeof sasl.password === 'string') this.addSecret(sasl.password)
+      if (isRecord(sasl) && typeof sasl.clientSecret === 'string') this.addSecret(sasl.clientSecret)
       const auth = isRecord(cluster.schemaRegistry) ? cluster.schemaRegistry.auth : undefined
       if (isRecord(auth) && typeof auth.password === 'string') this.addSecret(auth.password)
       if (isRecord(auth) && typeof auth.bearerToken === 'string') this.addSecret(auth.bearerToken)
@@ -380,6 +397,13 @@ class Compilation {
     }
 
     this.planRoutes(aliases, links)
+    for (const link of links) link.targetIsSource = links.some(other => other.source === link.target)
+    // Link indices are paths only when every link compiled (otherwise the config is refused anyway).
+    if (links.length === rawLinks.length) {
+      const { issues, warnings } = collisionFindings(links)
+      for (const { path, message } of issues) this.issue(path, message)
+      for (const { path, message } of warnings) this.warn(path, message)
+    }
     const http = this.compileHttp(isRecord(value) ? value.http : undefined)
     const workers = this.compileWorkers(isRecord(value) ? value.workers : undefined)
     return { origin, clusters, registries, links, warnings: this.warnings, secrets: this.secrets, http, workers }
@@ -491,7 +515,17 @@ class Compilation {
     if (input.clientId !== undefined) connection.clientId = input.clientId
     if (tls !== undefined) connection.tls = tls
     if (input.sasl !== undefined) connection.sasl = { ...input.sasl }
+    if (input.sasl?.mechanism === 'OAUTHBEARER') {
+      this.checkTokenEndpoint([...path, 'sasl', 'tokenEndpoint'], input.sasl.tokenEndpoint)
+    }
     return connection
+  }
+
+  /** The client secret never crosses the network in clear text: http:// only to a loopback host. */
+  private checkTokenEndpoint(path: ValuePath, url: string): void {
+    if (!url.startsWith('http://')) return
+    if (isLoopbackHost(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'))) return
+    this.issue(path, `the client secret would be sent unencrypted over ${quoted(url)}: use an https:// URL`)
   }
 
   private compileTls(input: true | Exclude<ClusterInput['tls'], boolean | undefined>, path: ValuePath) {
@@ -588,6 +622,8 @@ class Compilation {
       replicationFactor: input.replicationFactor,
       startFrom: input.startFrom,
       onDataLoss: input.onDataLoss,
+      onForeignTarget: input.onForeignTarget,
+      targetIsSource: false,
       onRecordError: input.onRecordError,
       deadLetterTopic: input.deadLetterTopic ?? `kafka-dr.dead-letter.${input.source}`,
       groups: { include: input.groups.include, exclude: input.groups.exclude },
@@ -608,7 +644,10 @@ class Compilation {
           : {
               ...input.schemas,
               subjects: { include: input.schemas.subjects.include, exclude: input.schemas.subjects.exclude }
-            }
+            },
+      drill: input.drill === undefined ? null : { ...input.drill, groups: [...input.drill.groups] },
+      ...(input.verify === undefined ? {} : { verify: { ...input.verify } }),
+      ...(input.acls?.sync === true ? { acls: { groups: input.acls.groups, intervalMs: input.acls.intervalMs } } : {})
     }
   }
 }
@@ -692,9 +731,9 @@ function redactCluster(cluster: ClusterConnection): Record<string, unknown> {
   if (cluster.connectTimeoutMs !== undefined) view.connectTimeoutMs = cluster.connectTimeoutMs
   if (cluster.requestTimeoutMs !== undefined) view.requestTimeoutMs = cluster.requestTimeoutMs
   if (cluster.tls !== undefined) view.tls = redactTls(cluster.tls)
-  if (cluster.sasl !== undefined) {
-    view.sasl = { mechanism: cluster.sasl.mechanism, username: cluster.sasl.username, password: '***' }
-  }
+  const sasl = cluster.sasl
+  if (sasl?.mechanism === 'OAUTHBEARER') view.sasl = { ...sasl, clientSecret: '***' }
+  else if (sasl !== undefined) view.sasl = { mechanism: sasl.mechanism, username: sasl.username, password: '***' }
   return view
 }
 

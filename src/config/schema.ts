@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseBroker } from '../kafka/index.ts'
+import { parseBroker, type SaslSettings } from '../kafka/index.ts'
 import { quoted } from './secrets.ts'
 
 /**
@@ -113,16 +113,82 @@ const tlsSchema = z.union([z.boolean(), tlsObjectSchema], {
   error: expected('true, false or a mapping with keys ca, cert, key, passphrase, rejectUnauthorized, serverName')
 })
 
-export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
+export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const
 
+const tokenEndpointSchema = z.string({ error: expected('an https:// URL') }).superRefine((text, ctx) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected an https:// URL', input: text })
+    return
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: 'expected an https:// URL', input: text })
+  }
+  if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'credentials do not belong in the URL: use clientId and clientSecret',
+      input: text
+    })
+  }
+})
+
+/** The keys each kind of mechanism takes; the other kind's keys are refused, so a mix-up is caught. */
+const passwordSaslKeys = ['username', 'password'] as const
+const oauthSaslKeys = ['tokenEndpoint', 'clientId', 'clientSecret', 'scope', 'clientAuthMethod'] as const
+const oauthRequiredKeys = ['tokenEndpoint', 'clientId', 'clientSecret'] as const
+
+/**
+ * PLAIN and SCRAM take username and password; OAUTHBEARER takes the client-credentials grant's
+ * endpoint, client id and secret (docs/security.md). Checked per mechanism after the keys parse.
+ */
 const saslSchema = strict({
   mechanism: z
     .string({ error: expected(`one of ${saslMechanisms.join(', ')} (any case)`) })
     .transform(value => value.toUpperCase())
     .pipe(z.enum(saslMechanisms, { error: expected(`one of ${saslMechanisms.join(', ')} (any case)`) })),
-  username: nonEmptyString,
-  password: nonEmptyString
+  username: nonEmptyString.optional(),
+  password: nonEmptyString.optional(),
+  tokenEndpoint: tokenEndpointSchema.optional(),
+  clientId: nonEmptyString.optional(),
+  clientSecret: nonEmptyString.optional(),
+  scope: nonEmptyString.optional(),
+  clientAuthMethod: oneOf(['basic', 'post']).optional()
 })
+  .superRefine((sasl, ctx) => {
+    const oauth = sasl.mechanism === 'OAUTHBEARER'
+    const [required, allowed] = oauth ? [oauthRequiredKeys, oauthSaslKeys] : [passwordSaslKeys, passwordSaslKeys]
+    for (const key of required) {
+      if (sasl[key] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `required with mechanism ${sasl.mechanism}` })
+      }
+    }
+    for (const key of [...passwordSaslKeys, ...oauthSaslKeys]) {
+      if (sasl[key] !== undefined && !(allowed as readonly string[]).includes(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `not used with mechanism ${sasl.mechanism} (its keys: ${allowed.join(', ')})`
+        })
+      }
+    }
+  })
+  .transform((sasl): SaslSettings => {
+    // The refinement above guarantees the keys of the mechanism's kind are present.
+    if (sasl.mechanism !== 'OAUTHBEARER') {
+      return { mechanism: sasl.mechanism, username: sasl.username!, password: sasl.password! }
+    }
+    return {
+      mechanism: 'OAUTHBEARER',
+      tokenEndpoint: sasl.tokenEndpoint!,
+      clientId: sasl.clientId!,
+      clientSecret: sasl.clientSecret!,
+      ...(sasl.scope === undefined ? {} : { scope: sasl.scope }),
+      clientAuthMethod: sasl.clientAuthMethod ?? 'basic'
+    }
+  })
 
 const registryUrlSchema = z.string({ error: expected('an http:// or https:// URL') }).superRefine((text, ctx) => {
   let url: URL
@@ -275,9 +341,37 @@ export const linkSchema = strict({
   }).prefault({}),
   checkpointIntervalMs: int(1000).default(5000),
   syncGroupOffsets: z.boolean({ error: expected('true or false') }).default(false),
+  /** Scheduled DR drills of these groups (failover/drill.ts), run by `replicate` every intervalMs. */
+  drill: strict({
+    intervalMs: int(1000),
+    groups: z
+      .array(nonEmptyString, { error: expected('a list of consumer group ids') })
+      .min(1, { error: 'expected at least one consumer group id' }),
+    records: int(1, 100_000).default(100)
+  }).optional(),
+  /**
+   * Continuous verification (verify/continuous.ts): every intervalMs, the newest recordsPerPartition
+   * replicated records of each partition are compared with their copies on the target.
+   */
+  verify: strict({
+    intervalMs: int(1000, 86_400_000).default(60_000),
+    recordsPerPartition: int(1, 1_000_000).default(1000)
+  }).optional(),
+  /**
+   * ACL sync (sync/acl-sync.ts, docs/security.md): every intervalMs the TOPIC ACLs of replicated topics
+   * (and with groups: true the GROUP ACLs of the link's groups) are copied to the target, write
+   * permissions held back until `failover --grant-writes`.
+   */
+  acls: strict({
+    sync: z.boolean({ error: expected('true or false') }),
+    groups: z.boolean({ error: expected('true or false') }).default(false),
+    intervalMs: int(1000, 86_400_000).default(60_000)
+  }).optional(),
   replicationFactor: int(1, 32767).nullable().default(null),
   startFrom: oneOf(['earliest', 'latest']).default('earliest'),
   onDataLoss: oneOf(['stop', 'skip']).default('stop'),
+  /** A target partition with records kafka-dr did not write and no stored progress: stop it, or append after them. */
+  onForeignTarget: oneOf(['stop', 'append']).default('stop'),
   onRecordError: oneOf(['stop', 'dead-letter']).default('stop'),
   deadLetterTopic: topicNameSchema.optional(),
   /** at-least-once: idempotent writes, progress committed after; exactly-once: records and progress in one transaction. */

@@ -23,6 +23,33 @@ export class TopicNaming {
   }
 
   /**
+   * The inverse of targetTopic: the source topic this policy names `target`, or null when no source
+   * name renders to it. Every policy is injective (a template must contain {topic}), so the answer is
+   * unique: two source topics of one link never share a target name.
+   */
+  sourceTopic(target: string): string | null {
+    const policy = this.policy
+    if (policy.kind === 'identity') return target
+    if (policy.kind === 'prefix') {
+      const head = `${this.#sourceAlias}${policy.separator}`
+      return target.startsWith(head) && target.length > head.length ? target.slice(head.length) : null
+    }
+    let seen = false
+    const body = policy.template
+      .split(/(\{topic\}|\{source\})/)
+      .map(part => {
+        if (part === '{source}') return escape(this.#sourceAlias)
+        if (part !== '{topic}') return escape(part)
+        if (seen) return '\\1'
+        seen = true
+        return '(.+)'
+      })
+      .join('')
+    const match = new RegExp(`^${body}$`).exec(target)
+    return match?.[1] ?? null
+  }
+
+  /**
    * True when `topic` is, by this policy's naming, a replica of some topic of cluster `alias`. With
    * a link A->B, `cameFrom(t, 'B')` on a source topic t means t is B's own data mirrored into A:
    * copying it to B would be a cycle.

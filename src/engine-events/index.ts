@@ -6,6 +6,7 @@
  */
 
 export { type EngineEvents, NO_EVENTS } from './events.ts'
+export { type AclSyncTotals, aclSyncTotals, allAclSyncTotals } from './acl-sync.ts'
 export {
   type CopierState,
   type GroupCheckpointStatus,

@@ -4,8 +4,11 @@
  * the HTTP API, the metrics and the CLI; types only.
  */
 
-/** `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`). */
-export type CopierState = 'running' | 'retrying' | 'errored' | 'source-deleted'
+/**
+ * `retrying`: running, but its fetches fail for a reason only an operator can fix (see `reason`).
+ * `paused`: an operator paused it (`kafka-dr pause`; `reason` says who, when and why); lag keeps being measured.
+ */
+export type CopierState = 'running' | 'retrying' | 'paused' | 'errored' | 'source-deleted'
 
 export interface PartitionStatus {
   link: string

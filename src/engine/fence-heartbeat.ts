@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { type Pause } from '../core/pauses.ts'
 import { type ClusterConnection, PartitionFetcher } from '../kafka/index.ts'
 import { type PartitionStatus, type SchemaSyncState } from '../engine-events/index.ts'
 import {
@@ -7,7 +8,7 @@ import {
   type HeartbeatState,
   STATE_TOPIC,
   type StateEntry,
-  decodeStateEntry
+  readStateRecord
 } from '../state/index.ts'
 
 /**
@@ -58,8 +59,10 @@ export interface HeartbeatOf {
  * and the same under the worker's slot once it has one (state/records.ts), which status reads per worker.
  */
 export function heartbeatEntries(of: HeartbeatOf): StateEntry[] {
+  // Paused partitions are left out: the pause records say so (status reads them), and a paused link
+  // of thousands of partitions would make every heartbeat that large.
   const stopped = of.partitions
-    .filter(p => p.state !== 'running')
+    .filter(p => p.state !== 'running' && p.state !== 'paused')
     .map(p => ({ topic: p.topic, partition: p.partition, state: p.state, reason: p.reason }))
   const value = {
     at: Date.now(),
@@ -107,13 +110,16 @@ export class CopiedRate {
 }
 
 /**
- * Reads the state topic's tail for a fence of one link, from where the state loaded at start ended.
+ * Reads the state topic's tail for a fence of one link, from where the state loaded at start ended,
+ * and for the operators' pauses and resumes of it (core/pauses.ts), passed to `onPause` in order.
  * Once a fence is seen it stays: `onFence` is called once, by the read that found it.
  */
 export class FenceReader {
   readonly #connection: ClusterConnection
   readonly #link: string
   readonly #onFence: (fence: FenceDocument) => void
+  readonly #onPause: (topic: string, pause: Pause | null) => void
+  readonly #onUnreadable: (problem: string) => void
   #reader: PartitionFetcher | null = null
   #offset = 0n
   #fence: FenceDocument | null = null
@@ -121,10 +127,18 @@ export class FenceReader {
   /** Whether the last read reached the end of the state topic (no error on the way). */
   #complete = false
 
-  constructor(connection: ClusterConnection, link: string, onFence: (fence: FenceDocument) => void) {
+  constructor(
+    connection: ClusterConnection,
+    link: string,
+    onFence: (fence: FenceDocument) => void,
+    onPause: (topic: string, pause: Pause | null) => void = () => {},
+    onUnreadable: (problem: string) => void = () => {}
+  ) {
     this.#connection = connection
     this.#link = link
     this.#onFence = onFence
+    this.#onPause = onPause
+    this.#onUnreadable = onUnreadable
   }
 
   /** The fence set by failover, or null. */
@@ -179,8 +193,17 @@ export class FenceReader {
         break
       }
       for (const record of result.records) {
-        const entry = decodeStateEntry(record.key, record.value)
-        if (entry?.kind === 'fence' && entry.link === this.#link && entry.value !== null) this.#fence = entry.value
+        const read = readStateRecord(record.key, record.value)
+        if (!read.ok) {
+          // Unreadable (corrupt, or written by a newer kafka-dr): it may be a pause this version
+          // cannot obey; said, never skipped in silence.
+          if (read.link === this.#link) this.#onUnreadable(`offset ${record.offset}: ${read.problem}`)
+          continue
+        }
+        const entry = read.entry
+        if (entry.link !== this.#link) continue
+        if (entry.kind === 'fence' && entry.value !== null) this.#fence = entry.value
+        else if (entry.kind === 'pause') this.#onPause(entry.topic, entry.value)
       }
       const moved = result.nextOffset !== this.#offset
       this.#offset = result.nextOffset

@@ -1,4 +1,5 @@
 import { type LinkConfig } from '../config/index.ts'
+import { type Pause } from '../core/pauses.ts'
 import { WriteLease } from '../core/write-lease.ts'
 import { type PartitionStatus, type SchemaSyncState } from '../engine-events/index.ts'
 import { type ClusterConnection, type RecordProducer } from '../kafka/index.ts'
@@ -37,11 +38,13 @@ export class LinkLiveness {
     config: LinkConfig,
     target: ClusterConnection,
     content: LivenessContent,
-    onFence: (fence: FenceDocument) => void
+    onFence: (fence: FenceDocument) => void,
+    onPause: (topic: string, pause: Pause | null) => void,
+    onUnreadable: (problem: string) => void
   ) {
     this.#config = config
     this.#content = content
-    this.#reader = new FenceReader(target, config.name, onFence)
+    this.#reader = new FenceReader(target, config.name, onFence, onPause, onUnreadable)
     this.#lease = new WriteLease(config.checkpointIntervalMs)
   }
 
@@ -62,7 +65,8 @@ export class LinkLiveness {
   }
 
   /**
-   * Reads state records written since the last look; a fence for this link (set by failover) calls
+   * Reads state records written since the last look: pauses and resumes go to `onPause` (so a pause
+   * takes effect within a commit interval, the commit loop reads first); a fence for this link (set by failover) calls
    * `onFence` once: the link stops (no fetch or write after in-flight batches finish, a final commit,
    * and a `fenced` heartbeat that failover waits for).
    */

@@ -31,6 +31,10 @@ export interface PartitionContext {
   deadLetters(): RecordProducer
   /** Whether copiers may start a produce now (no fence, write lease and group membership hold). */
   mayWrite(): boolean
+  /** Pauses a copier just started when an operator's pause covers its topic (link-pauses.ts). */
+  applyPause(copier: PartitionCopier): void
+  /** Of `partitions` (no stored progress), those whose target must not be written (foreign-target.ts). */
+  foreignPartitions(topic: ReplicatedTopic, partitions: readonly number[]): Promise<Map<number, KdrError>>
   stopping(): boolean
 }
 
@@ -150,15 +154,21 @@ export class LinkPartitions {
     const startOffsets = await this.#context
       .sourceAdmin()
       .listOffsets(topic.source, missing, latest ? 'latest' : 'earliest')
+    const foreign = await this.#context.foreignPartitions(
+      topic,
+      missing.filter(p => (this.#stored.get(partitionKey(topic.source, p))?.progress ?? null) === null)
+    )
     for (const partition of missing) {
       const key = partitionKey(topic.source, partition)
       // Released meanwhile (listOffsets took a while): nothing to start.
       if (!this.owned.has(key) || this.copiers.has(key) || this.#context.stopping()) continue
-      this.#start(topic, partition, startOffsets.get(partition) ?? 0n)
+      const copier = this.#start(topic, partition, startOffsets.get(partition) ?? 0n)
+      const error = foreign.get(partition)
+      if (error !== undefined) copier.fail(error)
     }
   }
 
-  #start(topic: ReplicatedTopic, partition: number, startOffset: bigint): void {
+  #start(topic: ReplicatedTopic, partition: number, startOffset: bigint): PartitionCopier {
     const context = this.#context
     const clusterIds = context.clusterIds()
     const stored = this.#stored.get(partitionKey(topic.source, partition))
@@ -179,6 +189,7 @@ export class LinkPartitions {
       }
     )
     copier.onSpace = () => this.#lanes.wake()
+    context.applyPause(copier)
     this.copiers.set(partitionKey(topic.source, partition), copier)
     this.#lanes.assign(copier)
     if (recreatedFrom !== null) copier.sourceRecreated(recreatedFrom, topic.topicId)
@@ -192,5 +203,6 @@ export class LinkPartitions {
       },
       'partition replication started'
     )
+    return copier
   }
 }

@@ -6,6 +6,7 @@ import { type ClusterConnection, KafkaAdmin, RecordProducer, type TransactionErr
 import { type Logger } from '../observability/logger.ts'
 import { type EngineEvents, type LinkRunState, type LinkStatus, NO_EVENTS } from '../engine-events/index.ts'
 import { TopicSync } from '../sync/topic-sync.ts'
+import { startAclSync } from '../sync/acl-sync.ts'
 import { type RegistryConnection } from '../schemas/registry-client.ts'
 import { type SchemaSync } from '../schemas/schema-sync.ts'
 import { type CopierSchemas } from './copier-types.ts'
@@ -21,6 +22,8 @@ import { linkCheckpoints } from './link-checkpoints.ts'
 import { slotFencer, sourceLoad } from './worker-deps.ts'
 import { fenceMessage } from './fence-heartbeat.ts'
 import { LinkLiveness } from './link-liveness.ts'
+import { LinkPauses } from './link-pauses.ts'
+import { foreignPartitions } from './foreign-target.ts'
 import { groupStatus } from './link-status.ts'
 import { type CheckpointSync } from '../sync/checkpoints.ts'
 import { type OriginIds, resolveOrigins } from './origin-ids.ts'
@@ -91,6 +94,8 @@ export class LinkReplicator {
   #timers: AbortController = new AbortController()
   /** Heartbeats, the fence failover may set, and the write lease (link-liveness.ts). */
   readonly #liveness: LinkLiveness
+  /** The operators' pauses, applied to the copiers (link-pauses.ts). */
+  readonly #pauses: LinkPauses
   /** Where copies are on the target, for checkpoints (copy-map.ts). */
   readonly #copyMaps: CopyMaps
   readonly #registries: ReadonlyMap<string, RegistryConnection>
@@ -136,6 +141,7 @@ export class LinkReplicator {
     const copiers = new Map<string, PartitionCopier>()
     this.#copiers = copiers
     this.#lanes = new FetchLanes(copiers, config, this.#log, events)
+    this.#pauses = new LinkPauses(copiers, this.#log)
     this.#partitions = new LinkPartitions(config, this.#log, events, this.#lanes, copiers, {
       sourceAdmin: () => this.#sourceAdmin!,
       clusterIds: () => ({ source: this.#sourceClusterId!, target: this.#targetClusterId! }),
@@ -144,6 +150,17 @@ export class LinkReplicator {
       boundary: () => this.#delivery!.boundary,
       deadLetters: () => this.#producer!,
       mayWrite: () => this.#liveness.mayWrite() && this.#workers.holds(),
+      applyPause: copier => this.#pauses.applyTo(copier),
+      foreignPartitions: (topic, partitions) =>
+        foreignPartitions(
+          config,
+          this.#targetConnection,
+          this.#targetAdmin!,
+          { sourceClusterId: this.#sourceClusterId!, topic: topic.source },
+          topic.target,
+          partitions,
+          this.#log
+        ),
       stopping: () => this.#stopping
     })
     this.#copyMaps = new CopyMaps(config, this.#targetConnection, copiers, {
@@ -166,7 +183,13 @@ export class LinkReplicator {
         this.#error = fenceMessage(config.name, fence)
         this.#log.warn({ fence }, 'link fenced by failover: stopping replication')
         void this.stop()
-      }
+      },
+      (topic, pause) => this.#pauses.changed(topic, pause),
+      problem =>
+        this.#log.warn(
+          { problem },
+          'a state record of this link could not be read (corrupt, or written by a newer kafka-dr: a pause or fence this version cannot obey?); ignored'
+        )
     )
     this.#workers = this.#newWorkers(scale?.workers ?? defaultWorkersConfig(), identity)
     this.#ownership = this.#newOwnership()
@@ -397,6 +420,7 @@ export class LinkReplicator {
       )
     }
     this.#liveness.loaded(undefined, loaded.end)
+    this.#pauses.loaded(loaded.pauses)
     this.#partitions.stored = loaded.partitions
     this.#storedCheckpoints = loaded.checkpoints
     if (loaded.unreadable > 0) {
@@ -469,9 +493,23 @@ export class LinkReplicator {
             })
           ]),
       this.#every(ROUND_TRIP_PROBE_MS, () => this.#lanes.probeRoundTrip()),
+      // Paused partitions are not fetched: their lag is listed instead, so it keeps growing in status.
+      this.#every(config.checkpointIntervalMs, () => this.#pauses.measureLag(this.#sourceAdmin!)),
       this.#every(config.sync.configsIntervalMs, async () => {
         if (leader()) await this.#topicSync!.syncConfigs()
       }),
+      ...startAclSync(
+        config,
+        {
+          source: this.#sourceAdmin!,
+          target: this.#targetAdmin!,
+          producer: this.#producer!,
+          connection: this.#targetConnection,
+          leader,
+          log: this.#log
+        },
+        (ms, pass) => this.#every(ms, pass)
+      ),
       this.#every(config.checkpointIntervalMs, async () => {
         if (this.#liveness.fence === null) await this.checkpoint()
       })

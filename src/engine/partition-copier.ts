@@ -67,6 +67,8 @@ export class PartitionCopier {
 
   #state: CopierState = 'running'
   #reason: KdrError | null = null
+  /** An operator's pause (core/pauses.ts), described; null while it may copy. */
+  #paused: string | null = null
   /** Fetched records waiting to be written, and how batches are taken from them (copy-queue.ts). */
   readonly #queue: CopyQueue
   #fetchOffset: bigint
@@ -174,6 +176,7 @@ export class PartitionCopier {
   get wantsFetch(): boolean {
     return (
       this.#state === 'running' &&
+      this.#paused === null &&
       !this.#draining &&
       !this.#settlingBatch &&
       this.#queue.bytes < this.#settings.maxBufferedBytes * this.bufferScale &&
@@ -202,6 +205,9 @@ export class PartitionCopier {
   /** Takes one fetch result for this partition. */
   onFetch(result: PartitionFetch): void {
     if (this.#state !== 'running' || result.fetchOffset !== this.#fetchOffset) return // stale or stopped
+    // A fetch sent before the pause (a long poll may answer with records written after it): dropped,
+    // fetched again on resume from the same offset, so nothing written after a pause is copied.
+    if (this.#paused !== null) return
     if (result.topicId !== '' && result.topicId !== this.#topicId && result.error?.retriable !== true) {
       // A response built from metadata older than this copier's (an id it already left) is stale.
       if (this.#retiredTopicIds.has(result.topicId)) return
@@ -223,6 +229,34 @@ export class PartitionCopier {
     this.#queue.add(records, result.nextOffset)
     this.#fetchOffset = result.nextOffset
     this.#pump()
+  }
+
+  /**
+   * An operator paused the partition (`description` says who, when and why): no more fetches, and the
+   * answer of one still in flight is dropped; what was queued already (at most maxBufferedBytes) is
+   * still written and committed, so the pause ends at a batch boundary. Resuming fetches from where it
+   * stopped.
+   */
+  pause(description: string): void {
+    if (this.#paused === null) this.#log.debug({ pause: description }, 'partition paused')
+    this.#paused = description
+  }
+
+  resume(): void {
+    if (this.#paused === null) return
+    this.#paused = null
+    this.#log.debug('partition resumed')
+    this.onSpace()
+  }
+
+  get paused(): boolean {
+    return this.#paused !== null
+  }
+
+  /** The source's offsets, listed while paused (no fetch brings them): the lag keeps growing in status. */
+  observeSourceOffsets(logStart: bigint, highWatermark: bigint): void {
+    if (logStart >= 0n) this.#logStart = logStart
+    if (highWatermark >= 0n) this.#highWatermark = highWatermark
   }
 
   /** Stops the partition with an error that names where and why; nothing after it is copied. */
@@ -334,8 +368,8 @@ export class PartitionCopier {
       topic: this.topic,
       partition: this.partition,
       targetTopic: this.targetTopic,
-      state: this.#state === 'running' && this.#fetchRetries.blocked !== null ? 'retrying' : this.#state,
-      reason: this.#reason?.message ?? this.#fetchRetries.blocked?.message ?? null,
+      state: this.#statusState(),
+      reason: this.#reason?.message ?? this.#paused ?? this.#fetchRetries.blocked?.message ?? null,
       replicatedNext: this.#ackedNext,
       committedNext: this.#commits.committedNext,
       sourceLogStart: this.#logStart,
@@ -350,6 +384,12 @@ export class PartitionCopier {
       lostRecords: this.#lost,
       fetchError: this.#fetchRetries.brokerError
     }
+  }
+
+  #statusState(): CopierState {
+    if (this.#state !== 'running') return this.#state
+    if (this.#paused !== null) return 'paused'
+    return this.#fetchRetries.blocked !== null ? 'retrying' : 'running'
   }
 
   /** The first record of the batch in flight, else the first queued record; -1 when there is none. */

@@ -4,7 +4,7 @@ import { type KafkaAdmin, type RecordProducer } from '../kafka/index.ts'
 import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
 
 /**
- * The audit trail of failover and failback: every step, with who ran it, where and what it did, as
+ * The audit trail of failover, failback, pause and resume: every step, with who ran it, where and what it did, as
  * JSON lines in a local file AND in the compacted-free topic `__kdr_audit` on the target cluster
  * (which survives the machine that ran the command). The file is readable by its owner only (mode 0600).
  */
@@ -12,7 +12,7 @@ import { PRIVATE_FILE_MODE, ensurePrivateFile } from './private-file.ts'
 export const AUDIT_TOPIC = '__kdr_audit'
 
 export interface AuditEvent {
-  operation: 'failover' | 'failback'
+  operation: 'failover' | 'failback' | 'pause' | 'resume'
   link: string
   id: string
   step: string
@@ -21,14 +21,20 @@ export interface AuditEvent {
 }
 
 export class AuditLog {
-  readonly #file: string
+  /** null: the topic only (the HTTP API, whose process has no operator's working directory). */
+  readonly #file: string | null
   readonly #producer: RecordProducer
   readonly #admin: KafkaAdmin
   readonly #warn: (message: string) => void
   #topicReady = false
   #fileChecked = false
 
-  constructor(file: string, producer: RecordProducer, admin: KafkaAdmin, warn: (message: string) => void = () => {}) {
+  constructor(
+    file: string | null,
+    producer: RecordProducer,
+    admin: KafkaAdmin,
+    warn: (message: string) => void = () => {}
+  ) {
     this.#file = file
     this.#producer = producer
     this.#admin = admin
@@ -40,12 +46,14 @@ export class AuditLog {
       { at: new Date().toISOString(), user: safeUser(), host: hostname(), ...event },
       (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
     )
-    if (!this.#fileChecked) {
-      const warning = ensurePrivateFile(this.#file)
-      if (warning !== null) this.#warn(`audit file: ${warning}`)
-      this.#fileChecked = true
+    if (this.#file !== null) {
+      if (!this.#fileChecked) {
+        const warning = ensurePrivateFile(this.#file)
+        if (warning !== null) this.#warn(`audit file: ${warning}`)
+        this.#fileChecked = true
+      }
+      appendFileSync(this.#file, `${line}\n`, { mode: PRIVATE_FILE_MODE })
     }
-    appendFileSync(this.#file, `${line}\n`, { mode: PRIVATE_FILE_MODE })
     if (!this.#topicReady) {
       const [existing] = await this.#admin.describeTopics([AUDIT_TOPIC])
       if (existing === undefined) {
@@ -66,6 +74,11 @@ export class AuditLog {
       }
     ])
   }
+}
+
+/** Who runs this command, as pauses name it: user@host. */
+export function operatorName(): string {
+  return `${safeUser()}@${hostname()}`
 }
 
 function safeUser(): string {

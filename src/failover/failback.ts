@@ -247,6 +247,8 @@ export async function failback(config: KafkaDrConfig, options: FailbackOptions):
       topics: { include: [...new Set(doc.points.map(p => p.targetTopic))], exclude: [] },
       groups: { include: [], exclude: [] },
       syncGroupOffsets: false,
+      // Its target (the original source) is written by its own producers: no foreign-data check.
+      targetIsSource: true,
       startFrom: 'earliest'
     }
     await ensureStateTopic(admin1, link.replicationFactor)

@@ -18,6 +18,7 @@ import {
 } from '../state/index.ts'
 import { seedGroupWatch, seenHeartbeat } from './fence-watch.ts'
 import { AuditLog, stepRecorder } from './audit.ts'
+import { type WriteGrantsReport, grantWrites, planWriteGrants } from './grant-writes.ts'
 import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromState } from './translate.ts'
 
 /**
@@ -35,8 +36,10 @@ import { type TranslationRow, clusterOf, findLink, targetCopies, translateFromSt
  *   4. groups      translated offsets committed on the target for groups with no members there,
  *                  never moving a target offset back
  *   5. completed   report
+ *   6. grant-writes with --grant-writes only: the write ACLs ACL sync held back are created on the
+ *                  target (grant-writes.ts); a dry run lists them
  *
- * A dry run does step 1 and computes 3 and 4 without writing anything.
+ * A dry run does step 1 and computes 3, 4 and 6 without writing anything.
  */
 
 export interface PartitionReport {
@@ -71,6 +74,8 @@ export interface FailoverReport {
   /** Total records not replicated; null when the source cannot be asked. */
   rpoRecords: bigint | null
   steps: string[]
+  /** With --grant-writes: the held-back write ACLs, granted (or, in a dry run, to be granted); else null. */
+  writeGrants: WriteGrantsReport | null
 }
 
 export interface FailoverOptions {
@@ -80,6 +85,8 @@ export interface FailoverOptions {
   dryRun?: boolean
   /** How long to wait for a running replicator to acknowledge the fence. */
   fenceTimeoutMs?: number
+  /** After the failover, create on the target the write ACLs that ACL sync held back (grant-writes.ts). */
+  grantWrites?: boolean
   auditFile?: string
   progress?: (line: string) => void
 }
@@ -109,7 +116,8 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       partitions: [],
       groups: [],
       rpoRecords: null,
-      steps: []
+      steps: [],
+      writeGrants: null
     }
     const audit =
       producer === null
@@ -149,9 +157,13 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
       translations.set(group, { rows: t.rows, basis: committed === null ? 'checkpoint' : 'live' })
     }
 
+    const grants = options.grantWrites === true ? await planWriteGrants(link, state, source.admin, admin) : null
+    report.writeGrants = grants
     if (dryRun || report.alreadyCompleted) {
       report.groups = await planGroups(admin, translations, false)
       await source.admin?.close()
+      // A completed failover run again with --grant-writes grants what is still missing.
+      if (grants !== null && !dryRun) await grantWrites(grants, admin, record)
       return report
     }
 
@@ -234,6 +246,8 @@ export async function failover(config: KafkaDrConfig, options: FailoverOptions):
     await writeState(producer!, [{ kind: 'failover', link: link.name, value: doc }])
     await record('completed', { rpoRecords: report.rpoRecords })
     await source.admin?.close()
+    // 6. after the failover is complete: a failed grant is reported and retried by running it again.
+    if (grants !== null) await grantWrites(grants, admin, record)
     return report
   } finally {
     await Promise.allSettled([admin.close(), producer?.close(), copies.close()])

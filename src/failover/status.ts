@@ -1,4 +1,5 @@
 import { type KafkaDrConfig, type LinkConfig } from '../config/index.ts'
+import { type Pause, type PauseSet, describePause } from '../core/pauses.ts'
 import { TopicNaming } from '../core/naming.ts'
 import { describeCause } from '../errors.ts'
 import { KafkaAdmin, PartitionFetcher } from '../kafka/index.ts'
@@ -7,7 +8,7 @@ import { compareRegistries, type RegistryComparison } from '../schemas/compare.t
 import { RegistryClient } from '../schemas/registry-client.ts'
 import { type FenceDocument, type HeartbeatDocument, type HeartbeatSchemas, type LoadedState } from '../state/index.ts'
 import { partitionOwners, unresponsive } from './partition-owners.ts'
-import { clusterOf, openTransactionNote, readTargetState } from './translate.ts'
+import { clusterOf, findLink, openTransactionNote, readTargetState } from './translate.ts'
 
 /**
  * What you would lose if you failed over now, read from what the engine stored on the target plus
@@ -74,6 +75,8 @@ export interface LinkRpo {
   partitions: PartitionRpo[]
   /** The workers that wrote a heartbeat under a writer slot, by slot (one process alone: one). */
   workers: WorkerRpo[]
+  /** The operators' pauses in force: `*` for the whole link, else a topic (kafka-dr pause). */
+  pauses: (Pause & { scope: string })[]
   groups: GroupRpo[]
   /** Schema replication of the link: both registries compared now, plus what the replicator last reported. */
   schemas: {
@@ -87,7 +90,7 @@ export interface LinkRpo {
 const SAMPLE_BYTES = 1024 * 1024
 
 export async function status(config: KafkaDrConfig, linkName?: string): Promise<LinkRpo[]> {
-  const links = config.links.filter(l => linkName === undefined || l.name === linkName)
+  const links = linkName === undefined ? config.links : [findLink(config, linkName)]
   return Promise.all(links.map(link => linkStatus(config, link)))
 }
 
@@ -101,7 +104,8 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
     heartbeat,
     // A fence stops every worker: what they said before it no longer tells who copies what.
     fence !== undefined ? new Map() : state.workers,
-    fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped'
+    fence !== undefined ? 'fenced' : replicator.startsWith('running') ? 'running' : 'stopped',
+    state.pauses
   )
   const result: LinkRpo = {
     link: link.name,
@@ -119,6 +123,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
     stateNote: openTransactionNote(state),
     partitions: [],
     workers: workerRows(state.workers),
+    pauses: [...state.pauses.entries()].map(([scope, pause]) => ({ scope, ...pause })),
     groups: [],
     schemas: null
   }
@@ -156,7 +161,7 @@ async function linkStatus(config: KafkaDrConfig, link: LinkConfig): Promise<Link
       if (p.progress === null) continue
       const [topic, partitionText] = key.split('\u0000') as [string, string]
       const partition = Number(partitionText)
-      const s = partitionState(key, p.progress.worker)
+      const s = partitionState(key, topic, p.progress.worker)
       const row: PartitionRpo = {
         topic,
         partition,
@@ -252,19 +257,31 @@ async function groupRpo(state: LoadedState, source: KafkaAdmin | null): Promise<
 /**
  * A partition's state and worker: from the worker that copies it (partition-owners.ts), else, for
  * older versions or when no worker copies it, the link's newest heartbeat and the progress record.
+ * A stored pause shows as `paused` where the partition would run (or is stopped): running replicators
+ * obey it within a commit interval, a replicator started later obeys it from the start.
  */
 function partitionStates(
   latest: HeartbeatDocument | undefined,
   workers: ReadonlyMap<number, HeartbeatDocument>,
-  fallbackState: string
-): (key: string, committedBy: string | undefined) => { state: string; reason: string | null; worker: string | null } {
+  fallbackState: string,
+  pauses: PauseSet
+): (
+  key: string,
+  topic: string,
+  committedBy: string | undefined
+) => { state: string; reason: string | null; worker: string | null } {
   const owners = partitionOwners(workers.values())
   const stopped = new Map((latest?.stopped ?? []).map(p => [`${p.topic}\u0000${p.partition}`, p]))
-  return (key, committedBy) => {
-    const owner = owners.get(key)
-    if (owner !== undefined) return owner
+  return (key, topic, committedBy) => {
     const s = stopped.get(key)
-    return { state: s?.state ?? fallbackState, reason: s?.reason ?? null, worker: committedBy ?? null }
+    const found = owners.get(key) ?? {
+      state: s?.state ?? fallbackState,
+      reason: s?.reason ?? null,
+      worker: committedBy ?? null
+    }
+    const covering = pauses.covering(topic)
+    if (covering === null || (found.state !== 'running' && found.state !== 'stopped')) return found
+    return { ...found, state: 'paused', reason: describePause(covering.pause, covering.scope) }
   }
 }
 

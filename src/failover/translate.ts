@@ -114,6 +114,57 @@ export async function translateGroup(
   }
 }
 
+/** A source position a client keeps itself (a sink connector, a stream processor's own store). */
+export interface SourcePosition {
+  topic: string
+  partition: number
+  /** The next offset the client would read on the source. */
+  offset: bigint
+}
+
+/**
+ * Translates source positions that no consumer group holds: for clients that store their offsets
+ * themselves. Each answer says where to resume on the target, whether it is exact, and how many of
+ * the source records before it are not replicated yet. Every topic must be one the link replicates.
+ */
+export async function translateOffsets(
+  config: KafkaDrConfig,
+  linkName: string,
+  positions: readonly SourcePosition[]
+): Promise<OffsetTranslation> {
+  const link = findLink(config, linkName)
+  const filter = new TopicFilter(link.topics.include, link.topics.exclude)
+  const offsets = new Map<string, Map<number, bigint>>()
+  for (const p of positions) {
+    const where = { cluster: link.source, topic: p.topic, partition: p.partition, offset: p.offset }
+    let problem: string | null = null
+    if (!filter.matches(p.topic)) problem = `link ${link.name} does not replicate topic "${p.topic}"`
+    else if (!Number.isSafeInteger(p.partition) || p.partition < 0) problem = `partition must be a whole number >= 0`
+    else if (typeof p.offset !== 'bigint' || p.offset < 0n) problem = `offset must be a bigint >= 0`
+    else if (offsets.get(p.topic)?.has(p.partition) === true) problem = `the partition is given twice`
+    if (problem !== null) throw new KdrError('KDR_ERR_CONFIG', `translateOffsets: ${problem}`, where)
+    let partitions = offsets.get(p.topic)
+    if (partitions === undefined) offsets.set(p.topic, (partitions = new Map()))
+    partitions.set(p.partition, p.offset)
+  }
+  const state = await readTargetState(config, link, 'translate')
+  const copies = targetCopies(config, link, 'translate')
+  try {
+    const { rows, stateNote } = await translateFromState(link, state, '', offsets, copies)
+    return { link: link.name, rows, stateNote }
+  } finally {
+    await copies.close()
+  }
+}
+
+/** What translateOffsets answers: a row per position, and the caveat of an open transaction on the state. */
+export interface OffsetTranslation {
+  link: string
+  rows: TranslationRow[]
+  /** Set when the state was read only up to an open transaction (openTransactionNote). */
+  stateNote: string | null
+}
+
 /**
  * Where a partition's copies are, searched on the link's target (one fetcher, opened on first use).
  * `state` gives the ids the link's last heartbeat recorded: in a topology of more than two clusters

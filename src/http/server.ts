@@ -4,17 +4,19 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { type AddressInfo } from 'node:net'
+import { type VerificationStatus } from '../core/verify-window.ts'
 import { type LinkStatus } from '../engine-events/index.ts'
 import { KdrError, describeCause } from '../errors.ts'
 import { type Logger } from '../observability/logger.ts'
 import { type Metrics, partitionLag } from '../observability/metrics.ts'
 import { createScrubber } from '../observability/scrub.ts'
+import { type LinkControl, controlRoute, readControlRequest } from './control.ts'
 import { allowedHost } from './host-check.ts'
 import { version } from '../version.ts'
 
 /**
  * The HTTP server inside `kafka-dr replicate`: Prometheus metrics, liveness and readiness, and the
- * status API. Read-only. It binds to loopback by default; bound elsewhere, the config requires a
+ * status API, and (control.ts) pause and resume. It binds to loopback by default; bound elsewhere, the config requires a
  * bearer token, which every request must carry (compared in constant time). Without a token, every
  * request must name a loopback host or the listen host in its Host header (host-check.ts: a web page
  * cannot read the API through DNS rebinding). Every answer is scrubbed of secrets as log lines are.
@@ -23,8 +25,9 @@ import { version } from '../version.ts'
  *   GET /healthz      200 while the process runs
  *   GET /readyz       200 when every link runs, holds its worker group assignment and no partition is stopped, else 503 (JSON names why)
  *   GET /api/status   what `kafka-dr status --json` prints
- *   GET /api/dashboard the live state the dashboard polls (per link: totals, partitions, groups, schemas)
+ *   GET /api/dashboard the live state the dashboard polls (per link: totals, partitions, groups, schemas, verification)
  *   GET /              the dashboard (ui/; static files need no token, the data they fetch does)
+ *   POST /api/links/{link}/pause|resume  (control.ts; only with http.token, even on loopback)
  */
 
 export interface HttpServerOptions {
@@ -39,6 +42,10 @@ export interface HttpServerOptions {
   log: Logger
   /** Resolved secret values of the config: scrubbed from every answer. */
   secrets?: readonly string[]
+  /** A link's continuous verification (verify/continuous.ts), for the dashboard; null when it has none. */
+  verification?: (link: string) => VerificationStatus | null
+  /** Pause and resume (control.ts); absent: no write endpoint. */
+  control?: LinkControl
 }
 
 export interface HttpServer {
@@ -67,7 +74,11 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
 }
 
 /** What the dashboard shows of one link, from the replicator's live status. */
-export function dashboardLink(l: LinkStatus, now: number): Record<string, unknown> {
+export function dashboardLink(
+  l: LinkStatus,
+  now: number,
+  verification: VerificationStatus | null = null
+): Record<string, unknown> {
   let records = 0
   let bytes = 0
   let lag = 0
@@ -114,7 +125,9 @@ export function dashboardLink(l: LinkStatus, now: number): Record<string, unknow
             failed: l.schemas.subjects
               .filter(s => s.failed !== null)
               .map(s => ({ subject: s.subject, reason: s.failed }))
-          }
+          },
+    // Continuous verification of the partitions this worker copies (null: the link has no verify).
+    verification
   }
 }
 
@@ -143,12 +156,51 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return timingSafeEqual(digest(given), expected)
   }
 
+  /** A write: only with a configured token, even on loopback (control.ts). */
+  const control = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: NonNullable<ReturnType<typeof controlRoute>>,
+    links: LinkControl
+  ): Promise<void> => {
+    if (expected === null) {
+      return replyJson(res, 403, {
+        error: 'write endpoints need http.token in the config (a bearer token), even on loopback'
+      })
+    }
+    if (!authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer realm="kafka-dr"')
+      return replyJson(res, 401, { error: 'a bearer token is required (Authorization: Bearer <token>)' })
+    }
+    if (!links.hasLink(route.link)) return replyJson(res, 404, { error: `no link named "${route.link}"` })
+    try {
+      const request = await readControlRequest(req, route.link)
+      const result = await (route.action === 'pause' ? links.pause(request) : links.resume(request))
+      log.warn(
+        { link: route.link, action: route.action, by: request.by, topics: request.topics },
+        `link ${route.action} via HTTP`
+      )
+      return replyJson(res, 200, result)
+    } catch (error) {
+      if (!KdrError.is(error) || error.code !== 'KDR_ERR_CONFIG') throw error
+      return replyJson(res, 400, { error: error.message })
+    }
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     if (expected === null && !allowedHost(req.headers.host, options.host)) {
       return replyJson(res, 403, {
         error: `Host ${JSON.stringify(req.headers.host)} is not this server's: without http.token only loopback names and the listen address are answered (DNS rebinding defence)`
       })
+    }
+    const write = controlRoute(path)
+    if (write !== null && options.control !== undefined) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST')
+        return replyJson(res, 405, { error: `${path}: only POST` })
+      }
+      return control(req, res, write, options.control)
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
@@ -180,7 +232,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         })
       case '/readyz': {
         const links = options.links().map(l => {
-          const stopped = l.partitions.filter(p => p.state !== 'running')
+          // A paused partition is the operator's choice, not a fault: it does not make the link unready.
+          const stopped = l.partitions.filter(p => p.state !== 'running' && p.state !== 'paused')
           // Scale-out: ready once this worker holds its assignment (a copier for each partition it owns).
           const holds = l.worker === undefined || (l.worker.generation >= 0 && l.partitions.length >= l.worker.owned)
           return {
@@ -204,7 +257,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
       case '/api/dashboard': {
         const now = Date.now()
-        return replyJson(res, 200, { at: now, links: options.links().map(l => dashboardLink(l, now)) })
+        const links = options.links().map(l => dashboardLink(l, now, options.verification?.(l.link) ?? null))
+        return replyJson(res, 200, { at: now, links })
       }
       case '/api/status': {
         if (cached === null || Date.now() - cached.at > STATUS_CACHE_MS) {

@@ -1,4 +1,5 @@
 import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { ALL_ACLS, type AclBinding, exactFilter, fromLibraryAcl, toLibraryAcl } from './acls.ts'
 import { errorNameInChain, labelled } from './call.ts'
 import { toClientOptions } from './options.ts'
 import { type ClusterConnection } from './types.ts'
@@ -247,6 +248,38 @@ export class KafkaAdmin {
     }))
     if (topics.length === 0) return
     await this.#call('commit group offsets', () => this.#admin.alterConsumerGroupOffsets({ groupId, topics }))
+  }
+
+  /**
+   * Every ACL binding of the cluster. A cluster without an authorizer answers SECURITY_DISABLED (the
+   * error's chain carries the name: errorNameInChain). Bindings with a value this version has no
+   * name for are left out.
+   */
+  async describeAcls(): Promise<AclBinding[]> {
+    const resources = await this.#call('describe ACLs', () => this.#admin.describeAcls({ filter: ALL_ACLS }))
+    const bindings: AclBinding[] = []
+    for (const resource of resources) {
+      for (const entry of resource.acls) {
+        const binding = fromLibraryAcl({ ...resource, ...entry })
+        if (binding !== null) bindings.push(binding)
+      }
+    }
+    return bindings
+  }
+
+  /** Creates the bindings (one that exists already is no error: the broker keeps one copy). */
+  async createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    if (bindings.length === 0) return
+    await this.#call('create ACLs', () => this.#admin.createAcls({ creations: bindings.map(toLibraryAcl) }))
+  }
+
+  /** Deletes exactly these bindings (each filter names every field); how many the broker deleted. */
+  async deleteAcls(bindings: readonly AclBinding[]): Promise<number> {
+    if (bindings.length === 0) return 0
+    const deleted = await this.#call('delete ACLs', () =>
+      this.#admin.deleteAcls({ filters: bindings.map(exactFilter) })
+    )
+    return deleted.length
   }
 
   async close(): Promise<void> {

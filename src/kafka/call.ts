@@ -1,4 +1,5 @@
 import { type ErrorCode, type ErrorLocation, KdrError, describeCause } from '../errors.ts'
+import { recentTlsAlert } from './tls-alerts.ts'
 
 /**
  * Runs one client-library call and relabels any failure with the operation and cluster it concerns,
@@ -14,7 +15,10 @@ export async function labelled<T>(
     return await call()
   } catch (error) {
     if (KdrError.is(error)) throw error
-    throw new KdrError(code, `${location.operation} failed: ${describeCause(error)}`, location, { cause: error })
+    // A connection the broker closed over a TLS alert reports only "Connection closed": add the alert.
+    const alert = protocolErrorName(error) === undefined ? recentTlsAlert(location.cluster) : undefined
+    const reason = `${describeCause(error)}${alert === undefined ? '' : `; ${alert}`}`
+    throw new KdrError(code, `${location.operation} failed: ${reason}`, location, { cause: error })
   }
 }
 

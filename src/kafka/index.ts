@@ -3,6 +3,13 @@
  * eslint's no-restricted-imports), so the library can be patched or replaced in one place.
  */
 export { KafkaAdmin, type ClusterDescription, type NewTopic, type OffsetSpec, type TopicDescription } from './admin.ts'
+export {
+  type AclBinding as KafkaAclBinding,
+  type AclOperationName,
+  type AclPatternTypeName,
+  type AclPermissionName,
+  type AclResourceTypeName
+} from './acls.ts'
 export { PartitionFetcher, type PartitionFetch, type PartitionFetcherOptions } from './fetcher.ts'
 export { RecordProducer, type ProducedPartition, type RecordProducerOptions } from './producer.ts'
 export { PartitionDecoder, toFetchedRecord, type AbortedTransaction, type DecodeResult } from './batches.ts'

@@ -1,4 +1,6 @@
 import { type BaseOptions } from '@platformatic/kafka'
+import { tokenSourceFor } from './oauth-token.ts'
+import { type ConnectionContext, watchTlsAlerts } from './tls-alerts.ts'
 import { type ClusterConnection } from './types.ts'
 
 /** Maps our connection settings onto the client library's base options. */
@@ -14,9 +16,20 @@ export function toClientOptions(connection: ClusterConnection, role: string): Ba
     // Never create topics as a side effect of metadata or produce calls.
     autocreateTopics: false
   }
-  if (connection.tls !== undefined) options.tls = connection.tls
-  if (connection.sasl !== undefined) {
-    const { mechanism, username, password } = connection.sasl
+  if (connection.tls !== undefined) {
+    options.tls = connection.tls
+    // Connections inherit the context: a TLS alert they receive is recorded against this cluster.
+    options.context = { kdrCluster: connection.alias } satisfies ConnectionContext
+    watchTlsAlerts()
+  }
+  const sasl = connection.sasl
+  if (sasl?.mechanism === 'OAUTHBEARER') {
+    // Called at every authentication and re-authentication (KIP-368), which the library schedules at
+    // 80 % of the session lifetime the broker grants (connections.max.reauth.ms, capped by the token).
+    const source = tokenSourceFor(connection.alias, sasl)
+    options.sasl = { mechanism: 'OAUTHBEARER', token: () => source.token() }
+  } else if (sasl !== undefined) {
+    const { mechanism, username, password } = sasl
     options.sasl = { mechanism, username, password }
   }
   return options

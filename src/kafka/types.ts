@@ -15,13 +15,30 @@ export interface ClusterConnection {
   requestTimeoutMs?: number
 }
 
+/** The mechanisms that authenticate with a username and password. */
 export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
 
-export interface SaslSettings {
+export type SaslSettings = PasswordSaslSettings | OAuthBearerSettings
+
+export interface PasswordSaslSettings {
   mechanism: SaslMechanism
   username: string
   /** Resolved secret; never logged. Providers may rotate it by passing a function. */
   password: string | (() => string | Promise<string>)
+}
+
+/** SASL OAUTHBEARER with tokens from the OAuth 2.0 client-credentials grant (oauth-token.ts). */
+export interface OAuthBearerSettings {
+  mechanism: 'OAUTHBEARER'
+  /** The authorization server's token endpoint (https://, or http:// to a loopback host). */
+  tokenEndpoint: string
+  clientId: string
+  /** Resolved secret; never logged. */
+  clientSecret: string
+  /** Space-separated scopes to request; none when absent. */
+  scope?: string
+  /** How the client authenticates to the endpoint: HTTP Basic (RFC 6749 §2.3.1) or in the form body. */
+  clientAuthMethod: 'basic' | 'post'
 }
 
 /** Kafka header: the key is a string on the wire (non-null); the value may be null. */

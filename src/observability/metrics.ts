@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { type EngineEvents, type LinkStatus, type PartitionStatus } from '../engine-events/index.ts'
+import { type EngineEvents, type LinkStatus, type PartitionStatus, allAclSyncTotals } from '../engine-events/index.ts'
 
 /**
  * kafka-dr's Prometheus metrics (prom-client). Two kinds of source keep the data path free of
@@ -16,6 +16,12 @@ type PartitionLabels = 'link' | 'topic' | 'partition'
 
 export class Metrics implements EngineEvents {
   readonly registry = new Registry()
+  /** Scheduled DR drills (cli/drill-schedule.ts): the last drill of each group, set when it ends. */
+  readonly #drills = drillGauges(this.registry)
+  /** Continuous verification (verify/continuous.ts): windows checked and what they found. */
+  readonly #verify = verifyMetrics(this.registry)
+  /** ACL sync (sync/acl-sync.ts): its process-wide totals, exported at each scrape. */
+  readonly #acls = aclSyncMetrics(this.registry)
   readonly #latency: Histogram<'link'>
   readonly #errors: Counter<'link' | 'kind'>
   readonly #retries: Counter<'link' | 'operation'>
@@ -75,7 +81,7 @@ export class Metrics implements EngineEvents {
     )
     const partitionState = gauge(
       'kafka_dr_partition_state',
-      '1 for the state the partition is in: running, retrying (fetches refused, e.g. by an ACL; see the reason), errored or source-deleted.',
+      '1 for the state the partition is in: running, retrying (fetches refused, e.g. by an ACL; see the reason), paused (kafka-dr pause; its lag keeps being measured), errored or source-deleted.',
       ['link', 'topic', 'partition', 'state']
     )
     const fetchError = gauge(
@@ -195,9 +201,46 @@ export class Metrics implements EngineEvents {
     this.#retries.inc({ link, operation })
   }
 
+  /** The outcome of a drill of one group (failover/drill.ts), as a scheduled drill in `replicate` ran it. */
+  drillFinished(link: string, group: string, result: DrillOutcome): void {
+    const labels = { link, group }
+    this.#drills.result.set(labels, result.exact ? 1 : 0)
+    if (result.rtoSeconds !== null) this.#drills.rto.set(labels, result.rtoSeconds)
+    this.#drills.mismatches.set(labels, result.mismatches)
+    this.#drills.time.set(labels, result.at / 1000)
+  }
+
+  /** Continuous verification of the link started: its last-success time starts at this time (epoch ms). */
+  verifyStarted(link: string, at: number): void {
+    this.#verify.lastSuccess.set({ link }, at / 1000)
+  }
+
+  /** One window of continuous verification: counted as checked, or as not checked (error). */
+  verifyWindow(
+    link: string,
+    topic: string,
+    found: { matched: number; missing: number; altered: number; error: boolean }
+  ): void {
+    const labels = { link, topic }
+    if (found.error) {
+      this.#verify.errors.inc(labels)
+      return
+    }
+    this.#verify.windows.inc(labels)
+    this.#verify.matched.inc(labels, found.matched)
+    this.#verify.missing.inc(labels, found.missing)
+    this.#verify.altered.inc(labels, found.altered)
+  }
+
+  /** A pass of continuous verification checked every window (epoch ms). */
+  verifySucceeded(link: string, at: number): void {
+    this.#verify.lastSuccess.set({ link }, at / 1000)
+  }
+
   /** The Prometheus text exposition of every metric. */
   async text(): Promise<string> {
     this.#refresh()
+    this.#acls()
     return this.registry.metrics()
   }
 
@@ -243,4 +286,106 @@ export function partitionLag(
 
 function countPending(link: LinkStatus): number {
   return link.schemas?.subjects.filter(s => s.failed === null && s.pending > 0).length ?? 0
+}
+
+/** What the metrics keep of a drill of one group. */
+export interface DrillOutcome {
+  /** The group would resume exactly (nothing mismatched, skipped or re-read, no error). */
+  exact: boolean
+  /** Translate plus time to the first record read on the target; null when the drill failed before. */
+  rtoSeconds: number | null
+  /** Records mismatched, skipped or re-read, over the group's partitions. */
+  mismatches: number
+  /** When the drill ended (epoch ms). */
+  at: number
+}
+
+function drillGauges(registry: Registry): Record<'result' | 'rto' | 'mismatches' | 'time', Gauge<'link' | 'group'>> {
+  const gauge = (name: string, help: string): Gauge<'link' | 'group'> =>
+    new Gauge({ name, help, labelNames: ['link', 'group'], registers: [registry] })
+  return {
+    result: gauge(
+      'kafka_dr_drill_last_result',
+      '1 when the last scheduled DR drill found that the group would resume exactly on the target, else 0.'
+    ),
+    rto: gauge(
+      'kafka_dr_drill_rto_seconds',
+      'Measured RTO of the last drill of the group: offset translation plus time to the first record read on the target.'
+    ),
+    mismatches: gauge(
+      'kafka_dr_drill_mismatches',
+      'Records of the last drill of the group that would not resume exactly: mismatched, skipped or re-read.'
+    ),
+    time: gauge('kafka_dr_drill_last_timestamp_seconds', 'When the last drill of the group ended (Unix time).')
+  }
+}
+
+/**
+ * Continuous verification. Counters per link and topic (not per partition: a window per partition
+ * and pass would multiply the series by the partitions for little gain; the log and the dashboard
+ * name the partition). A record missing or altered is counted again by every pass whose window holds it.
+ */
+function verifyMetrics(registry: Registry) {
+  const counter = (name: string, help: string): Counter<'link' | 'topic'> =>
+    new Counter({ name, help, labelNames: ['link', 'topic'], registers: [registry] })
+  return {
+    windows: counter(
+      'kafka_dr_verify_windows_total',
+      'Windows of recently replicated records compared with their copies on the target by continuous verification (one per partition and pass).'
+    ),
+    matched: counter(
+      'kafka_dr_verify_records_matched_total',
+      'Source records of verified windows whose copy on the target is identical (key, value, headers, timestamp).'
+    ),
+    missing: counter(
+      'kafka_dr_verify_records_missing_total',
+      'Source records of verified windows that the link claims to have replicated but that have no copy on the target.'
+    ),
+    altered: counter(
+      'kafka_dr_verify_records_altered_total',
+      'Source records of verified windows with a copy on the target that differs from the source record.'
+    ),
+    errors: counter(
+      'kafka_dr_verify_window_errors_total',
+      'Windows continuous verification could not check (a cluster did not answer, or the read bound was reached).'
+    ),
+    lastSuccess: new Gauge({
+      name: 'kafka_dr_verify_last_success_timestamp_seconds',
+      help: 'When a pass of continuous verification last checked every window of the link (Unix time); the start of verification before the first such pass.',
+      labelNames: ['link'],
+      registers: [registry]
+    })
+  }
+}
+
+/** ACL sync's counters and last-success gauge per link; returns what a scrape calls to bring them up to date. */
+function aclSyncMetrics(registry: Registry): () => void {
+  const counter = (name: string, help: string): Counter<'link'> =>
+    new Counter({ name, help, labelNames: ['link'], registers: [registry] })
+  const counters = {
+    created: counter('kafka_dr_acl_sync_created_total', 'ACL bindings ACL sync created on the target.'),
+    deleted: counter(
+      'kafka_dr_acl_sync_deleted_total',
+      'ACL bindings ACL sync deleted from the target (ones it created that no longer derive from the source).'
+    ),
+    errors: counter('kafka_dr_acl_sync_errors_total', 'ACL sync passes, or single ACL changes, that failed.')
+  }
+  const lastSuccess = new Gauge({
+    name: 'kafka_dr_acl_sync_last_success_timestamp_seconds',
+    help: 'When an ACL sync pass of the link last completed without an error (Unix time).',
+    labelNames: ['link'],
+    registers: [registry]
+  })
+  const exported = new Map<string, number>()
+  return () => {
+    for (const [link, totals] of allAclSyncTotals()) {
+      for (const kind of ['created', 'deleted', 'errors'] as const) {
+        const key = `${kind}\u0000${link}`
+        const before = exported.get(key) ?? 0
+        if (totals[kind] > before) counters[kind].inc({ link }, totals[kind] - before)
+        exported.set(key, Math.max(before, totals[kind]))
+      }
+      if (totals.lastSuccessAt !== null) lastSuccess.set({ link }, totals.lastSuccessAt / 1000)
+    }
+  }
 }

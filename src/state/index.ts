@@ -30,6 +30,7 @@ export {
 } from './documents.ts'
 export { STATE_FORMAT_VERSION, StateFormatError } from './json.ts'
 export {
+  type AclRecordValue,
   type CheckpointValue,
   type DocumentEntry,
   type GapValue,

@@ -1,4 +1,12 @@
+import {
+  ACL_OPERATIONS,
+  ACL_PATTERN_TYPES,
+  ACL_PERMISSIONS,
+  ACL_RESOURCE_TYPES,
+  type AclBinding
+} from '../core/acl-transform.ts'
 import { type Segment } from '../core/copy-index.ts'
+import { type Pause } from '../core/pauses.ts'
 import {
   type HeartbeatDocument,
   type LinkDocumentKind,
@@ -34,6 +42,11 @@ import {
  *   ["worker", link, slot] {..., v:1} the same heartbeat, kept per writer slot of the worker group
  *   ["fence", link]      {..., v:1}  set by failover: a replicator of this link must stop writing
  *   ["failover", link]   {..., v:1}  the failover record (steps done, failover points), read by failback
+ *   ["pause", link, topic] {v:1, by, at, reason} an operator's pause of a topic (`*`: the whole link, core/pauses.ts)
+ *   ["acl", link, id]    {v:1, role, resourceType, patternType, name, principal, host, operation, permission}
+ *                        an ACL binding on the target that ACL sync created (role `created`: deleted when it no
+ *                        longer derives from the source) or held back (`held`: granted by failover --grant-writes);
+ *                        id is core/acl-transform.ts's aclId of the binding
  * `segments` is the sparse index of where the copies are on the target (core/copy-index.ts), written
  * only when a segment starts or is pruned; `targetEnd` (one past the last copy) rides on progress,
  * so a commit writes one record per partition that moved, whatever gaps the source has.
@@ -86,6 +99,12 @@ export interface CheckpointValue {
   at: number
 }
 
+/** An ACL binding ACL sync created on the target, or held back from it (sync/acl-sync.ts). */
+export interface AclRecordValue {
+  role: 'created' | 'held'
+  binding: AclBinding
+}
+
 /** A document record: `[kind, link]` and the document (null: deleted). */
 export type DocumentEntry = {
   [K in LinkDocumentKind]: { kind: K; link: string; value: LinkDocuments[K] | null }
@@ -98,6 +117,8 @@ export type StateEntry =
   | { kind: 'gap'; link: string; topic: string; partition: number; from: bigint; value: GapValue | null }
   | { kind: 'checkpoint'; link: string; group: string; topic: string; partition: number; value: CheckpointValue | null }
   | { kind: 'worker'; link: string; slot: number; value: HeartbeatDocument | null }
+  | { kind: 'pause'; link: string; topic: string; value: Pause | null }
+  | { kind: 'acl'; link: string; id: string; value: AclRecordValue | null }
   | DocumentEntry
 
 export function isDocumentEntry(entry: StateEntry): entry is DocumentEntry {
@@ -155,6 +176,22 @@ export function encodeStateEntry(entry: StateEntry): { key: Buffer; value: Buffe
       return {
         key: key(['worker', entry.link, entry.slot]),
         value: entry.value === null ? null : json(encodeDocument('heartbeat', entry.value))
+      }
+    case 'pause':
+      return {
+        key: key(['pause', entry.link, entry.topic]),
+        value:
+          entry.value === null
+            ? null
+            : json({ v: STATE_FORMAT_VERSION, by: entry.value.by, at: entry.value.at, reason: entry.value.reason })
+      }
+    case 'acl':
+      return {
+        key: key(['acl', entry.link, entry.id]),
+        value:
+          entry.value === null
+            ? null
+            : json({ v: STATE_FORMAT_VERSION, role: entry.value.role, ...entry.value.binding })
       }
     case 'checkpoint':
       return {
@@ -243,6 +280,16 @@ function decodeEntry(k: [string, ...unknown[]], value: unknown, rawKey: string):
     keyShape(k, ['string', 'partition'], rawKey)
     const [, link, slot] = k as [string, string, number]
     return { kind, link, slot, value: value === null ? null : decodeDocument('heartbeat', value) }
+  }
+  if (kind === 'pause') {
+    keyShape(k, ['string', 'string'], rawKey)
+    const [, link, topic] = k as [string, string, string]
+    return { kind, link, topic, value: value === null ? null : decodePause(versioned(value, what)) }
+  }
+  if (kind === 'acl') {
+    keyShape(k, ['string', 'string'], rawKey)
+    const [, link, id] = k as [string, string, string]
+    return { kind, link, id, value: value === null ? null : decodeAcl(versioned(value, what), what) }
   }
   if (kind === 'checkpoint') {
     keyShape(k, ['string', 'string', 'string', 'partition'], rawKey)
@@ -343,6 +390,34 @@ function decodeRun(f: Fields): RunValue {
 
 function decodeGap(f: Fields): GapValue {
   return { to: f.offset('to'), reason: f.string('reason'), at: f.number('at') }
+}
+
+function decodePause(f: Fields): Pause {
+  return { by: f.string('by'), at: f.number('at'), reason: f.nullable('reason', name => f.string(name)) }
+}
+
+function decodeAcl(f: Fields, what: string): AclRecordValue {
+  const label = <T extends string>(name: string, allowed: readonly T[]): T => {
+    const v = f.string(name)
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new StateFormatError(
+        `${what}: field ${name} must be one of ${allowed.join(', ')}, found ${JSON.stringify(v)}`
+      )
+    }
+    return v as T
+  }
+  return {
+    role: label('role', ['created', 'held'] as const),
+    binding: {
+      resourceType: label('resourceType', ACL_RESOURCE_TYPES),
+      patternType: label('patternType', ACL_PATTERN_TYPES),
+      name: f.string('name'),
+      principal: f.string('principal'),
+      host: f.string('host'),
+      operation: label('operation', ACL_OPERATIONS),
+      permission: label('permission', ACL_PERMISSIONS)
+    }
+  }
 }
 
 function decodeCheckpoint(f: Fields): CheckpointValue {

@@ -1,5 +1,6 @@
 import { type StoredCopies, segmentsFromRuns } from '../core/copy-index.ts'
 import { type OffsetRun } from '../core/offset-runs.ts'
+import { PauseSet } from '../core/pauses.ts'
 import { KdrError } from '../errors.ts'
 import {
   type ClusterConnection,
@@ -12,6 +13,7 @@ import {
 } from '../kafka/index.ts'
 import { type HeartbeatDocument, StoredDocuments } from './documents.ts'
 import {
+  type AclRecordValue,
   type CheckpointValue,
   STATE_TOPIC,
   type ProgressValue,
@@ -56,6 +58,10 @@ export interface LoadedState {
   documents: StoredDocuments
   /** Latest heartbeat per writer slot of the link's worker group (scale-out), by slot. */
   workers: Map<number, HeartbeatDocument>
+  /** The operators' pauses in force (core/pauses.ts). */
+  pauses: PauseSet
+  /** ACL bindings ACL sync created on the target or held back from it, by id (sync/acl-sync.ts). */
+  acls: Map<string, AclRecordValue>
   /** Offset after the last state record read: where to continue reading for news (fences). */
   end: bigint
   /** State records of the link that could not be read (corrupt, or written by a newer kafka-dr): skipped. */
@@ -144,6 +150,8 @@ export async function loadLinkState(
   const checkpoints = new Map<string, StoredCheckpoint>()
   const documents = new StoredDocuments()
   const workers = new Map<number, HeartbeatDocument>()
+  const pauses = new PauseSet()
+  const acls = new Map<string, AclRecordValue>()
   let unreadable = 0
   const problems: string[] = []
   const [end] = (await admin.listOffsets(STATE_TOPIC, [0], 'latest')).values()
@@ -154,6 +162,8 @@ export async function loadLinkState(
       checkpoints: [],
       documents,
       workers,
+      pauses,
+      acls,
       unreadable,
       problems,
       end: end ?? 0n,
@@ -188,6 +198,15 @@ export async function loadLinkState(
           if (entry.kind === 'worker') {
             if (entry.value === null) workers.delete(entry.slot)
             else workers.set(entry.slot, entry.value)
+            continue
+          }
+          if (entry.kind === 'pause') {
+            pauses.apply(entry.topic, entry.value)
+            continue
+          }
+          if (entry.kind === 'acl') {
+            if (entry.value === null) acls.delete(entry.id)
+            else acls.set(entry.id, entry.value)
             continue
           }
           if (entry.kind === 'checkpoint') {
@@ -263,6 +282,8 @@ export async function loadLinkState(
     checkpoints: [...checkpoints.values()],
     documents,
     workers,
+    pauses,
+    acls,
     unreadable,
     problems,
     end: openTransaction?.at ?? end,

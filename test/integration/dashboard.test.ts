@@ -18,8 +18,8 @@ import { SequenceWriter } from '../support/sequence-writer.ts'
 
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) while replication
- * runs: the charts update, a stopped partition stands out with its reason, no secret reaches the
- * page. KAFKA_DR_UPDATE_SCREENSHOT=1 writes the screenshot to docs/dashboard.png for the README.
+ * runs: the charts update, a stopped partition stands out with its reason, the continuous
+ * verification panel shows checked windows, no secret reaches the page. KAFKA_DR_UPDATE_SCREENSHOT=1 writes the screenshot to docs/dashboard.png for the README.
  */
 
 const TOKEN = 'CANARY-dashboard-token'
@@ -63,6 +63,7 @@ describe('dashboard in a browser', () => {
     target: dc2
     commitIntervalMs: 200
     topics: { include: ["${live}", "${broken}"] }
+    verify: { intervalMs: 1000, recordsPerPartition: 20 }
     schemas: { subjects: { include: ["${live}-value"] } }
 `,
         `{ username: dr, password: "${PASSWORD}" }`
@@ -132,6 +133,14 @@ describe('dashboard in a browser', () => {
     // generous bound only covers a screenshot taken while the browser is starved of CPU.
     await waitFor('the chart to show the later poll', 30_000, async () => !first.equals(await chart.screenshot()))
     assert.equal(await section.locator('.failover').innerText(), 'no failover recorded for this link')
+    // Continuous verification (verify: on the link): windows checked, nothing missing or altered.
+    await waitFor('the verification panel to show checked windows', 30_000, async () => {
+      const windows = await section.locator('.verification td.windows').innerText()
+      return windows !== '–' && Number(windows.replaceAll(',', '')) > 0
+    })
+    assert.equal(await section.locator('.verification td.missing').innerText(), '0')
+    assert.equal(await section.locator('.verification td.altered').innerText(), '0')
+    assert.match(await section.locator('.verification td.last-check').innerText(), /^\d+ s ago$/)
     const updated = await page.locator('#updated').innerText()
     assert.match(updated, /^updated /)
 

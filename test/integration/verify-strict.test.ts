@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, describe, test } from 'node:test'
-import { promisify } from 'node:util'
 import kafkajs from 'kafkajs'
 import { bootstrapOf } from '../../tools/harness/harness.ts'
 import { clusterConnection, uniqueTopic } from '../support/clusters.ts'
-import { writeConfig } from '../support/process.ts'
+import { type CliResult, runCli, writeConfig } from '../support/process.ts'
 import { admins, configYaml, startReplicator, waitFor } from '../support/replication.ts'
 import { SequenceWriter } from '../support/sequence-writer.ts'
 import { progressOf } from '../support/state.ts'
@@ -19,25 +17,9 @@ import { progressOf } from '../support/state.ts'
  * The target is read and written with kafkajs, never with kafka-dr's own client.
  */
 
-const run = promisify(execFile)
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
+function verifyCli(config: string, link: string, topic: string, extra: string[] = []): Promise<CliResult> {
+  return runCli('verify', '--config', config, '--link', link, '--topics', topic, '--quiet', ...extra)
 }
-
-async function verifyCli(config: string, link: string, topic: string, extra: string[] = []): Promise<CliResult> {
-  const args = ['src/cli/main.ts', 'verify', '--config', config, '--link', link, '--topics', topic, '--quiet', ...extra]
-  try {
-    const { stdout, stderr } = await run(process.execPath, args)
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string }
-    return { code, stdout, stderr }
-  }
-}
-
 interface JsonPartition {
   partition: number
   ok: boolean

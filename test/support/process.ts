@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pinAtLeastOnce } from './delivery-pin.ts'
 import { once } from 'node:events'
+import { promisify } from 'node:util'
 
 /** A `kafka-dr replicate` child process, as an operator runs it. */
 export interface ReplicatorProcess {
@@ -62,5 +63,24 @@ export async function stopProcess(p: ReplicatorProcess, timeoutMs = 30_000): Pro
     return await p.exited
   } finally {
     clearTimeout(timer)
+  }
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const execCli = promisify(execFile)
+
+/** Runs `kafka-dr <args>` to its end, as an operator does: its exit code and what it printed. */
+export async function runCli(...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execCli(process.execPath, ['src/cli/main.ts', ...args])
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string }
+    return { code, stdout, stderr }
   }
 }

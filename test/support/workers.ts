@@ -16,6 +16,8 @@ export interface Worker {
   id: string
   proc: ReplicatorProcess
   url: string
+  /** The config's http.token, when it sets one: every request carries it. */
+  token?: string
 }
 
 export interface WorkerView {
@@ -27,7 +29,7 @@ export interface WorkerView {
   partitions: string[]
 }
 
-export async function startWorker(configFile: string, id: string): Promise<Worker> {
+export async function startWorker(configFile: string, id: string, token?: string): Promise<Worker> {
   const proc = spawnReplicator(configFile, {}, ['--worker-id', id])
   await waitForOutput(proc, 'HTTP server listening', 30_000)
   const line = proc
@@ -35,12 +37,14 @@ export async function startWorker(configFile: string, id: string): Promise<Worke
     .split('\n')
     .find(l => l.includes('HTTP server listening'))!
   const url = (JSON.parse(line) as { url: string }).url
-  return { id, proc, url }
+  return { id, proc, url, ...(token === undefined ? {} : { token }) }
 }
 
 export async function view(worker: Worker): Promise<WorkerView | null> {
   try {
-    const response = await fetch(`${worker.url}/api/dashboard`)
+    const response = await fetch(`${worker.url}/api/dashboard`, {
+      headers: worker.token === undefined ? {} : { authorization: `Bearer ${worker.token}` }
+    })
     const body = (await response.json()) as {
       links: {
         state: string

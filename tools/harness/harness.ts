@@ -43,14 +43,32 @@ export interface ExtraListener {
   port: number
   /** The port clients are told to use; defaults to `port`. */
   advertisedPort?: number
-  /** PLAINTEXT (default) or SASL_SSL: SCRAM-SHA-256/512 over TLS with the harness's certificates. */
-  protocol?: 'PLAINTEXT' | 'SASL_SSL'
+  /**
+   * PLAINTEXT (default); SASL_SSL: SASL (`mechanisms`) over TLS with the harness's certificates; SSL:
+   * TLS without SASL (with `clientAuth: 'required'`, mutual TLS).
+   */
+  protocol?: 'PLAINTEXT' | 'SASL_SSL' | 'SSL'
+  /**
+   * SASL_SSL only: the mechanisms the listener enables (default SCRAM-SHA-512 and SCRAM-SHA-256).
+   * PLAIN users come from ClusterSecurity.plainUsers; OAUTHBEARER uses Kafka's default unsecured
+   * validator (OAuthBearerUnsecuredValidatorCallbackHandler): unsigned JWTs (`alg: none`) whose `sub`
+   * is the principal and whose `exp` lies in the future.
+   */
+  mechanisms?: HarnessSaslMechanism[]
+  /** SSL and SASL_SSL: 'required' makes clients present a certificate signed by the cluster's CA (tls.ts). */
+  clientAuth?: 'required'
 }
+
+export type HarnessSaslMechanism = 'SCRAM-SHA-512' | 'SCRAM-SHA-256' | 'PLAIN' | 'OAUTHBEARER'
+
+const DEFAULT_MECHANISMS: HarnessSaslMechanism[] = ['SCRAM-SHA-512', 'SCRAM-SHA-256']
 
 /** Authentication and authorization of a cluster (for security tests). */
 export interface ClusterSecurity {
   /** SCRAM credentials (SHA-256 and SHA-512) created when the cluster is formatted. */
   scramUsers?: { name: string; password: string }[]
+  /** Users of SASL PLAIN listeners (the broker's JAAS `user_<name>` entries). */
+  plainUsers?: { name: string; password: string }[]
   /**
    * Turn on Kafka's StandardAuthorizer: nothing is allowed without an ACL, except for super users
    * (User:admin, and User:ANONYMOUS, the principal of the PLAINTEXT listeners the harness itself,
@@ -123,11 +141,11 @@ export function newClusterId(): string {
   }
 }
 
-export function serverProperties(info: ClusterInfo, dataDir: string, keystoreFile?: string): string {
+export function serverProperties(info: ClusterInfo, dataDir: string, tls?: ClusterTls): string {
   const { index, brokerPort: bp, controllerPort: cp } = info
   const extra = info.listeners ?? []
-  const secure = extra.filter(l => l.protocol === 'SASL_SSL')
-  if (secure.length > 0 && keystoreFile === undefined) throw new Error('a SASL_SSL listener needs a keystore file')
+  const secure = extra.filter(l => l.protocol === 'SASL_SSL' || l.protocol === 'SSL')
+  if (secure.length > 0 && tls === undefined) throw new Error('a SASL_SSL or SSL listener needs the cluster TLS files')
   const base: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
@@ -165,16 +183,7 @@ export function serverProperties(info: ClusterInfo, dataDir: string, keystoreFil
     'num.io.threads': '4'
   }
   const security: Record<string, string> = {}
-  for (const l of secure) {
-    const prefix = `listener.name.${l.name.toLowerCase()}`
-    security[`${prefix}.sasl.enabled.mechanisms`] = 'SCRAM-SHA-512,SCRAM-SHA-256'
-    for (const mechanism of ['scram-sha-512', 'scram-sha-256']) {
-      security[`${prefix}.${mechanism}.sasl.jaas.config`] =
-        'org.apache.kafka.common.security.scram.ScramLoginModule required;'
-    }
-    security[`${prefix}.ssl.keystore.type`] = 'PEM'
-    security[`${prefix}.ssl.keystore.location`] = keystoreFile!
-  }
+  for (const l of secure) Object.assign(security, listenerSecurity(l, tls!, info.security?.plainUsers ?? []))
   if (info.security?.authorizer === true) {
     security['authorizer.class.name'] = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'
     security['super.users'] = 'User:ANONYMOUS;User:admin'
@@ -186,12 +195,50 @@ export function serverProperties(info: ClusterInfo, dataDir: string, keystoreFil
   return `${lines.join('\n')}\n`
 }
 
+/** The per-listener TLS and SASL settings of one SASL_SSL or SSL listener. */
+function listenerSecurity(
+  listener: ExtraListener,
+  tls: ClusterTls,
+  plainUsers: { name: string; password: string }[]
+): Record<string, string> {
+  const prefix = `listener.name.${listener.name.toLowerCase()}`
+  const settings: Record<string, string> = {
+    [`${prefix}.ssl.keystore.type`]: 'PEM',
+    [`${prefix}.ssl.keystore.location`]: tls.keystoreFile
+  }
+  if (listener.clientAuth === 'required') {
+    settings[`${prefix}.ssl.client.auth`] = 'required'
+    settings[`${prefix}.ssl.truststore.type`] = 'PEM'
+    settings[`${prefix}.ssl.truststore.location`] = tls.caFile
+  }
+  if (listener.protocol !== 'SASL_SSL') return settings
+  const mechanisms = listener.mechanisms ?? DEFAULT_MECHANISMS
+  settings[`${prefix}.sasl.enabled.mechanisms`] = mechanisms.join(',')
+  for (const mechanism of mechanisms) {
+    settings[`${prefix}.${mechanism.toLowerCase()}.sasl.jaas.config`] = jaasConfig(mechanism, plainUsers)
+  }
+  return settings
+}
+
+function jaasConfig(mechanism: HarnessSaslMechanism, plainUsers: { name: string; password: string }[]): string {
+  switch (mechanism) {
+    case 'PLAIN':
+      return `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers.map(u => `user_${u.name}="${u.password}"`).join(' ')};`
+    case 'OAUTHBEARER':
+      // No server callback handler configured: the broker validates with the unsecured validator.
+      // The login claim is the broker's own (unused) token for this listener.
+      return 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";'
+    default:
+      return 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+  }
+}
+
 function readInfo(index: number): ClusterInfo | null {
   const file = join(clusterDir(index), 'cluster.json')
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo) : null
 }
 
-/** The certificates of a cluster with a SASL_SSL listener (clients trust `caFile`), or null. */
+/** The certificates of a cluster with a SASL_SSL or SSL listener (clients trust `caFile`), or null. */
 export function clusterTls(index: number): ClusterTls | null {
   const dir = join(clusterDir(index), 'tls')
   return existsSync(join(dir, 'ca.crt')) ? ensureClusterTls(dir, `cluster ${index}`) : null
@@ -366,10 +413,10 @@ export async function up(options: UpOptions): Promise<ClusterStatus[]> {
     }
     const dir = clusterDir(index)
     mkdirSync(join(dir, 'data'), { recursive: true })
-    const tls = (info.listeners ?? []).some(l => l.protocol === 'SASL_SSL')
+    const tls = (info.listeners ?? []).some(l => l.protocol === 'SASL_SSL' || l.protocol === 'SSL')
       ? ensureClusterTls(join(dir, 'tls'), `cluster ${index}`)
-      : null
-    writeFileSync(join(dir, 'server.properties'), serverProperties(info, join(dir, 'data'), tls?.keystoreFile))
+      : undefined
+    writeFileSync(join(dir, 'server.properties'), serverProperties(info, join(dir, 'data'), tls))
     writeFileSync(join(dir, 'cluster.json'), `${JSON.stringify(info, null, 2)}\n`)
     starting.push(info)
   }

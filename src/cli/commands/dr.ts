@@ -1,6 +1,9 @@
 import { loadConfig } from '../../config/index.ts'
+import { describeAcl } from '../../core/acl-transform.ts'
+import { describePause } from '../../core/pauses.ts'
 import { failback } from '../../failover/failback.ts'
 import { failover } from '../../failover/failover.ts'
+import { type WriteGrantsReport } from '../../failover/grant-writes.ts'
 import { type LinkRpo, status } from '../../failover/status.ts'
 
 /** `kafka-dr status`, `failover` and `failback`: read what the engine stored; work with the engine down. */
@@ -28,6 +31,8 @@ export async function statusCommand(options: { config: string; link?: string; js
     )
     if (!l.sourceReachable) console.log(`  source unreachable: ${l.sourceError}`)
     if (l.stateNote !== null) console.log(`  warning: ${l.stateNote}`)
+    for (const p of l.pauses)
+      console.log(`  ${p.scope === '*' ? 'link' : `topic ${p.scope}`}: ${describePause(p, p.scope)}`)
     console.log(
       table(
         ['topic', 'partition', 'replicated to', 'source end', 'not replicated', 'bytes', 'seconds', 'state', 'worker'],
@@ -125,12 +130,14 @@ export async function failoverCommand(options: {
   link: string
   groups?: string
   dryRun?: boolean
+  grantWrites?: boolean
   json?: boolean
   auditFile?: string
 }): Promise<number> {
   const report = await failover(loadConfig(options.config), {
     link: options.link,
     dryRun: options.dryRun === true,
+    grantWrites: options.grantWrites === true,
     ...(options.groups === undefined ? {} : { groups: options.groups.split(',').filter(g => g !== '') }),
     ...(options.auditFile === undefined ? {} : { auditFile: options.auditFile }),
     progress: line => console.error(`failover: ${line}`)
@@ -173,7 +180,21 @@ export async function failoverCommand(options: {
       )
     }
   }
+  if (report.writeGrants !== null) printWriteGrants(report.writeGrants, report.dryRun)
   return 0
+}
+
+/** The held-back write ACLs of --grant-writes: one line each, what was (or would be) done. */
+function printWriteGrants(report: WriteGrantsReport, dryRun: boolean): void {
+  const from =
+    report.basis === 'source'
+      ? "the source's ACLs"
+      : `ACL sync's records in the target's state (source ACLs not read: ${report.sourceError ?? 'unknown'})`
+  console.log(`write ACLs held back by ACL sync (from ${from}): ${report.grants.length}`)
+  for (const g of report.grants) {
+    const what = g.present ? 'already on the target' : g.granted ? 'granted' : dryRun ? 'would grant' : 'not granted'
+    console.log(`  ${what}: ${describeAcl(g.binding)}`)
+  }
 }
 
 export async function failbackCommand(options: {

@@ -4,6 +4,7 @@ import { KdrError } from '../../errors.ts'
 import { type LinkStatus } from '../../engine-events/index.ts'
 import { startObserved } from '../../http/observed.ts'
 import { type Logger, createLogger } from '../../observability/logger.ts'
+import { startDrillSchedule } from '../drill-schedule.ts'
 
 /**
  * `kafka-dr replicate --config F`: runs every link until SIGINT or SIGTERM, then stops gracefully
@@ -56,10 +57,15 @@ export async function replicate(options: {
   const running = observed.replicator
   const interval = setInterval(() => logSummary(log, running.status()), options.statusIntervalMs ?? 30_000)
   const catchUp = watchCatchUp(log, () => running.status())
+  // Scheduled DR drills (links[].drill) run beside the engine, not inside it.
+  // Scaled-out links: only the worker group's leader drills (every worker would drill the same groups).
+  const drills = startDrillSchedule(config, log, observed.metrics, link =>
+    running.status().some(l => l.link === link && (l.worker?.leader ?? true))
+  )
   await stopped
   clearInterval(interval)
   clearInterval(catchUp)
-  await observed.stop()
+  await Promise.all([observed.stop(), drills.stop()])
   logSummary(log, running.status())
   log.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still open at exit')
   // Not a clean stop: records will be copied again on restart (each link logged which).
@@ -102,7 +108,8 @@ function logSummary(log: Logger, links: LinkStatus[]): void {
   for (const link of links) {
     let records = 0
     let lag = 0n
-    const stopped = link.partitions.filter(p => p.state !== 'running')
+    // Paused partitions are an operator's choice (kafka-dr pause), not stopped by a fault.
+    const stopped = link.partitions.filter(p => p.state !== 'running' && p.state !== 'paused')
     for (const p of link.partitions) {
       records += p.replicatedRecords
       lag += p.lagRecords

@@ -1,11 +1,17 @@
-import { loadConfig } from '../../config/index.ts'
-import { KdrError } from '../../errors.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type KafkaDrConfig, loadConfig } from '../../config/index.ts'
+import { KdrError, describeCause } from '../../errors.ts'
 import { type VerifyOptions, type VerifyReport, verifyLink } from '../../verify/verify.ts'
 
 /**
  * `kafka-dr verify --config F --link dc1->dc2 [--topics a,b] [--from-time T] [--strict] [--json]`: exit
  * 0 only when every checked partition's replicated range matches the source; progress goes to stderr.
  * A bad option value is a usage error (exit 2), found before any cluster is contacted.
+ *
+ * `--watch <interval>` runs the check again every interval (from the start of one run to the start of
+ * the next) and prints each result (with --json one line per run), until SIGINT or SIGTERM; the exit
+ * code is the last finished run's. A run that fails (a cluster does not answer) is reported and the
+ * next one comes on schedule; a configuration error ends the watch.
  */
 export interface VerifyCommandOptions {
   config: string
@@ -16,11 +22,23 @@ export interface VerifyCommandOptions {
   strict?: boolean
   json?: boolean
   quiet?: boolean
+  watch?: string
 }
 
 export async function verifyCommand(options: VerifyCommandOptions): Promise<number> {
   const parsed = parseVerifyOptions(options)
+  const watchMs = options.watch === undefined ? null : parseWatchInterval(options.watch)
   const config = loadConfig(options.config)
+  if (watchMs === null) return verifyOnce(config, options, parsed)
+  return watchVerify(config, options, parsed, watchMs)
+}
+
+async function verifyOnce(
+  config: KafkaDrConfig,
+  options: VerifyCommandOptions,
+  parsed: Omit<VerifyOptions, 'onProgress'>,
+  watching = false
+): Promise<number> {
   let lastProgress = 0
   const report = await verifyLink(config, options.link, {
     ...parsed,
@@ -33,9 +51,66 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
       )
     }
   })
-  if (options.json === true) console.log(JSON.stringify(report, null, 2))
+  if (options.json === true) console.log(watching ? JSON.stringify(report) : JSON.stringify(report, null, 2))
   else printReport(report)
   return report.ok ? 0 : 1
+}
+
+/** Runs verifyOnce every `intervalMs` until SIGINT/SIGTERM (a second signal exits at once). */
+async function watchVerify(
+  config: KafkaDrConfig,
+  options: VerifyCommandOptions,
+  parsed: Omit<VerifyOptions, 'onProgress'>,
+  intervalMs: number
+): Promise<number> {
+  const stop = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) process.exit(130)
+    process.stderr.write(`verify --watch: ${signal}: stopping\n`)
+    stop.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let last: number | null = null
+  try {
+    while (!stop.signal.aborted) {
+      const started = performance.now()
+      try {
+        last = await verifyOnce(config, options, { ...parsed, signal: stop.signal }, true)
+      } catch (error) {
+        if (stop.signal.aborted) break // the run under way was stopped: not a result
+        if (KdrError.is(error) && error.code === 'KDR_ERR_CONFIG') throw error
+        process.stderr.write(`kafka-dr: verify run failed: ${describeCause(error)}\n`)
+        last = 1
+      }
+      try {
+        await sleep(Math.max(0, intervalMs - (performance.now() - started)), undefined, { signal: stop.signal })
+      } catch {
+        break // stopped while waiting
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  // Stopped before the first run finished: nothing was proven.
+  return last ?? 1
+}
+
+/** Shortest --watch interval: a full check reads every replicated record. */
+export const MIN_WATCH_MS = 1000
+
+/** --watch: a duration like 30s, 5m, 1h or 500ms; a bare number is seconds. */
+export function parseWatchInterval(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text.trim())
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's'] ?? 1000
+  const ms = match === null ? NaN : Number(match[1]) * unit
+  if (!Number.isSafeInteger(ms) || ms < MIN_WATCH_MS) {
+    throw usage(
+      `--watch: expected an interval of at least 1s (e.g. 30s, 5m, 1h; a bare number is seconds), got "${text}"`
+    )
+  }
+  return ms
 }
 
 /** Largest --range-size: a range digest per this many source offsets (one range = one hash). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { MAX_RANGE_SIZE, parseVerifyOptions } from '../../../src/cli/commands/verify.ts'
+import { MAX_RANGE_SIZE, parseVerifyOptions, parseWatchInterval } from '../../../src/cli/commands/verify.ts'
 import { KdrError } from '../../../src/errors.ts'
 
 const base = { config: 'kafka-dr.yaml', link: 'dc1->dc2' }
@@ -48,5 +48,20 @@ describe('verify command line options', () => {
 
   test('--topics with no name is a usage error', () => {
     assert.throws(() => parseVerifyOptions({ ...base, topics: ' , ' }), usageError(/^--topics: expected/))
+  })
+})
+
+describe('verify --watch interval', () => {
+  test('a number with a unit, or bare seconds', () => {
+    assert.equal(parseWatchInterval('30s'), 30_000)
+    assert.equal(parseWatchInterval('5m'), 300_000)
+    assert.equal(parseWatchInterval('1h'), 3_600_000)
+    assert.equal(parseWatchInterval('1500ms'), 1500)
+    assert.equal(parseWatchInterval('10'), 10_000)
+  })
+
+  test('anything else, or less than a second, is a usage error', () => {
+    for (const bad of ['', 'soon', '-5s', '1.5m', '999ms', '0', '5d'])
+      assert.throws(() => parseWatchInterval(bad), usageError(/^--watch: expected an interval of at least 1s/))
   })
 })

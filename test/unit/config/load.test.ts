@@ -43,6 +43,8 @@ test('the documented example compiles with every default', () => {
       replicationFactor: null,
       startFrom: 'earliest',
       onDataLoss: 'stop',
+      onForeignTarget: 'stop',
+      targetIsSource: false,
       onRecordError: 'stop',
       deadLetterTopic: 'kafka-dr.dead-letter.dc1',
       groups: { include: ['.*'], exclude: [] },
@@ -67,7 +69,8 @@ test('the documented example compiles with every default', () => {
         maxDecompressedBytes: 67108864,
         concurrency: 1
       },
-      schemas: null
+      schemas: null,
+      drill: null
     }
   ])
   assert.deepEqual(config.warnings, [])
@@ -104,6 +107,7 @@ test('every link key can be set explicitly', () => {
     replicationFactor: 3,
     startFrom: 'latest',
     onDataLoss: 'skip',
+    onForeignTarget: 'append',
     onRecordError: 'dead-letter',
     deadLetterTopic: 'dlq.orders',
     groups: { include: ['app-.*'], exclude: ['app-test'] },
@@ -142,6 +146,8 @@ test('every link key can be set explicitly', () => {
     replicationFactor: 3,
     startFrom: 'latest',
     onDataLoss: 'skip',
+    onForeignTarget: 'append',
+    targetIsSource: false,
     onRecordError: 'dead-letter',
     deadLetterTopic: 'dlq.orders',
     groups: { include: ['app-.*'], exclude: ['app-test'] },
@@ -166,7 +172,8 @@ test('every link key can be set explicitly', () => {
       maxDecompressedBytes: 1048576,
       concurrency: 8
     },
-    schemas: allSchemaKeys
+    schemas: allSchemaKeys,
+    drill: null
   })
 })
 

@@ -5,7 +5,13 @@ import { join } from 'node:path'
 import { after, afterEach, test } from 'node:test'
 import { loadConfig, parseConfig, redactedConfig, scrubSecrets } from '../../../src/config/index.ts'
 import { resolveReferences } from '../../../src/config/secrets.ts'
+import { type ClusterConnection, type PasswordSaslSettings } from '../../../src/kafka/index.ts'
 import { baseConfig, errorOf, issueAt, issuesOf, yaml } from './helpers.ts'
+
+/** The username/password SASL settings of a cluster (these tests configure no OAUTHBEARER). */
+function passwordSasl(cluster: ClusterConnection | undefined): PasswordSaslSettings | undefined {
+  return cluster?.sasl?.mechanism === 'OAUTHBEARER' ? undefined : cluster?.sasl
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'kdr-config-secrets-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -46,8 +52,8 @@ test('${file:PATH} reads the file, drops one trailing newline, and resolves rela
   input.clusters.dc2!.clientId = '${file:./secrets/client}'
   writeFileSync(join(dir, 'conf', 'kafka-dr.yaml'), yaml(input))
   const config = loadConfig(join(dir, 'conf', 'kafka-dr.yaml'))
-  assert.equal(config.clusters.get('dc1')?.sasl?.password, 'file-password-1')
-  assert.equal(config.clusters.get('dc1')?.sasl?.username, 'file-user\n')
+  assert.equal(passwordSasl(config.clusters.get('dc1'))?.password, 'file-password-1')
+  assert.equal(passwordSasl(config.clusters.get('dc1'))?.username, 'file-user\n')
   assert.equal(config.clusters.get('dc2')?.clientId, 'client-1')
   assert.deepEqual(config.secrets.toSorted(), ['client-1', 'file-password-1', 'file-user\n'])
   // parseConfig resolves against baseDir the same way.
@@ -57,14 +63,14 @@ test('${file:PATH} reads the file, drops one trailing newline, and resolves rela
 test('CRLF endings lose one newline too', () => {
   writeFileSync(join(dir, 'crlf'), 'crlf-password\r\n')
   assert.equal(
-    parseConfig(yaml(withSasl('${file:crlf}')), 'x', dir).clusters.get('dc1')?.sasl?.password,
+    passwordSasl(parseConfig(yaml(withSasl('${file:crlf}')), 'x', dir).clusters.get('dc1'))?.password,
     'crlf-password'
   )
 })
 
 test('$${ is a literal ${ and other dollars are left alone', () => {
   const config = parseConfig(yaml(withSasl('pa$$${env:NOT_A_REFERENCE}$x$')))
-  assert.equal(config.clusters.get('dc1')?.sasl?.password, 'pa$${env:NOT_A_REFERENCE}$x$')
+  assert.equal(passwordSasl(config.clusters.get('dc1'))?.password, 'pa$${env:NOT_A_REFERENCE}$x$')
   assert.deepEqual(config.secrets, ['pa$${env:NOT_A_REFERENCE}$x$'])
 })
 
@@ -160,7 +166,7 @@ test('a canary secret never leaks into errors, warnings or the redacted view', (
   assert.ok(!config.warnings.join('\n').includes(canary))
   assert.ok(!JSON.stringify(redactedConfig(config)).includes(canary))
   assert.deepEqual(config.secrets, [canary])
-  assert.equal(config.clusters.get('dc1')?.sasl?.password, canary)
+  assert.equal(passwordSasl(config.clusters.get('dc1'))?.password, canary)
 })
 
 test('literal passwords are secrets too and are never quoted in errors', () => {

@@ -114,12 +114,12 @@ test('bad SASL settings say what is allowed', () => {
   const issues = issuesOf(yaml(input))
   assert.equal(
     issueAt(issues, 'clusters.dc1.sasl.mechanism').message,
-    'expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (any case)'
+    'expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (any case)'
   )
   assert.equal(issueAt(issues, 'clusters.dc1.sasl.username').message, 'expected a non-empty string')
   assert.match(
     issueAt(issues, 'clusters.dc1.sasl.token').message,
-    /^unknown key \(allowed: mechanism, username, password\)/
+    /^unknown key \(allowed: mechanism, username, password, tokenEndpoint, clientId, clientSecret, scope, clientAuthMethod\)/
   )
   assert.equal(issues.length, 3)
 })

@@ -198,3 +198,39 @@ describe('PartitionCopier: a batch that decompresses beyond the limit', () => {
     assert.equal(copier.status().deadLetteredRecords, 1)
   })
 })
+
+describe('PartitionCopier: pause and resume', () => {
+  test('a paused copier fetches nothing, drops a fetch that was in flight, shows who paused; resume fetches from the same offset', () => {
+    const { copier } = harness()
+    assert.equal(copier.wantsFetch, true)
+    copier.pause('paused by alice@h at 2026-12-03T10:00:00.000Z: disk swap')
+    assert.equal(copier.wantsFetch, false)
+    // The answer of a fetch sent before the pause: it would move the copier past records written after it.
+    copier.onFetch({ ...result(10n), nextOffset: 20n, highWatermark: 20n })
+    assert.equal(copier.fetchOffset, 10n, 'nothing taken while paused')
+    const paused = copier.status()
+    assert.equal(paused.state, 'paused')
+    assert.equal(paused.reason, 'paused by alice@h at 2026-12-03T10:00:00.000Z: disk swap')
+    // Lag keeps being measured from listed offsets.
+    copier.observeSourceOffsets(-1n, 25n)
+    assert.equal(copier.status().lagRecords, 15n)
+
+    let woken = 0
+    copier.onSpace = () => woken++
+    copier.resume()
+    assert.equal(woken, 1, 'the fetch lanes are woken')
+    assert.equal(copier.wantsFetch, true)
+    assert.equal(copier.status().state, 'running')
+    assert.equal(copier.status().reason, null)
+    copier.onFetch({ ...result(10n), nextOffset: 20n, highWatermark: 25n })
+    assert.equal(copier.fetchOffset, 20n)
+  })
+
+  test('a partition that fails while paused shows its error, not the pause', () => {
+    const { copier } = harness()
+    copier.pause('link paused by bob@h at 2026-12-03T10:00:00.000Z')
+    copier.fail(new KdrError('KDR_ERR_KAFKA_FETCH', 'boom', where))
+    assert.equal(copier.status().state, 'errored')
+    assert.match(copier.status().reason ?? '', /boom/)
+  })
+})

@@ -55,3 +55,34 @@ test('an extra listener is bound on its port and advertised at the port given (a
   assert.match(text, /^advertised\.listeners=PLAINTEXT:\/\/127\.0\.0\.1:39092,DELAYED:\/\/127\.0\.0\.1:39095$/m)
   assert.match(text, /^listener\.security\.protocol\.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,DELAYED:PLAINTEXT$/m)
 })
+
+test('secure listeners: SASL mechanisms with their JAAS configs, and mutual TLS with the CA as truststore', () => {
+  const tls = { dir: '/tls', caFile: '/tls/ca.crt', keystoreFile: '/tls/broker-keystore.pem' }
+  const text = serverProperties(
+    {
+      index: 3,
+      clusterId: 'x',
+      kafkaVersion: '4.1.2',
+      brokerPort: brokerPort(3),
+      controllerPort: brokerPort(3) + 1,
+      bootstrap: bootstrapOf(3),
+      overrides: {},
+      heap: '512m',
+      listeners: [
+        { name: 'OAUTH', port: 39094, protocol: 'SASL_SSL', mechanisms: ['OAUTHBEARER', 'PLAIN'] },
+        { name: 'MTLS', port: 39095, protocol: 'SSL', clientAuth: 'required' }
+      ],
+      security: { plainUsers: [{ name: 'dr', password: 'pw' }] }
+    },
+    '/tmp/data',
+    tls
+  )
+  assert.match(text, /^listener\.security\.protocol\.map=.*OAUTH:SASL_SSL,MTLS:SSL$/m)
+  assert.match(text, /^listener\.name\.oauth\.sasl\.enabled\.mechanisms=OAUTHBEARER,PLAIN$/m)
+  assert.match(text, /^listener\.name\.oauth\.oauthbearer\.sasl\.jaas\.config=.*OAuthBearerLoginModule required/m)
+  assert.match(text, /^listener\.name\.oauth\.plain\.sasl\.jaas\.config=.*PlainLoginModule required user_dr="pw";$/m)
+  assert.match(text, /^listener\.name\.mtls\.ssl\.client\.auth=required$/m)
+  assert.match(text, /^listener\.name\.mtls\.ssl\.truststore\.location=\/tls\/ca\.crt$/m)
+  assert.match(text, /^listener\.name\.mtls\.ssl\.keystore\.location=\/tls\/broker-keystore\.pem$/m)
+  assert.doesNotMatch(text, /listener\.name\.mtls\.sasl/)
+})

@@ -189,6 +189,76 @@ const cases: { name: string; entry: StateEntry; key: string; value: string | nul
       '{"at":1700000000003,"host":"h1","pid":99,"state":"fenced","intervalMs":1000,"committed":false,"stopped":[],"worker":"h1:99","generation":-1,"members":[],"v":1}'
   },
   {
+    name: 'pause of a topic',
+    entry: { kind: 'pause', link, topic: 'orders', value: { by: 'alice@h1', at: 1700000000005, reason: 'disk swap' } },
+    key: '["pause","dc1->dc2","orders"]',
+    value: '{"v":1,"by":"alice@h1","at":1700000000005,"reason":"disk swap"}'
+  },
+  {
+    name: 'pause of the whole link, without a reason',
+    entry: { kind: 'pause', link, topic: '*', value: { by: 'http:127.0.0.1', at: 1700000000006, reason: null } },
+    key: '["pause","dc1->dc2","*"]',
+    value: '{"v":1,"by":"http:127.0.0.1","at":1700000000006,"reason":null}'
+  },
+  {
+    name: 'pause removed (resume)',
+    entry: { kind: 'pause', link, topic: 'orders', value: null },
+    key: '["pause","dc1->dc2","orders"]',
+    value: null
+  },
+  {
+    name: 'ACL binding created by ACL sync',
+    entry: {
+      kind: 'acl',
+      link,
+      id: '0123456789abcdef0123456789abcdef',
+      value: {
+        role: 'created',
+        binding: {
+          resourceType: 'TOPIC',
+          patternType: 'PREFIXED',
+          name: 'dc1.orders-',
+          principal: 'User:reader',
+          host: '*',
+          operation: 'READ',
+          permission: 'ALLOW'
+        }
+      }
+    },
+    key: '["acl","dc1->dc2","0123456789abcdef0123456789abcdef"]',
+    value:
+      '{"v":1,"role":"created","resourceType":"TOPIC","patternType":"PREFIXED","name":"dc1.orders-","principal":"User:reader","host":"*","operation":"READ","permission":"ALLOW"}'
+  },
+  {
+    name: 'ACL binding held back until failover',
+    entry: {
+      kind: 'acl',
+      link,
+      id: 'fedcba9876543210fedcba9876543210',
+      value: {
+        role: 'held',
+        binding: {
+          resourceType: 'GROUP',
+          patternType: 'LITERAL',
+          name: 'billing',
+          principal: 'User:app',
+          host: '10.0.0.1',
+          operation: 'DELETE',
+          permission: 'ALLOW'
+        }
+      }
+    },
+    key: '["acl","dc1->dc2","fedcba9876543210fedcba9876543210"]',
+    value:
+      '{"v":1,"role":"held","resourceType":"GROUP","patternType":"LITERAL","name":"billing","principal":"User:app","host":"10.0.0.1","operation":"DELETE","permission":"ALLOW"}'
+  },
+  {
+    name: 'ACL record removed (its binding no longer derives from the source)',
+    entry: { kind: 'acl', link, id: '0123456789abcdef0123456789abcdef', value: null },
+    key: '["acl","dc1->dc2","0123456789abcdef0123456789abcdef"]',
+    value: null
+  },
+  {
     name: 'fence',
     entry: { kind: 'fence', link, value: { failoverId: 'f-1', at: 1700000000004 } },
     key: '["fence","dc1->dc2"]',
@@ -236,6 +306,12 @@ describe('the stored format of every state record kind', () => {
       assert.deepEqual(decoded, c.entry)
     })
   }
+
+  test('an ACL record with an operation this version has no name for is unreadable, not guessed', () => {
+    const raw =
+      '{"v":1,"role":"held","resourceType":"TOPIC","patternType":"LITERAL","name":"t","principal":"User:a","host":"*","operation":"TELEPORT","permission":"ALLOW"}'
+    assert.equal(decodeStateEntry(Buffer.from('["acl","dc1->dc2","x"]'), Buffer.from(raw)), null)
+  })
 
   test('a failover document written with its fields in another order (a resumed failover) reads the same', () => {
     // Failover before src/state re-wrote a parsed document with `points` last.

@@ -257,10 +257,10 @@ describe('readStateRecord says why a record cannot be read', () => {
   })
 
   test('a kind this version does not know: reported as newer, with its link', () => {
-    const read = problem('["pause","dc1-to-dc2"]', '{"v":1,"until":0}')
+    const read = problem('["drain","dc1-to-dc2"]', '{"v":1,"until":0}')
     assert.equal(read.newer, true)
     assert.equal(read.link, 'dc1-to-dc2')
-    assert.match(read.problem, /unknown kind "pause"/)
+    assert.match(read.problem, /unknown kind "drain"/)
   })
 
   test('a malformed value names the record and the field', () => {
