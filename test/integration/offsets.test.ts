@@ -134,6 +134,8 @@ describe('consumer offsets: exact translation and group offset sync', () => {
     target: dc2
     checkpointIntervalMs: 1000
     syncGroupOffsets: true
+    # The target topic holds dc2's own records before the first copy: copied after them on purpose.
+    onForeignTarget: append
     topics: { include: ["${topic}"] }
     groups: { include: ["${topic.replaceAll('.', '\\\\.')}\\\\.g-.*"] }
 `)
